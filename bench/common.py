@@ -1,0 +1,208 @@
+"""Shared benchmark tools: a real server in a subprocess, a load generator on loopback, one table."""
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Row:
+    """One line of the benchmark table."""
+
+    name: str
+    figures: dict[str, str] = field(default_factory=dict)
+    target: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(app: str, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
+    """Run uvicorn with the service's configuration (`module:factory`) and yield its base URL."""
+    port = free_port()
+    full_env = {**os.environ, **(env or {})}
+    full_env.setdefault("SIGNPOST_VAR_DIR", tempfile.mkdtemp(prefix="signpost-bench-"))
+    full_env.setdefault("SIGNPOST_LOG_LEVEL", "WARNING")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=full_env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"server {app} did not start")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def pid_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    def figures(self) -> dict[str, str]:
+        return {
+            "req/s": f"{self.rps:,.0f}",
+            "p50 ms": f"{self.pct(50):.1f}",
+            "p95 ms": f"{self.pct(95):.1f}",
+            "p99 ms": f"{self.pct(99):.1f}",
+            "errors": str(self.errors),
+        }
+
+
+def _wrk(
+    url: str, method: str, body: bytes | None, headers: dict[str, str], connections: int, seconds: int
+) -> LoadResult:
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    lua_headers = "".join(f'wrk.headers["{k}"] = {json.dumps(v)}\n' for k, v in headers.items())
+    lua_body = f"wrk.body = {json.dumps(body.decode())}\n" if body else ""
+    script.write(
+        f'wrk.method = "{method}"\n{lua_headers}{lua_body}'
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("RESULT %d %d %d %f %f %f %f\\n", summary.requests,\n'
+        "    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write"
+        " + summary.errors.timeout,\n"
+        "    summary.duration, latency:percentile(50)/1000, latency:percentile(95)/1000,"
+        " latency:percentile(99)/1000, latency.mean/1000))\nend\n"
+    )
+    script.close()
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    _, reqs, errs, dur_us, p50, p95, p99, _mean = line.split()
+    result = LoadResult(int(reqs), int(errs), int(dur_us) / 1e6, [])
+    # wrk gives percentiles, not samples: keep them as a three-point distribution for pct().
+    result.latencies_ms = [float(p50)] * 51 + [float(p95)] * 48 + [float(p99)]
+    return result
+
+
+async def _httpx_load(
+    url: str, method: str, body: bytes | None, headers: dict[str, str], connections: int, seconds: float
+) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                try:
+                    response = await client.request(method, url, content=body, headers=headers)
+                    if response.status_code >= 400:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.monotonic() - started
+    return LoadResult(len(latencies), errors, elapsed, latencies)
+
+
+def load(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    connections: int = 32,
+    seconds: int = 10,
+) -> LoadResult:
+    """Drive `url` at a fixed concurrency for a fixed time: wrk when installed, else an httpx driver."""
+    headers = headers or {}
+    if shutil.which("wrk"):
+        return _wrk(url, method, body, headers, connections, seconds)
+    return asyncio.run(_httpx_load(url, method, body, headers, connections, seconds))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def print_table(rows: list[Row]) -> None:
+    columns: list[str] = []
+    for row in rows:
+        for key in row.figures:
+            if key not in columns:
+                columns.append(key)
+    header = ["benchmark", *columns, "target"]
+    table = [[row.name, *(row.figures.get(c, "") for c in columns), row.target] for row in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=False)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
+    print("  ".join("-" * w for w in widths))
+    for line in table:
+        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=False)))

@@ -1,0 +1,101 @@
+"""The application factory."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+
+from signpost import __version__
+from signpost.auth.deps import enforce_declared_roles
+from signpost.auth.routes import router as keys_router
+from signpost.config import Settings, get_settings
+from signpost.errors import Problem, install_handlers, render
+from signpost.fhir_api.routes import router as fhir_base_router
+from signpost.ops import logging as ops_logging
+from signpost.ops.headers import SecurityHeadersMiddleware
+from signpost.ops.metrics import Metrics
+from signpost.ops.middleware import RequestMiddleware
+from signpost.ops.routes import router as ops_router
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "OperationOutcome": {
+        "type": "object",
+        "required": ["resourceType", "issue"],
+        "properties": {
+            "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
+            "issue": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["severity", "code"],
+                    "properties": {
+                        "severity": {"type": "string"},
+                        "code": {"type": "string"},
+                        "diagnostics": {"type": "string"},
+                        "expression": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "errors": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}
+
+
+def _routers() -> list[Any]:
+    """Every router the service mounts, in one place."""
+    return [ops_router, fhir_base_router, keys_router]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; it refuses to build if any route leaves its roles undeclared."""
+    settings = settings or get_settings()
+    ops_logging.configure(settings.log_level)
+    app = FastAPI(
+        title="Signpost",
+        version=__version__,
+        description="Social-determinants signposting: template, directory, routing and anonymised indicators.",
+    )
+    app.state.metrics = Metrics()
+    install_handlers(app)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        return render(
+            request, Problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+        return render(request, Problem(409, "The change conflicts with data already held."))
+
+    for router in _routers():
+        app.include_router(router)
+    enforce_declared_roles(app)
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(OPENAPI_SCHEMAS)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

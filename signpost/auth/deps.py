@@ -1,0 +1,79 @@
+"""Access declarations: every route states who may call it, or the app refuses to start."""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+
+from signpost.auth import service
+from signpost.auth.models import Role
+from signpost.db import SessionDep
+from signpost.errors import Problem
+
+ROLES_ATTR = "__signpost_roles__"
+PUBLIC = "public"
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def allow(*roles: Role) -> Callable[..., Any]:
+    """A dependency that admits the named roles only; its roles are read back for docs and tests."""
+    names = tuple(r.value for r in roles)
+
+    def dependency(request: Request, session: SessionDep) -> service.Actor:
+        secret = _bearer(request)
+        if not secret:
+            raise Problem(
+                401,
+                "This needs an API key: send it as 'Authorization: Bearer <key>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        actor = service.authenticate(session=session, secret=secret)
+        request.state.actor_role = actor.role.value
+        if actor.role.value not in names:
+            raise Problem(403, f"The {actor.role.value} role may not do this; it needs {' or '.join(names)}.")
+        return actor
+
+    setattr(dependency, ROLES_ATTR, names)
+    return dependency
+
+
+def public() -> None:
+    """Open to everyone, without a key."""
+
+
+setattr(public, ROLES_ATTR, (PUBLIC,))
+
+Public = Depends(public)
+
+
+def route_roles(route: APIRoute) -> tuple[str, ...] | None:
+    """The roles a route declares, found anywhere in its dependency tree."""
+    found: list[str] = []
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        found.extend(getattr(dep.call, ROLES_ATTR, ()))
+        stack.extend(dep.dependencies)
+    return tuple(dict.fromkeys(found)) if found else None
+
+
+def enforce_declared_roles(app: FastAPI) -> None:
+    """Deny by default: a route that names no roles stops the app from starting."""
+    undeclared = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            roles = route_roles(route)
+            if roles is None:
+                undeclared.append(f"{sorted(route.methods)} {route.path}")
+            else:
+                route.openapi_extra = {**(route.openapi_extra or {}), "x-signpost-roles": list(roles)}
+    if undeclared:
+        raise RuntimeError("routes without declared roles: " + ", ".join(undeclared))

@@ -1,0 +1,127 @@
+"""Creating, listing, revoking and checking API keys."""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from signpost.auth.models import ApiKey, Role
+from signpost.errors import Problem
+
+KEY_PREFIX = "sp_"
+# ODS organisation codes: a GP practice is a letter and five digits; other bodies 3 to 6 alphanumerics.
+ODS_CODE = re.compile(r"^[A-Z0-9]{3,6}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: a key's role and, for clinicians, the practice it belongs to."""
+
+    key_id: int | None
+    name: str
+    role: Role
+    practice_ods: str | None = None
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 256 bits of randomness, so a plain SHA-256 is enough to make the stored value useless.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_key(*, session: Session, role: str, name: str, practice_ods: str | None = None) -> tuple[ApiKey, str]:
+    """Make a key; returns the record and the secret, which is never seen again."""
+    try:
+        parsed_role = Role(role)
+    except ValueError:
+        raise Problem(
+            422,
+            f"Unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}.",
+            errors=[{"loc": "role", "message": "unknown role"}],
+        ) from None
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise Problem(
+            422,
+            "A key needs a name of 1 to 200 characters.",
+            errors=[{"loc": "name", "message": "required, at most 200 characters"}],
+        )
+    if practice_ods is not None:
+        practice_ods = practice_ods.strip().upper()
+        if not ODS_CODE.match(practice_ods):
+            raise Problem(
+                422,
+                f"{practice_ods!r} is not an ODS code (3 to 6 letters and digits).",
+                errors=[{"loc": "practice_ods", "message": "not an ODS code"}],
+            )
+        if parsed_role is not Role.clinician:
+            raise Problem(
+                422,
+                "Only a clinician key carries a practice code.",
+                errors=[{"loc": "practice_ods", "message": "only for the clinician role"}],
+            )
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(
+        name=name,
+        role=parsed_role.value,
+        practice_ods=practice_ods,
+        prefix=secret[:10],
+        key_hash=hash_key(secret),
+        created_at=now(),
+    )
+    session.add(record)
+    session.flush()
+    return record, secret
+
+
+def list_keys(*, session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(ApiKey.id)))  # type: ignore[arg-type]
+
+
+def revoke_key(*, session: Session, key_id: int) -> ApiKey:
+    record = session.get(ApiKey, key_id)
+    if record is None:
+        raise Problem(404, f"There is no key {key_id}.")
+    if record.revoked_at is None:
+        record.revoked_at = now()
+        session.add(record)
+    return record
+
+
+def authenticate(*, session: Session, secret: str) -> Actor:
+    """The actor for a presented key, or a 401 that says why not."""
+    record = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
+    if record is None or not hmac.compare_digest(record.key_hash, hash_key(secret)):
+        raise Problem(401, "The API key was not recognised.", headers={"WWW-Authenticate": "Bearer"})
+    if record.revoked_at is not None:
+        raise Problem(401, "The API key has been revoked.", headers={"WWW-Authenticate": "Bearer"})
+    return Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
+
+
+def has_admin(*, session: Session) -> bool:
+    query = select(ApiKey).where(ApiKey.role == Role.admin.value, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    return session.exec(query).first() is not None
+
+
+def ensure_admin_from_secret(*, session: Session, secret: str) -> bool:
+    """Register a bootstrap admin key given by the environment, once."""
+    if session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first():
+        return False
+    session.add(
+        ApiKey(
+            name="bootstrap admin",
+            role=Role.admin.value,
+            prefix=secret[:10],
+            key_hash=hash_key(secret),
+            created_at=now(),
+        )
+    )
+    session.flush()
+    return True

@@ -1,0 +1,118 @@
+"""The `signpost` command: serve, migrate, keys, and each domain's commands."""
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import Session
+
+from signpost import db
+from signpost.auth import service as auth
+from signpost.config import get_settings
+from signpost.errors import Problem
+
+app = typer.Typer(help="Signpost: social-determinants signposting service.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+console = Console(stderr=True)
+
+
+def _session() -> Session:
+    return Session(db.get_engine())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use 1 on SQLite).")] = 1,
+) -> None:
+    """Migrate, load starter content, then serve."""
+    import uvicorn
+
+    from signpost.bootstrap import prepare
+
+    settings = get_settings()
+    new_key = prepare(settings, console)
+    if new_key:
+        console.print("[bold]First run: an admin key was made. Keep it; it is not shown again.[/bold]")
+        print(f"Admin key: {new_key}", flush=True)
+    # Workers re-read settings from the environment; pass the secrets file's values along.
+    os.environ.setdefault("SIGNPOST_SECRET_KEY", settings.secret_key)
+    console.print(f"Signpost on http://{host}:{port}  (database: {settings.effective_database_url.split('@')[-1]})")
+    uvicorn.run(
+        "signpost.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (safe to repeat)."""
+    db.upgrade(get_settings().effective_database_url)
+    current, heads = db.migration_state(db.get_engine())
+    console.print(f"Database at {', '.join(sorted(current))} (heads {', '.join(sorted(heads))}).")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="clinician, prescriber, editor, analyst or admin")],
+    name: Annotated[str, typer.Option(help="Who or what holds the key")],
+    practice: Annotated[str | None, typer.Option(help="The practice's ODS code (clinician keys)")] = None,
+) -> None:
+    """Make a key; the key itself is the last line printed, and is not shown again."""
+    with _session() as session:
+        try:
+            record, secret = auth.create_key(session=session, role=role, name=name, practice_ods=practice)
+        except Problem as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(2) from None
+        session.commit()
+        print(f"Created key {record.id} ({record.role}, {record.name}). Keep it safe; it is not shown again:")
+        print(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    table = Table("id", "name", "role", "practice", "prefix", "created", "revoked")
+    with _session() as session:
+        for k in auth.list_keys(session=session):
+            table.add_row(
+                str(k.id),
+                k.name,
+                k.role,
+                k.practice_ods or "",
+                k.prefix + "…",
+                k.created_at.isoformat(timespec="seconds"),
+                k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+            )
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id, from 'keys list'")]) -> None:
+    """Revoke a key; it stops working at once."""
+    with _session() as session:
+        try:
+            record = auth.revoke_key(session=session, key_id=key_id)
+        except Problem as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(2) from None
+        session.commit()
+        print(f"Revoked key {record.id} ({record.name}).")
+
+
+if __name__ == "__main__":
+    app()

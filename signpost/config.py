@@ -1,0 +1,82 @@
+"""One settings object for the whole service (environment prefix `SIGNPOST_`)."""
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir(name: str) -> Path:
+    """Where a shipped data folder (`fhir`, `directory`) lives: in the wheel or in the checkout."""
+    packaged = Path(__file__).resolve().parent / "_data" / name
+    return packaged if packaged.is_dir() else ROOT / name
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIGNPOST_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""
+    # Secrets: generated into var/secrets.json in development, required from the environment in production.
+    secret_key: str = ""
+    admin_bootstrap_key: str = ""
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8000"
+    fhir_max_count: int = 100
+    fhir_default_count: int = 20
+    local_authorities: list[str] = Field(default_factory=lambda: ["E08000035"])
+    geography_data_dir: Path = ROOT.parent / "shared" / "data" / "geo"
+    postcode_resolver_url: str = ""
+    postcode_resolver_timeout_s: float = 2.0
+    review_months: int = 12
+    matches_per_need: int = 3
+    suppression_policy: Literal["nhs", "threshold", "none"] = "nhs"
+    suppression_threshold: int = 10
+    report_max_months: int = 36
+    indicator_endpoint_url: str = ""
+    indicator_endpoint_token: str = ""
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> "Settings":
+        if self.environment == "production":
+            missing = [name for name in ("database_url", "secret_key") if not getattr(self, name)]
+            if missing:
+                env = ", ".join("SIGNPOST_" + m.upper() for m in missing)
+                raise ValueError(f"production needs {env} set in the environment")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'signpost.db'}"
+
+
+def load_dev_secrets(settings: Settings) -> Settings:
+    """Fill missing secrets from var/secrets.json, creating it (mode 0600) on first run."""
+    if settings.environment == "production" or settings.secret_key:
+        return settings
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.var_dir / "secrets.json"
+    if path.exists():
+        stored = json.loads(path.read_text())
+    else:
+        stored = {"secret_key": secrets.token_urlsafe(48)}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle)
+    settings.secret_key = stored["secret_key"]
+    return settings
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; a FastAPI dependency that tests override."""
+    return load_dev_secrets(Settings())

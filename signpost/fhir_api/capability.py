@@ -1,0 +1,107 @@
+"""A CapabilityStatement generated from the FHIR routes that exist, so it never claims more."""
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from signpost import __version__
+
+SEARCH_TYPES = {
+    "_id": "token",
+    "_lastUpdated": "date",
+    "url": "uri",
+    "version": "token",
+    "status": "token",
+    "active": "token",
+    "service-category": "token",
+    "service-type": "token",
+    "near": "special",
+    "identifier": "token",
+    "organization": "reference",
+    "location": "reference",
+    "code": "token",
+    "system": "uri",
+    "date": "date",
+}
+CONTROL_PARAMS = {"_format", "_count", "_offset", "_summary", "_elements"}
+TYPE_PATH = re.compile(r"^/fhir/([A-Z][A-Za-z]+)(/\{[a-z_]+\})?(/\$([a-z-]+))?$")
+SYSTEM_OP = re.compile(r"^/fhir/\$([a-z-]+)$")
+
+
+def _interaction(method: str, instance: bool) -> str | None:
+    return {
+        ("GET", True): "read",
+        ("GET", False): "search-type",
+        ("POST", False): "create",
+        ("PUT", True): "update",
+        ("DELETE", True): "delete",
+        ("PATCH", True): "patch",
+    }.get((method, instance))
+
+
+def capability_statement(app: FastAPI, base_url: str) -> dict[str, Any]:
+    resources: dict[str, dict[str, Any]] = {}
+    system_ops: list[dict[str, str]] = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.path.startswith("/fhir/"):
+            continue
+        if match := SYSTEM_OP.match(route.path):
+            name = match.group(1)
+            system_ops.append({"name": name, "definition": f"{base_url}/OperationDefinition/{name}"})
+            continue
+        match = TYPE_PATH.match(route.path)
+        if not match:
+            continue
+        rtype, instance, _, operation = match.groups()
+        entry = resources.setdefault(rtype, {"type": rtype, "interaction": [], "searchParam": [], "operation": []})
+        if operation:
+            if all(op["name"] != operation for op in entry["operation"]):
+                definition = (route.openapi_extra or {}).get("x-fhir-operation-definition") or (
+                    f"{base_url}/OperationDefinition/{rtype}-{operation}"
+                )
+                entry["operation"].append({"name": operation, "definition": definition})
+            continue
+        for method in sorted(route.methods):
+            code = _interaction(method, bool(instance))
+            if code and {"code": code} not in entry["interaction"]:
+                entry["interaction"].append({"code": code})
+            if code == "search-type":
+                for param in route.dependant.query_params:
+                    name = param.alias or param.name
+                    if name in CONTROL_PARAMS or any(p["name"] == name for p in entry["searchParam"]):
+                        continue
+                    entry["searchParam"].append({"name": name, "type": SEARCH_TYPES.get(name, "string")})
+    rest_resources = []
+    for rtype in sorted(resources):
+        entry = {k: v for k, v in resources[rtype].items() if v}
+        rest_resources.append(entry)
+    rest: dict[str, Any] = {
+        "mode": "server",
+        "security": {
+            "description": "Send an API key as 'Authorization: Bearer <key>'; metadata, "
+            "Questionnaire and terminology resources are public."
+        },
+        "resource": rest_resources,
+    }
+    if system_ops:
+        rest["operation"] = system_ops
+    return {
+        "resourceType": "CapabilityStatement",
+        "id": "signpost",
+        "url": f"{base_url}/CapabilityStatement/signpost",
+        "version": __version__,
+        "name": "SignpostCapabilityStatement",
+        "title": "Signpost FHIR server",
+        "status": "active",
+        "date": datetime.now(UTC).date().isoformat(),
+        "publisher": "Signpost",
+        "kind": "instance",
+        "software": {"name": "Signpost", "version": __version__},
+        "implementation": {"description": "Signpost social-determinants signposting", "url": base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [rest],
+    }

@@ -1,0 +1,53 @@
+"""FHIR wire format: media types, `_format`, request bodies, `_count`."""
+
+import json
+from typing import Any
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse
+
+from signpost.config import get_settings
+from signpost.errors import FHIR_JSON, Problem
+
+JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
+
+
+class FhirResponse(JSONResponse):
+    media_type = FHIR_JSON
+
+
+def check_format(request: Request, _format: str | None = Query(default=None)) -> None:
+    """Honour `_format` and Accept: JSON only; anything else is 406."""
+    if _format is not None and _format.split(";")[0].strip().lower() not in JSON_FORMATS:
+        raise Problem(406, f"_format={_format} is not supported; this server speaks application/fhir+json.")
+    accept = request.headers.get("accept", "")
+    if accept and _format is None:
+        kinds = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+        if not kinds & (JSON_FORMATS | {"*/*", "application/*"}):
+            raise Problem(406, f"Cannot answer as {accept}; this server speaks application/fhir+json.")
+
+
+async def read_json_body(request: Request) -> Any:
+    """The request body as JSON, after checking its media type (415) and syntax (400)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in JSON_FORMATS:
+        raise Problem(415, f"Send the body as application/fhir+json, not {media or 'an unnamed type'}.")
+    raw = await request.body()
+    if not raw:
+        raise Problem(400, "The body is empty; a FHIR resource was expected.")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise Problem(400, "The body is not valid UTF-8.") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise Problem(400, f"The body is not valid JSON: {getattr(exc, 'msg', 'too deeply nested')}.") from None
+
+
+def page_size(count: int | None) -> int:
+    """`_count` bounded by the configured maximum (FHIR lets a server return fewer)."""
+    settings = get_settings()
+    if count is None:
+        return settings.fhir_default_count
+    if count < 0:
+        raise Problem(400, "_count must not be negative.")
+    return min(count, settings.fhir_max_count)

@@ -1,0 +1,3 @@
+"""Imports every domain's tables, so alembic and tests see the whole schema."""
+
+from signpost.auth import models as auth_models  # noqa: F401

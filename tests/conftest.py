@@ -1,0 +1,88 @@
+"""Test database built by the migrations; each test in a transaction rolled back at the end.
+
+SQLite by default; PostgreSQL when SIGNPOST_TEST_DATABASE_URL is set.
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from signpost import db
+from signpost.app import create_app
+from signpost.config import Settings, get_settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("SIGNPOST_TEST_DATABASE_URL")
+    if url:
+        url = db.normalise_url(url)
+        _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Test settings, set through the environment so every reader of get_settings() sees them."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SIGNPOST_DATABASE_URL", database_url)
+    patch.setenv("SIGNPOST_VAR_DIR", str(tmp_path_factory.mktemp("var")))
+    patch.setenv("SIGNPOST_SECRET_KEY", "test-secret-key-for-hmac")
+    patch.setenv("SIGNPOST_ENVIRONMENT", "development")
+    get_settings.cache_clear()
+    yield get_settings()
+    patch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test; commits become savepoints."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    application.dependency_overrides[db.get_session] = lambda: session
+    application.dependency_overrides[get_settings] = lambda: settings
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
