@@ -1,0 +1,42 @@
+"""The anonymised signposting and referral events: coarse attributes only, nothing identifying."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+import signpost.db  # noqa: F401  (naming convention first)
+
+
+class EventSubmission(SQLModel, table=True):
+    """One accepted submission, recognised on retry by an HMAC of its identifier (never a plain hash)."""
+
+    __tablename__ = "event_submission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key_hmac: str = Field(max_length=64, unique=True)
+    source: str = Field(max_length=20)
+    created_at: datetime
+    event_count: int = 0
+
+
+class SignpostEvent(SQLModel, table=True):
+    """One need signposted or referred on one day; the whole of what is kept about it."""
+
+    __tablename__ = "signpost_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="event_submission.id", index=True)
+    occurred_on: date = Field(index=True)
+    kind: str = Field(max_length=20)  # signposted | referred
+    source: str = Field(max_length=20)  # template | prescriber
+    need_code: str = Field(max_length=64)
+    category_code: str | None = Field(default=None, max_length=64)
+    # Ids of the directory services offered (no FK: retired services stay named in the counts).
+    services_offered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ward_code: str | None = Field(default=None, max_length=9)  # None = unknown
+    ward_vintage: int | None = None
+    imd_decile: int | None = None  # None = unknown
+    imd_year: int | None = None
+    age_band: str = Field(default="unknown", max_length=16)
+    practice_ods: str | None = Field(default=None, max_length=10)

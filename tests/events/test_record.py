@@ -1,0 +1,37 @@
+"""Events are recorded once per submission key, and hold only coarse attributes."""
+
+from datetime import date
+
+from sqlmodel import select
+
+from signpost import events
+from signpost.events.models import SignpostEvent
+
+
+def _event(need: str = "housing-damp") -> events.NewEvent:
+    return events.NewEvent(
+        occurred_on=date(2026, 10, 3),
+        kind="signposted",
+        source="template",
+        need_code=need,
+        ward_code="E05011386",
+        ward_vintage=2018,
+        imd_decile=1,
+        imd_year=2019,
+        age_band="25-34",
+    )
+
+
+def test_a_submission_is_recorded_once(session) -> None:  # type: ignore[no-untyped-def]
+    key = events.key_hmac("secret", "practice:B86001", "response-1")
+    assert events.record(session=session, key=key, source="template", events=[_event(), _event("food-insecure")])
+    assert not events.record(session=session, key=key, source="template", events=[_event()])
+    assert len(session.exec(select(SignpostEvent)).all()) == 2
+
+
+def test_the_key_is_an_hmac_not_a_plain_hash() -> None:
+    import hashlib
+
+    key = events.key_hmac("secret", "scope", "response-1")
+    assert key != hashlib.sha256(b"response-1").hexdigest()
+    assert key != events.key_hmac("other secret", "scope", "response-1")
