@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck openapi bench soak clean
+.PHONY: serve test lint typecheck openapi bench soak clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,10 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+# The pages' NHS design system and the browser tests' axe-core come from npm (package-lock.json); never committed.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Chromium for the browser tests (tests/web/browser); without it they skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "Chromium could not be installed: the browser tests will skip"
+
+serve: $(STAMP) node_modules/.installed
 	PORT=$(PORT) $(BIN)/signpost serve --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) node_modules/.installed browser
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -28,6 +38,10 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Load, kill -9 and database outage on SQLite and PostgreSQL (about 5 minutes; SOAK_SECONDS, SOAK_ONLY to narrow).
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) var

@@ -4,6 +4,7 @@ from alembic import context
 import signpost.models  # noqa: F401  (registers every table)
 from signpost.db import make_engine, metadata
 from signpost.config import get_settings
+from signpost.directory.fulltext import include_name  # full-text index objects are not tables
 
 config = context.config
 
@@ -37,6 +38,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

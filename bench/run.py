@@ -7,7 +7,7 @@ import sys
 from bench.common import Row, print_table
 
 # Order matters: the floor first, so later throughput can be a ratio to it.
-BENCHMARKS = ["bench.floor"]
+BENCHMARKS = ["bench.floor", "bench.geography", "bench.indicators", "bench.web", "bench.directory", "bench.directory_import"]
 
 
 def main() -> None:

@@ -10,13 +10,27 @@ from signpost import __version__
 from signpost.auth.deps import enforce_declared_roles
 from signpost.auth.routes import router as keys_router
 from signpost.config import Settings, get_settings
-from signpost.errors import Problem, install_handlers, render
+from signpost.directory.routes import router as directory_router
+from signpost.errors import Problem, document_errors, install_handlers, render
+from signpost.events.routes import router as events_router
+from signpost.fhir_api.healthcare_service import router as fhir_healthcare_service_router
+from signpost.fhir_api.location import router as fhir_location_router
+from signpost.fhir_api.measure import router as fhir_measure_router
+from signpost.fhir_api.organization import router as fhir_organization_router
 from signpost.fhir_api.routes import router as fhir_base_router
+from signpost.fhir_api.questionnaire import router as fhir_questionnaire_router
+from signpost.fhir_api.questionnaire_response import router as fhir_questionnaire_response_router
+from signpost.fhir_api.terminology import router as fhir_terminology_router
+from signpost.indicators.routes import router as indicators_router
 from signpost.ops import logging as ops_logging
 from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
+from signpost.openreferral.routes import router as openreferral_router
+from signpost.openreferral.transfer_routes import router as directory_transfer_router
+from signpost.web import errors as web_errors
+from signpost.web.routes import router as web_router
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "OperationOutcome": {
@@ -55,7 +69,24 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 
 def _routers() -> list[Any]:
     """Every router the service mounts, in one place."""
-    return [ops_router, fhir_base_router, keys_router]
+    return [
+        ops_router,
+        fhir_base_router,
+        keys_router,
+        web_router,
+        openreferral_router,
+        directory_transfer_router,
+        events_router,
+        indicators_router,
+        fhir_measure_router,
+        fhir_questionnaire_router,
+        fhir_terminology_router,
+        fhir_questionnaire_response_router,
+        directory_router,
+        fhir_healthcare_service_router,
+        fhir_organization_router,
+        fhir_location_router,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = Metrics()
     install_handlers(app)
+    web_errors.install(app)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -94,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(OPENAPI_SCHEMAS)
+            document_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

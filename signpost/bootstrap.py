@@ -15,7 +15,10 @@ StarterLoader = Callable[[Session, Settings, Console], None]
 
 def starter_loaders() -> list[StarterLoader]:
     """The starter content loaders of every domain, in dependency order."""
-    return []
+    from signpost.directory.starter import starter_loader as directory_starter
+    from signpost.geography.starter import load_starter_geography
+
+    return [load_starter_geography, directory_starter]
 
 
 def prepare(settings: Settings, console: Console) -> str | None:

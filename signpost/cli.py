@@ -11,13 +11,21 @@ from sqlmodel import Session
 from signpost import db
 from signpost.auth import service as auth
 from signpost.config import get_settings
+from signpost.directory import cli as directory_cli
 from signpost.errors import Problem
+from signpost.geography import cli as geography_cli
+from signpost.indicators import cli as indicators_cli
+from signpost.openreferral import cli as openreferral_cli
 
 app = typer.Typer(help="Signpost: social-determinants signposting service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(directory_cli.app, name="directory")
+openreferral_cli.register(directory_cli.app)  # import, export, check-links
+app.add_typer(geography_cli.app, name="geography")
+app.add_typer(indicators_cli.app, name="indicators")
 
 console = Console(stderr=True)
 

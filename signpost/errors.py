@@ -5,8 +5,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 FHIR_JSON = "application/fhir+json"
 PROBLEM_JSON = "application/problem+json"
@@ -125,9 +128,60 @@ def install_handlers(app: FastAPI) -> None:
             detail = f"{request.method} is not allowed on {request.url.path}."
         return render(request, Problem(exc.status_code, detail, headers=dict(exc.headers or {})))
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A number past what the database column holds (an id of 2**64, say): the client's to correct.
+        # SQLite's driver raises OverflowError, PostgreSQL's a DataError ("integer out of range").
+        return render(request, Problem(422, "A value in the request is out of the range this service stores."))
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        # Every database connection is in use and none came free in time: busy, not broken.
+        return render(request, Problem(503, "The service is busy; try again shortly.", headers={"Retry-After": "2"}))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: Exception) -> Response:
+        # The client left (or the body limit cut it off): nobody reads this answer, and it is no server fault.
+        return Response(status_code=400)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         import logging
 
-        logging.getLogger("signpost.errors").exception("unhandled error on %s", request.url.path)
+        # The route template, never the raw path: a path can carry an identifier.
+        route = getattr(request.scope.get("route"), "path", None) or "an unmatched path"
+        logging.getLogger("signpost.errors").exception("unhandled error on %s %s", request.method, route)
         return render(request, Problem(500, "An unexpected error occurred; it has been logged."))
+
+
+def document_errors(spec: dict[str, Any]) -> None:
+    """Make the OpenAPI say what errors really look like: problem JSON, or OperationOutcome under /fhir.
+
+    FastAPI documents 422 as its own `HTTPValidationError`, which this service never sends; a contract
+    checker (and a client generated from the spec) would then expect the wrong body.
+    """
+    for path, item in spec.get("paths", {}).items():
+        if is_fhir_path(path):
+            media, ref = FHIR_JSON, "#/components/schemas/OperationOutcome"
+        else:
+            media, ref = PROBLEM_JSON, "#/components/schemas/Problem"
+        error = {media: {"schema": {"$ref": ref}}}
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            public = "public" in operation.get("x-signpost-roles", [])
+            wanted = {"4XX": "A request the client can correct", "503": "The database is unavailable"}
+            if not public:
+                wanted = {"401": "No valid API key", "403": "The key's role may not do this", **wanted}
+            for code, description in wanted.items():
+                responses.setdefault(code, {"description": description})
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = dict(error)
+    schemas = spec.get("components", {}).get("schemas", {})
+    text = repr(spec["paths"])
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if unused in schemas and f"/{unused}'" not in text:
+            del schemas[unused]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from signpost import db
@@ -56,6 +56,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def engine(settings: Settings) -> Iterator[Engine]:
     db.upgrade(settings.database_url)
     engine = db.make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        # pysqlite begins transactions lazily, so a released savepoint would really commit and leak between
+        # tests; SQLAlchemy's documented recipe makes it emit BEGIN itself, so rollback undoes everything.
+        event.listen(engine, "connect", lambda dbapi_connection, _: setattr(dbapi_connection, "isolation_level", None))
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
     yield engine
     engine.dispose()
 

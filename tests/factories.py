@@ -14,3 +14,25 @@ def make_key(session: Session, role: str, *, name: str = "test", practice_ods: s
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def load_test_geography(session: Session) -> None:
+    """Load the real Leeds lookups from ../shared/data/geo/ and a small synthetic NSPL into the test session.
+
+    Skips the test when the shared data is absent. Ward codes resolve to the 2021 vintage (via the crosswalk);
+    IMD is 2019 on 2011 LSOAs. Postcodes of tests/geography/data/nspl_synthetic_leeds.csv (invented):
+
+    | postcode | LSOA (2011) | ward (2021 code) | IMD 2019 decile | note |
+    |---|---|---|---|---|
+    | LS11 0ZA | E01011370 | E05012647 Beeston & Holbeck | 1 | ward code changed in 2019 |
+    | LS16 0ZB | E01011376 | E05012841 Adel & Wharfedale | 10 | ward code changed in 2019 |
+    | LS25 0ZC | E01011401 | E05013830 Garforth & Swillington | 10 | ward code changed in 2021 |
+    | LS7 0ZD | E01011352 | E05011390 Chapel Allerton | 5 | |
+    | LS11 0ZE | (E01011317) | | | terminated: resolves as unknown |
+    | BD7 0ZF | (E01010667) | | | Bradford (E08000032): not loaded, unknown |
+
+    Any other well-formed postcode (e.g. `LS1 1AA`) resolves as unknown.
+    """
+    from tests.geography.support import load_leeds_geography
+
+    load_leeds_geography(session)

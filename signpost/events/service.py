@@ -2,13 +2,16 @@
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from signpost.events.models import EventSubmission, SignpostEvent
+from signpost.events.models import EventSubmission
+from signpost.indicators import rollup
 
 
 @dataclass(frozen=True)
@@ -39,26 +42,61 @@ def is_recorded(*, session: Session, key: str) -> bool:
     return session.exec(select(EventSubmission.id).where(EventSubmission.key_hmac == key)).first() is not None
 
 
+_EVENT_COLUMNS = tuple(f.name for f in fields(NewEvent))
+
+
+def _insert_events(session: Session, submission_id: int, events: list[NewEvent]) -> None:
+    """One driver-level executemany for the whole submission: bulk loads go through here too."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    statement = (
+        f"INSERT INTO signpost_event (submission_id, {', '.join(_EVENT_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * (len(_EVENT_COLUMNS) + 1))})"
+    )
+    rows = [
+        (
+            submission_id,
+            e.occurred_on.isoformat() if sqlite else e.occurred_on,
+            *(
+                json.dumps(v) if name == "services_offered" else v
+                for name, v in zip(_EVENT_COLUMNS[1:], _values(e)[1:], strict=True)
+            ),
+        )
+        for e in events
+    ]
+    session.connection().exec_driver_sql(statement, rows)
+
+
+def _values(event: NewEvent) -> tuple[object, ...]:
+    return tuple(getattr(event, name) for name in _EVENT_COLUMNS)
+
+
 def record(*, session: Session, key: str, source: str, events: list[NewEvent]) -> bool:
     """Store the events of one submission; False (and nothing stored) when `key` was seen before.
 
     A unique constraint on the key makes concurrent retries safe: only one insert can win. The caller
-    commits; `hooks` (roll-ups) run inside the same transaction so counts never drift from events.
+    commits; the roll-ups are updated inside the same transaction so counts never drift from events.
     """
-    submission = EventSubmission(key_hmac=key, source=source, created_at=datetime.now(UTC), event_count=len(events))
-    try:
-        with session.begin_nested():
-            session.add(submission)
-            session.flush()
-    except IntegrityError:
+    # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling
+    # would make a savepoint the outer transaction, and releasing it would commit the submission alone.
+    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = (
+        dialect_insert(EventSubmission)
+        .values(key_hmac=key, source=source, created_at=datetime.now(UTC), event_count=len(events))
+        .on_conflict_do_nothing(index_elements=["key_hmac"])
+        .returning(EventSubmission.id)  # type: ignore[arg-type]
+    )
+    submission_id = session.execute(statement).scalar()
+    if submission_id is None:
         return False
-    rows = [SignpostEvent(submission_id=submission.id, **vars(e)) for e in events]
-    session.add_all(rows)
-    session.flush()
+    if events:
+        _insert_events(session, submission_id, events)
+    # Called directly, not registered: the roll-ups cannot be forgotten and share this transaction.
+    rollup.apply(session, events)
     for hook in EVENT_HOOKS:
-        hook(session, rows)
+        hook(session, events)
     return True
 
 
-# Functions called with (session, new events) inside the recording transaction, e.g. roll-up updates.
+# Further functions called with (session, the NewEvents) inside the recording transaction.
 EVENT_HOOKS: list = []  # type: ignore[type-arg]

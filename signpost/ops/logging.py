@@ -28,6 +28,9 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in ("httpx", "httpcore"):
+        # httpx logs every outbound URL at INFO, query string and all (a postcode lookup would leak the postcode).
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     for name in ("uvicorn.access",):
         logging.getLogger(name).disabled = True  # its line carries the query string
     for name in ("uvicorn", "uvicorn.error"):

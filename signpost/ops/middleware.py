@@ -1,5 +1,6 @@
 """ASGI middleware: request id, access log, metrics and the body size limit."""
 
+import asyncio
 import json
 import logging
 import time
@@ -14,6 +15,8 @@ from signpost.ops.metrics import Metrics
 log = logging.getLogger("signpost.access")
 
 
+# Health checks must answer however busy the app is.
+UNGATED = {"/healthz", "/readyz", "/metrics"}
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 API_MEDIA_TYPES = {
     b"application/json",
@@ -46,6 +49,22 @@ class RequestMiddleware:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self._gate: asyncio.Semaphore | None = None
+
+    def gate(self) -> asyncio.Semaphore:
+        """At most about half the connection pool's worth of requests in the app at once; the rest wait here.
+
+        Without it, more requests than the pool holds each take a thread and block in it waiting for a
+        connection, while the requests that hold connections need a thread to finish and give them back:
+        every thread waits until the pool times out (30 s). Waiting here costs no thread and no connection.
+        """
+        if self._gate is None:
+            from signpost.db import get_engine
+
+            pool = get_engine().pool
+            size = getattr(pool, "size", lambda: 0)() + max(0, getattr(pool, "_max_overflow", 0))
+            self._gate = asyncio.Semaphore(max(2, size // 2) if size else 1000)
+        return self._gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,17 +113,35 @@ class RequestMiddleware:
             self._record(scope, 415, started, request_id)
             return
 
+        rejected = False
+
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, rejected, status
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLarge
+                    # Answer 413 here and tell the app the client has gone. Raising instead would not work:
+                    # FastAPI's body parser turns any exception from receive() into a 400.
+                    if not responded:
+                        await self._reject(
+                            scope,
+                            send,
+                            413,
+                            "Content Too Large",
+                            "too-long",
+                            f"The body is larger than the limit of {limit} bytes.",
+                        )
+                    rejected, status = True, 413
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, responded
+            if rejected:
+                return  # the 413 has been sent; whatever the app says after is for nobody
             if message["type"] == "http.response.start":
                 status = message["status"]
                 responded = True
@@ -113,8 +150,33 @@ class RequestMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        # Read the whole body (bounded by the limit) before taking a place at the gate, so a client that
+        # sends slowly holds only its own connection, never a place that others are waiting for.
+        buffered: list[Message] = []
+        if declared not in (None, b"0") or b"transfer-encoding" in headers:
+            chunks = []
+            while True:
+                message = await limited_receive()
+                if message["type"] != "http.request":
+                    buffered.append(message)
+                    break
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    buffered.insert(0, {"type": "http.request", "body": b"".join(chunks), "more_body": False})
+                    break
+            if rejected:
+                self._record(scope, 413, started, request_id)
+                return
+
+        async def replay_receive() -> Message:
+            return buffered.pop(0) if buffered else await limited_receive()
+
         try:
-            await self.app(scope, limited_receive, send_wrapper)
+            if scope.get("path") in UNGATED:
+                await self.app(scope, replay_receive, send_wrapper)
+            else:
+                async with self.gate():
+                    await self.app(scope, replay_receive, send_wrapper)
         except BodyTooLarge:
             if not responded:
                 await self._reject(

@@ -1,0 +1,236 @@
+"""Indicators: ingest (bulk and through the API), a 12-month ward × decile × need report, DuckDB on raw events.
+
+Synthetic events over two years, seeded, with a realistic skew (more in IMD decile 1, via the real Leeds
+LSOA → ward → decile table when ../shared/data is present). Sizes: SIGNPOST_BENCH_INDICATOR_EVENTS
+(default 1,000,000; the issue's full size is 10,000,000), SIGNPOST_BENCH_DATABASE_URL (default a fresh SQLite
+file; a PostgreSQL URL works too, and its schema is dropped and rebuilt).
+"""
+
+import csv
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import ROOT, Row, load, server
+
+EVENTS = int(os.environ.get("SIGNPOST_BENCH_INDICATOR_EVENTS", "1000000"))
+BATCH = 10_000
+API_SECONDS = int(os.environ.get("SIGNPOST_BENCH_API_SECONDS", "10"))
+GEO = ROOT.parent / "shared" / "data" / "geo"
+END = date(2026, 10, 31)
+DAYS = 730
+REPORT = {"start": "2025-11-01", "end": "2026-10-31", "group_by": "ward,imd_decile,need"}
+
+
+def _areas() -> list[tuple[str, int, float]]:
+    """(ward code, IMD decile, weight): real Leeds LSOAs when available, weighted towards decile 1."""
+    lsoas, wards = GEO / "leeds_LSOA11_WD18_IMD2019_decile.csv", GEO / "leeds_ward_codes.csv"
+    skew = {d: 2.2 - 0.15 * (d - 1) for d in range(1, 11)}  # decile 1 about 3x decile 10 per LSOA
+    if lsoas.exists() and wards.exists():
+        to_2021 = {r["WD18CD"]: r["WD21CD"] for r in csv.DictReader(wards.open())}
+        return [
+            (to_2021.get(r["WD18CD"], r["WD18CD"]), int(r["IMD2019_decile"]), skew[int(r["IMD2019_decile"])])
+            for r in csv.DictReader(lsoas.open())
+        ]
+    return [(f"E0500{i:04d}", 1 + i % 10, skew[1 + i % 10]) for i in range(33 * 14)]
+
+
+def synthetic_events(n: int, seed: int = 20261128) -> list[Any]:
+    from signpost.events import NewEvent, vocabulary
+
+    rng = random.Random(seed)
+    areas = _areas()
+    needs = list(vocabulary.need_codes())
+    need_weights = [1 / (i + 1) ** 0.7 for i in range(len(needs))]
+    categories = vocabulary.categories_for_need()
+    bands = ["0-15", "16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+", "unknown"]
+    practices = [f"B86{i:03d}" for i in range(90)]
+    area_pick = rng.choices(areas, weights=[a[2] for a in areas], k=n)
+    need_pick = rng.choices(needs, weights=need_weights, k=n)
+    found = []
+    for i in range(n):
+        ward, decile, _ = area_pick[i]
+        unknown = rng.random() < 0.08  # postcode missing or outside the area
+        need = need_pick[i]
+        found.append(
+            NewEvent(
+                occurred_on=END - timedelta(days=rng.randrange(DAYS)),
+                kind="referred" if rng.random() < 0.3 else "signposted",
+                source="prescriber" if rng.random() < 0.4 else "template",
+                need_code=need,
+                category_code=(categories.get(need) or (None,))[0],
+                ward_code=None if unknown else ward,
+                ward_vintage=None if unknown else 2021,
+                imd_decile=None if unknown else decile,
+                imd_year=None if unknown else 2019,
+                age_band=rng.choice(bands),
+                practice_ods=rng.choice(practices),
+            )
+        )
+    return found
+
+
+def _database() -> str:
+    from sqlalchemy import text
+
+    from signpost import db
+
+    url = os.environ.get("SIGNPOST_BENCH_DATABASE_URL")
+    if url and url.startswith("postgres"):
+        engine = db.make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return url
+    return url or f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-ind-')}/bench.db"
+
+
+def _prepare_keys_and_service(engine: Any) -> tuple[str, str, str]:
+    from sqlmodel import Session
+
+    from signpost.auth import service as auth
+    from signpost.directory.models import Organization, Service
+
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        organisation = Organization(name="Bench Advice Trust", last_modified=now)
+        session.add(organisation)
+        session.flush()
+        service = Service(organization_id=organisation.id, name="Bench Advice", created_at=now, last_modified=now)
+        session.add(service)
+        _, prescriber = auth.create_key(session=session, role="prescriber", name="bench prescriber")
+        _, analyst = auth.create_key(session=session, role="analyst", name="bench analyst")
+        session.commit()
+        return prescriber, analyst, service.id
+
+
+def _bulk_ingest(engine: Any, new_events: list[Any]) -> float:
+    from sqlmodel import Session
+
+    from signpost import events
+
+    started = time.perf_counter()
+    with Session(engine) as session:
+        for i in range(0, len(new_events), BATCH):
+            key = events.key_hmac("bench", "bulk", str(i))
+            events.record(session=session, key=key, source="template", events=new_events[i : i + BATCH])
+            session.commit()
+    return time.perf_counter() - started
+
+
+def _duckdb(engine: Any) -> tuple[float, float, int]:
+    """(export seconds, median query ms, rows) for the same 12-month ward × decile × need count on Parquet."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from sqlalchemy import select
+
+    from signpost.events.models import SignpostEvent
+
+    path = Path(tempfile.mkdtemp(prefix="signpost-bench-parquet-")) / "events.parquet"
+    started = time.perf_counter()
+    columns = ["occurred_on", "kind", "source", "need_code", "ward_code", "imd_decile", "age_band", "practice_ods"]
+    schema = pa.schema(
+        [(c, pa.date32() if c == "occurred_on" else pa.int64() if c == "imd_decile" else pa.string()) for c in columns]
+    )
+    table = SignpostEvent.__table__  # type: ignore[attr-defined]
+    writer = pq.ParquetWriter(str(path), schema)
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=200_000).execute(
+            select(*(table.c[c] for c in columns))
+        )
+        for chunk in result.partitions():
+            writer.write_table(pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in chunk], schema))
+    writer.close()
+    exported = time.perf_counter() - started
+    query = (
+        f"SELECT ward_code, imd_decile, need_code, count(*) FROM '{path}' "
+        f"WHERE occurred_on BETWEEN DATE '{REPORT['start']}' AND DATE '{REPORT['end']}' GROUP BY ALL"
+    )
+    connection = duckdb.connect()
+    timings, rows = [], 0
+    for _ in range(6):
+        started = time.perf_counter()
+        rows = len(connection.execute(query).fetchall())
+        timings.append((time.perf_counter() - started) * 1000)
+    return exported, statistics.median(timings[1:]), rows
+
+
+def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
+    from signpost import db
+
+    url = _database()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    prescriber, analyst, service_id = _prepare_keys_and_service(engine)
+    generated = synthetic_events(EVENTS)
+    bulk_s = _bulk_ingest(engine, generated)
+    del generated
+    rows = [
+        Row(
+            f"indicators bulk ingest ({EVENTS:,} events, roll-ups kept current)",
+            {"events/s": f"{EVENTS / bulk_s:,.0f}", "seconds": f"{bulk_s:.1f}"},
+        )
+    ]
+
+    env = {"SIGNPOST_DATABASE_URL": url, "SIGNPOST_SECRET_KEY": "bench-secret"}
+    body = {"services": [service_id], "needs": ["homeless", "debt-priority"], "kind": "referred"}
+    with server("signpost.app:create_app", env=env) as base:
+        import json
+
+        # No Idempotency-Key: every request is a new submission (the server makes a key per request).
+        result = load(
+            base + "/api/v1/signposts",
+            method="POST",
+            body=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {prescriber}", "Content-Type": "application/json"},
+            connections=16,
+            seconds=API_SECONDS,
+        )
+        rows.append(
+            Row(
+                "indicators API ingest (POST /api/v1/signposts, 2 needs each, 16 connections)",
+                {**result.figures(), "events/s": f"{2 * result.rps:,.0f}"},
+                "> 2,000 events/s",
+            )
+        )
+        headers = {"Authorization": f"Bearer {analyst}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            first = client.get("/api/v1/indicators/counts", params=REPORT)
+            first.raise_for_status()
+            timings = []
+            for _ in range(10):
+                started = time.perf_counter()
+                client.get("/api/v1/indicators/counts", params=REPORT).raise_for_status()
+                timings.append((time.perf_counter() - started) * 1000)
+        report_ms = statistics.median(timings)
+        rows.append(
+            Row(
+                "indicators 12-month ward × decile × need report over HTTP (roll-up)",
+                {"p50 ms": f"{report_ms:.1f}", "max ms": f"{max(timings):.1f}", "rows": str(len(first.json()["rows"]))},
+                "< 200 ms, ≤ DuckDB",
+            )
+        )
+    exported, duck_ms, duck_rows = _duckdb(engine)
+    rows.append(
+        Row(
+            "indicators same aggregation, DuckDB over raw events in Parquet",
+            {"p50 ms": f"{duck_ms:.1f}", "rows": str(duck_rows), "export s": f"{exported:.1f}"},
+        )
+    )
+    engine.dispose()
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.common import print_table
+
+    print_table(run({}))

@@ -1,0 +1,378 @@
+"""The directory as FHIR R4: HealthcareService, Organization, Location, and their searches.
+
+The ORUK ↔ FHIR mapping table in docs/directory.md describes exactly what these functions do.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy.orm import object_session
+from sqlmodel import Session, col, select
+
+from signpost.directory import places
+from signpost.directory import service as directory
+from signpost.directory.models import (
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceAtLocation,
+    ServiceStatus,
+    ServiceTaxonomy,
+    TaxonomyTerm,
+)
+from signpost.errors import Problem
+
+CANONICAL = "https://signpost.example.org/fhir"
+CATEGORY_SYSTEM = f"{CANONICAL}/CodeSystem/service-category"
+LGSL_SYSTEM = "http://id.esd.org.uk/service"
+VERIFICATION_EXTENSION = f"{CANONICAL}/StructureDefinition/directory-verification"
+DAYS = {"MO": "mon", "TU": "tue", "WE": "wed", "TH": "thu", "FR": "fri", "SA": "sat", "SU": "sun"}
+
+
+def _instant(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _session(obj: Any) -> Session:
+    session = object_session(obj)
+    if session is None:
+        raise RuntimeError("the record must be attached to a session")
+    return session  # type: ignore[return-value]
+
+
+def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[str, Any]:
+    """A directory service as a FHIR R4 HealthcareService (the service must be attached to a session)."""
+    session = _session(service)
+    terms = session.exec(
+        select(TaxonomyTerm)
+        .join(ServiceTaxonomy, col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id)
+        .where(col(ServiceTaxonomy.service_id) == service.id, col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY)
+        .order_by(TaxonomyTerm.code)
+    ).all()
+    state = directory.verification(service, review_months)
+    extension: list[dict[str, Any]] = [{"url": "state", "valueCode": state["state"]}]
+    if service.assured_date:
+        extension.append({"url": "assuredDate", "valueDate": service.assured_date.isoformat()})
+    resource: dict[str, Any] = {
+        "resourceType": "HealthcareService",
+        "id": service.id,
+        "meta": {"versionId": str(service.version), "lastUpdated": _instant(service.last_modified)},
+        "extension": [{"url": VERIFICATION_EXTENSION, "extension": extension}],
+        "identifier": [{"system": f"{CANONICAL}/directory/service", "value": service.id}],
+        "active": directory.is_active(service),
+        "providedBy": {"reference": f"Organization/{service.organization_id}"},
+        "name": service.name,
+    }
+    if terms:
+        resource["category"] = [
+            {"coding": [{"system": CATEGORY_SYSTEM, "code": t.code, "display": t.name}]} for t in terms
+        ]
+        lgsl = sorted({i for t in terms for i in t.lgsl_ids}, key=int)
+        if lgsl:
+            resource["type"] = [{"coding": [{"system": LGSL_SYSTEM, "code": i}]} for i in lgsl]
+    locations = directory.service_locations(session=session, service_id=service.id)
+    if locations:
+        resource["location"] = [{"reference": f"Location/{loc.id}"} for loc in locations]
+    comment = " ".join(filter(None, [service.description]))
+    if comment:
+        resource["comment"] = comment[:1000]
+    telecom: list[dict[str, Any]] = [
+        {"system": "phone", "value": p.number}
+        for p in session.exec(select(Phone).where(col(Phone.service_id) == service.id).order_by(Phone.id)).all()
+    ]
+    if service.email:
+        telecom.append({"system": "email", "value": service.email})
+    if service.url:
+        telecom.append({"system": "url", "value": service.url})
+    if telecom:
+        resource["telecom"] = telecom
+    if service.minimum_age is not None or service.maximum_age is not None or service.eligibility_description:
+        ages = f"Ages {service.minimum_age if service.minimum_age is not None else 0}" + (
+            f" to {service.maximum_age}" if service.maximum_age is not None else " and over"
+        )
+        eligibility: dict[str, Any] = {"code": {"text": ages}}
+        if service.eligibility_description:
+            eligibility["comment"] = service.eligibility_description
+        resource["eligibility"] = [eligibility]
+    languages = session.exec(
+        select(Language).where(col(Language.service_id) == service.id).order_by(Language.code)
+    ).all()
+    if languages:
+        resource["communication"] = [
+            {"coding": [{"system": "urn:ietf:bcp:47", "code": x.code, **({"display": x.name} if x.name else {})}]}
+            for x in languages
+        ]
+    times = session.exec(select(Schedule).where(col(Schedule.service_id) == service.id).order_by(Schedule.id)).all()
+    if times:
+        resource["availableTime"] = [
+            {
+                "daysOfWeek": [DAYS[s.byday]],
+                "availableStartTime": s.opens_at.strftime("%H:%M:%S"),
+                "availableEndTime": s.closes_at.strftime("%H:%M:%S"),
+            }
+            for s in times
+        ]
+    if service.fees_description:
+        resource["extraDetails"] = service.fees_description
+    return resource
+
+
+def to_organization(org: Organization) -> dict[str, Any]:
+    """A directory organisation as a FHIR R4 Organization."""
+    identifiers = [{"system": f"{CANONICAL}/directory/organization", "value": org.id}]
+    if org.charity_number:
+        identifiers.append(
+            {"system": "https://register-of-charities.charitycommission.gov.uk", "value": org.charity_number}
+        )
+    if org.company_number:
+        identifiers.append(
+            {"system": "https://find-and-update.company-information.service.gov.uk", "value": org.company_number}
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "Organization",
+        "id": org.id,
+        "meta": {"lastUpdated": _instant(org.last_modified)},
+        "identifier": identifiers,
+        "active": True,
+        "name": org.name,
+    }
+    if org.alternate_name:
+        resource["alias"] = [org.alternate_name]
+    telecom = []
+    if org.website:
+        telecom.append({"system": "url", "value": org.website})
+    if org.email:
+        telecom.append({"system": "email", "value": org.email})
+    if telecom:
+        resource["telecom"] = telecom
+    return resource
+
+
+def to_location(location: Location) -> dict[str, Any]:
+    """A directory location as a FHIR R4 Location."""
+    resource: dict[str, Any] = {
+        "resourceType": "Location",
+        "id": location.id,
+        "meta": {"lastUpdated": _instant(location.last_modified)},
+        "status": "active",
+        "mode": "instance",
+    }
+    if location.name:
+        resource["name"] = location.name
+    if location.description:
+        resource["description"] = location.description
+    address: dict[str, Any] = {}
+    if location.address_1:
+        address["line"] = [location.address_1]
+    if location.city:
+        address["city"] = location.city
+    if location.postal_code:
+        address["postalCode"] = location.postal_code
+    if address:
+        address["country"] = location.country
+        resource["address"] = address
+    if location.latitude is not None and location.longitude is not None:
+        resource["position"] = {"latitude": location.latitude, "longitude": location.longitude}
+    if location.organization_id:
+        resource["managingOrganization"] = {"reference": f"Organization/{location.organization_id}"}
+    return resource
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Search parameters
+
+_PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4}(-\d{2}(-\d{2}([T ].*)?)?)?)$")
+
+
+def _bad(param: str, message: str) -> Problem:
+    return Problem(400, f"{param}: {message}", errors=[{"loc": param, "message": message}])
+
+
+def last_updated_conditions(column: Any, values: list[str]) -> list[ColumnElement[bool]]:
+    """FHIR date search on a timestamp: ge/gt/le/lt/eq with year, month, day or instant precision."""
+    out: list[ColumnElement[bool]] = []
+    for value in values:
+        match = _PREFIX.match(value.strip())
+        if not match:
+            raise _bad("_lastUpdated", f"{value!r} is not a FHIR date (e.g. ge2026-01-01)")
+        prefix, text = match.group(1) or "eq", match.group(2)
+        try:
+            if len(text) == 4:
+                start = datetime(int(text), 1, 1, tzinfo=UTC)
+                end = datetime(int(text) + 1, 1, 1, tzinfo=UTC)
+            elif len(text) == 7:
+                y, m = int(text[:4]), int(text[5:7])
+                start = datetime(y, m, 1, tzinfo=UTC)
+                end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
+            elif len(text) == 10:
+                day = date.fromisoformat(text)
+                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                end = datetime.fromordinal(day.toordinal() + 1).replace(tzinfo=UTC)
+            else:
+                start = end = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if start.tzinfo is None:
+                    start = end = start.replace(tzinfo=UTC)
+        except ValueError:
+            raise _bad("_lastUpdated", f"{value!r} is not a valid date") from None
+        c = col(column)
+        condition = {
+            "eq": and_(c >= start, c < end) if start != end else c == start,
+            "ne": or_(c < start, c >= end),
+            "gt": c >= end if start != end else c > start,
+            "sa": c >= end if start != end else c > start,
+            "ge": c >= start,
+            "lt": c < start,
+            "eb": c < start,
+            "le": c < end if start != end else c <= start,
+            "ap": and_(c >= start, c < end) if start != end else c == start,
+        }[prefix]
+        out.append(condition)
+    return out
+
+
+def _token(value: str) -> tuple[str | None, str]:
+    system, bar, code = value.partition("|")
+    return (system, code) if bar else (None, value)
+
+
+@dataclass
+class HealthcareServiceSearch:
+    name: str | None = None
+    name_contains: str | None = None
+    service_category: str | None = None
+    service_type: str | None = None
+    active: str | None = None
+    last_updated: list[str] | None = None
+    organization: str | None = None
+    location: str | None = None
+
+
+def search_healthcare_services(
+    *, session: Session, params: HealthcareServiceSearch, offset: int, count: int
+) -> tuple[list[Service], int]:
+    """Services matching FHIR HealthcareService search parameters; (page, total)."""
+    conditions: list[ColumnElement[bool]] = []
+    if params.name:
+        conditions.append(func.lower(Service.name).like(params.name.lower().replace("%", "") + "%"))
+    if params.name_contains:
+        conditions.append(func.lower(Service.name).like("%" + params.name_contains.lower().replace("%", "") + "%"))
+    if params.service_category:
+        codes = []
+        for item in params.service_category.split(","):
+            system, code = _token(item)
+            if system not in (None, "", CATEGORY_SYSTEM):
+                raise _bad("service-category", f"unknown system {system}; use {CATEGORY_SYSTEM}")
+            codes.append(code)
+        conditions.append(
+            exists().where(
+                col(ServiceTaxonomy.service_id) == Service.id,
+                col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id,
+                col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY,
+                col(TaxonomyTerm.code).in_(codes),
+            )
+        )
+    if params.service_type:
+        wanted = []
+        for item in params.service_type.split(","):
+            system, code = _token(item)
+            if system not in (None, "", LGSL_SYSTEM):
+                raise _bad("service-type", f"unknown system {system}; use {LGSL_SYSTEM}")
+            wanted.append(code)
+        terms = session.exec(
+            select(TaxonomyTerm).where(col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY)
+        ).all()
+        term_ids = [t.id for t in terms if set(t.lgsl_ids) & set(wanted)]
+        conditions.append(
+            exists().where(
+                col(ServiceTaxonomy.service_id) == Service.id, col(ServiceTaxonomy.taxonomy_term_id).in_(term_ids)
+            )
+        )
+    if params.active is not None:
+        if params.active not in ("true", "false"):
+            raise _bad("active", "must be true or false")
+        is_active = and_(col(Service.retired_at).is_(None), col(Service.status) == ServiceStatus.active.value)
+        conditions.append(is_active if params.active == "true" else ~is_active)
+    if params.organization:
+        conditions.append(col(Service.organization_id) == params.organization.removeprefix("Organization/"))
+    if params.location:
+        location_id = params.location.removeprefix("Location/")
+        conditions.append(
+            exists().where(
+                col(ServiceAtLocation.service_id) == Service.id, col(ServiceAtLocation.location_id) == location_id
+            )
+        )
+    conditions += last_updated_conditions(Service.last_modified, params.last_updated or [])
+    base = select(Service).where(*conditions)
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    rows = session.exec(base.order_by(Service.name, Service.id).offset(offset).limit(count)).all()
+    return list(rows), int(total)
+
+
+def search_organizations(
+    *, session: Session, name: str | None, last_updated: list[str] | None, offset: int, count: int
+) -> tuple[list[Organization], int]:
+    conditions: list[ColumnElement[bool]] = []
+    if name:
+        conditions.append(func.lower(Organization.name).like(name.lower().replace("%", "") + "%"))
+    conditions += last_updated_conditions(Organization.last_modified, last_updated or [])
+    base = select(Organization).where(*conditions)
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    rows = session.exec(base.order_by(Organization.name, Organization.id).offset(offset).limit(count)).all()
+    return list(rows), int(total)
+
+
+def parse_near(value: str) -> tuple[float, float, float]:
+    """`near=lat|lon|distance|km` (distance defaults to 5 km; units km or m)."""
+    parts = value.split("|")
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+        distance = float(parts[2]) if len(parts) > 2 and parts[2] else 5.0
+    except (ValueError, IndexError):
+        raise _bad("near", "use near=latitude|longitude|distance|km") from None
+    unit = parts[3] if len(parts) > 3 else "km"
+    if unit not in ("km", "m", "urn:ucum|km"):
+        raise _bad("near", f"unit {unit!r} is not supported; use km or m")
+    if unit == "m":
+        distance /= 1000
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or not (0 < distance <= 200):
+        raise _bad("near", "latitude, longitude or distance out of range (distance at most 200 km)")
+    return lat, lon, distance
+
+
+def search_locations(
+    *,
+    session: Session,
+    name: str | None,
+    near: str | None,
+    last_updated: list[str] | None,
+    offset: int,
+    count: int,
+) -> tuple[list[Location], int]:
+    """Locations matching; with `near`, nearest first within the distance."""
+    conditions: list[ColumnElement[bool]] = []
+    if name:
+        conditions.append(func.lower(Location.name).like(name.lower().replace("%", "") + "%"))
+    conditions += last_updated_conditions(Location.last_modified, last_updated or [])
+    base = select(Location).where(*conditions)
+    if near is None:
+        total = session.exec(select(func.count()).select_from(base.subquery())).one()
+        rows = session.exec(base.order_by(Location.name, Location.id).offset(offset).limit(count)).all()
+        return list(rows), int(total)
+    lat, lon, distance = parse_near(near)
+    dlat = distance / 111.0
+    box = base.where(col(Location.latitude).between(lat - dlat, lat + dlat), col(Location.latitude).is_not(None))
+    found = []
+    for loc in session.exec(box).all():
+        km = places.distance_km(lat, lon, loc.latitude, loc.longitude)  # type: ignore[arg-type]
+        if km <= distance:
+            found.append((km, loc.id, loc))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [item[2] for item in found[offset : offset + count]], len(found)

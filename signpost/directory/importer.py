@@ -1,0 +1,1178 @@
+"""Import Open Referral feeds (ORUK 1.0 and 3.0 JSON, CSV) from a file or a paged remote feed.
+
+Every record is normalised to one ORUK 3.0-shaped dict first (HTML reduced to safe text, empty strings
+as missing, vendor `pc_` fields dropped), then written; re-importing matches on the feed's ids.
+"""
+
+import csv
+import html
+import io
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from signpost.directory.models import Service
+
+FORMATS = ("oruk1", "oruk3", "csv")
+STATUSES = {"active", "inactive", "defunct", "temporarily closed"}
+
+
+class FeedError(Exception):
+    """A feed that cannot be read at all (not one bad record: those are rejected one by one)."""
+
+
+class RecordError(ValueError):
+    """One record that cannot be imported, with the field at fault."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text cleaning
+
+
+class _TextExtractor(HTMLParser):
+    """HTML to plain text: block elements become line breaks, scripts and styles are dropped."""
+
+    BLOCKS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section"}
+    HIDDEN = {"script", "style", "head", "title", "iframe", "noscript"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("- ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+_MARKUP = re.compile(r"<[a-zA-Z/!][^>]*>|&[#a-zA-Z0-9]+;")
+
+
+def safe_text(value: Any) -> str | None:
+    """Free text without markup: HTML reduced to its words and line breaks; blank as missing."""
+    if value is None:
+        return None
+    text = str(value)
+    if _MARKUP.search(text):
+        parser = _TextExtractor()
+        parser.feed(text)
+        parser.close()
+        text = "".join(parser.parts)
+        text = html.unescape(text)  # anything the parser left, e.g. double-escaped entities
+        text = _MARKUP.sub("", text) if "<" in text else text
+    text = text.replace("\xa0", " ").replace("\r\n", "\n").replace("\r", "\n")
+    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
+    collapsed = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return collapsed or None
+
+
+def plain(value: Any) -> str | None:
+    """A short single-line value; empty strings and whitespace are missing."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return None
+    text = re.sub(r"\s+", " ", html.unescape(str(value)).replace("\xa0", " ")).strip()
+    return text or None
+
+
+def _strip_vendor(value: Any) -> Any:
+    """Drop vendor extension fields (`pc_…`) at every level."""
+    if isinstance(value, dict):
+        return {k: _strip_vendor(v) for k, v in value.items() if not str(k).startswith("pc_")}
+    if isinstance(value, list):
+        return [_strip_vendor(v) for v in value]
+    return value
+
+
+def _age(record: dict[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RecordError(key, f"{value!r} is not a number of years") from None
+    if number < 0 or number > 130 or number != int(number):
+        raise RecordError(key, f"{value!r} is not a whole number of years between 0 and 130")
+    return int(number)
+
+
+def _date(record: dict[str, Any], key: str) -> date | None:
+    value = plain(record.get(key))
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise RecordError(key, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _url(value: Any, key: str) -> str | None:
+    text = plain(value)
+    if text is None:
+        return None
+    if not re.match(r"^https?://", text, re.I):
+        if re.match(r"^[\w-]+(\.[\w-]+)+(/|$)", text):
+            text = "https://" + text  # "www.example.org" as published: a website all the same
+        else:
+            raise RecordError(key, f"{text!r} is not a web address")
+    return text
+
+
+def _email(value: Any, key: str) -> str | None:
+    text = plain(value)
+    if text is None:
+        return None
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
+        raise RecordError(key, f"{text!r} is not an e-mail address")
+    return text
+
+
+def _ident(value: Any, key: str = "id") -> str | None:
+    text = plain(value)
+    if text and len(text) > 64:
+        raise RecordError(key, "is longer than 64 characters")
+    return text
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    """Text cut to the column's length (on a word boundary where one is near)."""
+    if value is None or len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit * 0.8 else cut).rstrip() + "…"
+
+
+def _list(record: dict[str, Any], *keys: str) -> list[Any]:
+    for key in keys:
+        value = record.get(key)
+        if isinstance(value, list):
+            return [v for v in value if isinstance(v, dict)]
+    return []
+
+
+# ORUK 1.0 `attending_type` and free-text delivery words → the directory's delivery modes.
+DELIVERY_WORDS = {
+    "venue": "in_person",
+    "in person": "in_person",
+    "in_person": "in_person",
+    "home visit": "in_person",
+    "phone": "phone",
+    "telephone": "phone",
+    "online": "online",
+    "internet": "online",
+    "video": "online",
+}
+DAYS = {"mo": "MO", "tu": "TU", "we": "WE", "th": "TH", "fr": "FR", "sa": "SA", "su": "SU"}
+LANGUAGE_CODES = {
+    "english": "en",
+    "welsh": "cy",
+    "polish": "pl",
+    "urdu": "ur",
+    "punjabi": "pa",
+    "arabic": "ar",
+    "bengali": "bn",
+    "romanian": "ro",
+    "french": "fr",
+    "spanish": "es",
+    "portuguese": "pt",
+    "kurdish": "ku",
+    "farsi": "fa",
+    "persian": "fa",
+    "tigrinya": "ti",
+    "somali": "so",
+    "chinese": "zh",
+    "mandarin": "zh",
+    "cantonese": "yue",
+    "gujarati": "gu",
+    "hindi": "hi",
+    "lithuanian": "lt",
+    "slovak": "sk",
+    "czech": "cs",
+    "russian": "ru",
+    "ukrainian": "uk",
+    "british sign language": "bfi",
+    "bsl": "bfi",
+    "pashto": "ps",
+    "turkish": "tr",
+}
+
+
+def _delivery(record: dict[str, Any]) -> list[str]:
+    modes: list[str] = []
+    raw: list[Any] = []
+    for key in ("delivery_modes", "attending_type"):
+        value = record.get(key)
+        raw.extend(value if isinstance(value, list) else [value])
+    for item in raw:
+        word = plain(item.get("delivery_method") if isinstance(item, dict) else item)
+        if word and (mode := DELIVERY_WORDS.get(word.lower())) and mode not in modes:
+            modes.append(mode)
+    return sorted(modes)
+
+
+def _time(value: Any) -> str | None:
+    """'9:00', '09:00:00', '09:00Z' → '09:00'; anything else is missing."""
+    text = plain(value)
+    match = re.match(r"^(\d{1,2}):(\d{2})", text or "")
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        return None
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _days(item: dict[str, Any]) -> list[str]:
+    text = (plain(item.get("byday")) or plain(item.get("weekday")) or "").lower()
+    days = []
+    for part in re.split(r"[,\s]+", text):
+        code = DAYS.get(part[:2]) if part.isalpha() else None  # monthly forms (2MO, -1FR) are not kept
+        if code and code not in days:
+            days.append(code)
+    return days
+
+
+def _area_scope(item: dict[str, Any]) -> tuple[str, str | None, int | None]:
+    scope = (plain(item.get("scope")) or plain(item.get("extent_type")) or "").lower()
+    code = plain(item.get("area_code")) or plain(item.get("extent"))
+    vintage_raw = item.get("area_vintage")
+    vintage = (
+        int(vintage_raw)
+        if isinstance(vintage_raw, int) or (isinstance(vintage_raw, str) and vintage_raw.isdigit())
+        else None
+    )
+    if scope not in {"national", "local_authority", "ward"}:
+        name = (plain(item.get("name") or item.get("service_area")) or "").lower()
+        scope = (
+            "national"
+            if name in {"national", "uk", "united kingdom", "england", "great britain"}
+            else "local_authority"
+        )
+    if code and (len(code) > 9 or not re.match(r"^[A-Z]\d{8}$", code)):
+        code = None  # only GSS codes are kept as codes; free text stays in the name
+    return scope, code, vintage
+
+
+def normalise_service(raw: Any) -> dict[str, Any]:
+    """One feed record (ORUK 1.0 or 3.0) as exactly what the directory stores; RecordError names the bad field."""
+    if not isinstance(raw, dict):
+        raise RecordError("record", "is not a JSON object")
+    record = _strip_vendor(raw)
+    service_id = _ident(record.get("id"))
+    if not service_id:
+        raise RecordError("id", "is missing; a feed record needs its id so re-imports update it")
+    name = plain(record.get("name"))
+    if not name:
+        raise RecordError("name", "is missing")
+    if len(name) > 300:
+        raise RecordError("name", "is longer than 300 characters")
+    status = (plain(record.get("status")) or "active").lower()
+    if status not in STATUSES:
+        raise RecordError("status", f"{status!r} is not one of {', '.join(sorted(STATUSES))}")
+
+    minimum_age = _age(record, "minimum_age")
+    maximum_age = _age(record, "maximum_age")
+    criteria: list[str] = []
+    for item in _list(record, "eligibilitys", "eligibilities"):  # ORUK 1.0 keeps ages in eligibility rows
+        if minimum_age is None:
+            minimum_age = _age(item, "minimum_age")
+        if maximum_age is None:
+            maximum_age = _age(item, "maximum_age")
+        if text := safe_text(item.get("eligibility") or item.get("description")):
+            criteria.append(text)
+    if minimum_age is not None and maximum_age is not None and minimum_age > maximum_age:
+        raise RecordError("minimum_age", f"{minimum_age} is above maximum_age {maximum_age}")
+
+    org_raw = record.get("organization") if isinstance(record.get("organization"), dict) else {}
+    org_id = _ident(org_raw.get("id"), "organization.id") or _ident(record.get("organization_id"), "organization_id")
+    org_name = plain(org_raw.get("name")) or name
+    organization = {
+        "id": org_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"signpost:organization:{org_name.lower()}")),
+        "name": _clip(org_name, 300),
+        "alternate_name": _clip(plain(org_raw.get("alternate_name")), 300),
+        "description": safe_text(org_raw.get("description")),
+        "email": _clip(_safe_email(org_raw.get("email")), 300),
+        "website": _safe_url(org_raw.get("website") or org_raw.get("url")),
+        "charity_number": _clip(plain(org_raw.get("charity_number")), 20),
+        "company_number": _clip(plain(org_raw.get("company_number")), 20),
+    }
+
+    terms: list[dict[str, Any]] = []
+    for link in _list(record, "attributes", "service_taxonomys", "taxonomy_terms"):
+        term = next((link[k] for k in ("taxonomy_term", "taxonomy") if isinstance(link.get(k), dict)), link)
+        term_id = _ident(term.get("id"), "taxonomy_term.id") or _ident(link.get("taxonomy_term_id"), "taxonomy_term_id")
+        if not term_id or any(t["id"] == term_id for t in terms):
+            continue
+        label = plain(term.get("term")) or plain(term.get("name")) or term_id
+        vocabulary = plain(term.get("taxonomy")) if isinstance(term.get("taxonomy"), str) else None
+        terms.append(
+            {
+                "id": term_id,
+                "code": _clip(plain(term.get("code")) or term_id, 100),
+                "name": _clip(label, 300),
+                "taxonomy": _clip(vocabulary or plain(term.get("vocabulary")) or "imported", 100),
+                "parent_id": _ident(term.get("parent_id") or term.get("parent"), "taxonomy_term.parent_id"),
+            }
+        )
+    terms.sort(key=lambda t: t["id"])
+
+    locations: list[dict[str, Any]] = []
+    for sal in _list(record, "service_at_locations", "locations"):
+        loc = sal.get("location") if isinstance(sal.get("location"), dict) else sal
+        loc_id = _ident(loc.get("id"), "location.id") or _ident(sal.get("location_id"), "location_id")
+        if not loc_id or any(x["id"] == loc_id for x in locations):
+            continue
+        address = (_list(loc, "addresses", "physical_addresses") or [{}])[0]
+        postcode = plain(address.get("postal_code"))
+        postcode = _postcode(postcode)
+        locations.append(
+            {
+                "id": loc_id,
+                "location_type": (plain(loc.get("location_type")) or "physical")[:20],
+                "name": _clip(plain(loc.get("name")), 300),
+                "description": safe_text(loc.get("description")),
+                "latitude": _coordinate(loc.get("latitude"), "location.latitude", 90),
+                "longitude": _coordinate(loc.get("longitude"), "location.longitude", 180),
+                "address_1": _clip(plain(address.get("address_1")), 300),
+                "city": _clip(plain(address.get("city")), 100),
+                "postal_code": postcode,
+            }
+        )
+    locations.sort(key=lambda x: x["id"])
+
+    def phone_rows(container: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        for p in _list(container, "phones"):
+            number = plain(p.get("number"))
+            if number and len(number) <= 50:
+                rows.append(
+                    {
+                        "number": number,
+                        "type": _clip(plain(p.get("type")), 20),
+                        "description": _clip(plain(p.get("description")), 300),
+                    }
+                )
+        return rows
+
+    contacts = []
+    for contact in _list(record, "contacts"):
+        entry = {
+            "name": _clip(plain(contact.get("name")), 200),
+            "title": _clip(plain(contact.get("title")), 200),
+            "email": _clip(_safe_email(contact.get("email")), 300),
+            "phones": phone_rows(contact),
+        }
+        if any(entry.values()):
+            contacts.append(entry)
+
+    schedules: list[dict[str, Any]] = []
+    for item in _list(record, "schedules", "regular_schedules"):
+        opens, closes = _time(item.get("opens_at")), _time(item.get("closes_at"))
+        if not (opens and closes):
+            continue
+        for day in _days(item):
+            schedules.append(
+                {
+                    "byday": day,
+                    "opens_at": opens,
+                    "closes_at": closes,
+                    "description": _clip(safe_text(item.get("description")), 300),
+                }
+            )
+    schedules.sort(key=lambda x: (list(DAYS.values()).index(x["byday"]), x["opens_at"]))
+
+    cost_options = []
+    for item in _list(record, "cost_options"):
+        amount = item.get("amount")
+        cost_options.append(
+            {
+                "option": _clip(plain(item.get("option")), 200),
+                "amount": float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool) else None,
+                "amount_description": _clip(plain(item.get("amount_description")), 300),
+            }
+        )
+    languages: list[dict[str, Any]] = []
+    for item in _list(record, "languages"):
+        lname = plain(item.get("name") or item.get("language"))
+        code = plain(item.get("code")) or LANGUAGE_CODES.get((lname or "").lower())
+        if code and len(code) <= 10:
+            languages.append(
+                {"name": _clip(lname, 100), "code": code.lower(), "note": _clip(plain(item.get("note")), 300)}
+            )
+    languages.sort(key=lambda x: x["code"])
+    areas = []
+    for item in _list(record, "service_areas"):
+        scope, code, vintage = _area_scope(item)
+        areas.append(
+            {
+                "name": _clip(plain(item.get("name") or item.get("service_area")), 200),
+                "description": _clip(safe_text(item.get("description")), 500),
+                "scope": scope,
+                "area_code": code,
+                "area_vintage": vintage,
+            }
+        )
+
+    # Canonical order, so a feed that lists the same things in another order is unchanged (and child ids,
+    # derived from positions, stay the same).
+    for rows in (contacts, cost_options, areas):
+        rows.sort(key=lambda row: json.dumps(row, sort_keys=True, default=str))
+    for contact in contacts:
+        contact_phones = cast(list[dict[str, Any]], contact["phones"])
+        contact_phones.sort(key=lambda row: json.dumps(row, sort_keys=True))
+    service_phones = sorted(phone_rows(record), key=lambda row: json.dumps(row, sort_keys=True))
+
+    return {
+        "id": service_id,
+        "name": name,
+        "alternate_name": _clip(plain(record.get("alternate_name")), 300),
+        "description": safe_text(record.get("description")),
+        "url": _safe_url(record.get("url")),
+        "email": _clip(_safe_email(record.get("email")), 300),
+        "status": status,
+        "interpretation_services": _clip(safe_text(record.get("interpretation_services")), 500),
+        "application_process": safe_text(record.get("application_process")),
+        "fees_description": _clip(safe_text(record.get("fees_description") or record.get("fees")), 500),
+        "minimum_age": minimum_age,
+        "maximum_age": maximum_age,
+        "eligibility_description": "\n".join(criteria) or safe_text(record.get("eligibility_description")),
+        "assured_date": _date(record, "assured_date"),
+        "assurer_email": _clip(_safe_email(record.get("assurer_email")), 300),
+        "delivery_modes": _delivery(record),
+        "organization": organization,
+        "taxonomy_terms": terms,
+        "locations": locations,
+        "contacts": contacts,
+        "phones": service_phones,
+        "schedules": schedules,
+        "cost_options": cost_options,
+        "languages": languages,
+        "service_areas": areas,
+    }
+
+
+def _postcode(value: str | None) -> str | None:
+    """A UK postcode in its normal form; anything else as written when it fits, else missing."""
+    from signpost.directory import places
+
+    if not value:
+        return None
+    normal = places.normalise_postcode_or_none(value)
+    return normal or (value.upper() if len(value) <= 10 else None)
+
+
+def _safe_url(value: Any) -> str | None:
+    """A website that is not a web address (or too long to keep whole) is dropped rather than failing the record."""
+    try:
+        url = _url(value, "url")
+    except RecordError:
+        return None
+    return url if url is None or len(url) <= 500 else None
+
+
+def _safe_email(value: Any) -> str | None:
+    try:
+        return _email(value, "email")
+    except RecordError:
+        return None
+
+
+def _coordinate(value: Any, key: str, limit: float) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RecordError(key, f"{value!r} is not a number") from None
+    if abs(number) > limit:
+        raise RecordError(key, f"{number} is out of range")
+    return number
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading feeds
+
+
+def records_from_csv(text: str) -> list[dict[str, Any]]:
+    """The CSV export's rows back as records (organisation and lists flattened as the exporter writes them)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "id" not in reader.fieldnames or "name" not in reader.fieldnames:
+        raise FeedError("the CSV needs a header row with at least 'id' and 'name'")
+    records = []
+    for row in reader:
+        record: dict[str, Any] = {k: v for k, v in row.items() if k and not k.startswith("organization_")}
+        record["organization"] = {
+            k.removeprefix("organization_"): v for k, v in row.items() if k and k.startswith("organization_")
+        }
+        terms = [t for t in (row.get("taxonomy_terms") or "").split("|") if t.strip()]
+        record["taxonomy_terms"] = [
+            {"id": t.split("=", 1)[0], "term": t.split("=", 1)[-1], "taxonomy": row.get("taxonomy") or None}
+            for t in terms
+        ]
+        record["delivery_modes"] = [m for m in (row.get("delivery_modes") or "").split("|") if m]
+        record["languages"] = [{"code": c} for c in (row.get("languages") or "").split("|") if c]
+        records.append(record)
+    return records
+
+
+def records_from_json(payload: Any) -> list[Any]:
+    """The records of a JSON document: a list, or an ORUK 1.0/3.0 page (`content` or `contents`)."""
+    if isinstance(payload, list):
+        return payload
+    if isinstance(payload, dict):
+        for key in ("contents", "content", "services", "items"):
+            if isinstance(payload.get(key), list):
+                return list(payload[key])
+        if "id" in payload and "name" in payload:
+            return [payload]
+    raise FeedError("the JSON is neither a list of services nor an Open Referral page (contents)")
+
+
+def read_file_records(data: bytes, fmt: str | None, filename: str = "") -> list[Any]:
+    """Records from an uploaded or local file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FeedError("the file is not UTF-8 text") from None
+    if fmt == "csv" or (fmt is None and filename.lower().endswith(".csv")):
+        return records_from_csv(text)
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FeedError(f"the file is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    return records_from_json(payload)
+
+
+@dataclass
+class FetchPolicy:
+    """How patiently a remote feed is read."""
+
+    per_page: int = 100
+    max_pages: int = 10_000
+    attempts: int = 4
+    backoff_s: float = 0.5
+    timeout_s: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _page_info(payload: Any, page: int) -> tuple[list[Any], bool]:
+    """(records, is_last) for one page of an ORUK 1.0 (`content`, `last`) or 3.0 (`contents`, `last_page`) feed."""
+    records = records_from_json(payload)
+    if isinstance(payload, list):
+        return records, True  # a plain list is the whole feed
+    for key in ("last_page", "last"):
+        if isinstance(payload.get(key), bool):
+            return records, payload[key]
+    for key in ("total_pages", "totalPages"):
+        if isinstance(payload.get(key), int):
+            return records, page >= payload[key]
+    return records, not records
+
+
+def fetch_remote(
+    url: str, *, client: httpx.Client, policy: FetchPolicy | None = None, on_page: Callable[[int], None] | None = None
+) -> Iterator[Any]:
+    """Page through a remote feed, retrying 5xx answers and timeouts with backoff; yields raw records."""
+    policy = policy or FetchPolicy()
+    page = 1
+    seen: set[str] = set()
+    while page <= policy.max_pages:
+        payload = _get_page(url, page=page, client=client, policy=policy)
+        try:
+            records, last = _page_info(payload, page)
+        except FeedError as exc:
+            raise FeedError(f"page {page} of {url}: {exc}") from None
+        # A server that ignores `page` returns page 1 again: stop instead of looping for ever.
+        ids = [str(r.get("id")) for r in records if isinstance(r, dict)]
+        if page > 1 and ids and all(i in seen for i in ids):
+            break
+        seen.update(ids)
+        yield from records
+        if on_page:
+            on_page(page)
+        if last or not records:
+            break
+        page += 1
+
+
+def _get_page(url: str, *, page: int, client: httpx.Client, policy: FetchPolicy) -> Any:
+    separator = "&" if "?" in url else "?"
+    page_url = f"{url}{separator}page={page}&per_page={policy.per_page}"
+    last_error = ""
+    for attempt in range(policy.attempts):
+        if attempt:
+            policy.sleep(policy.backoff_s * 2 ** (attempt - 1))
+        try:
+            response = client.get(page_url, timeout=policy.timeout_s, headers={"Accept": "application/json"})
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            last_error = f"{type(exc).__name__}"
+            continue
+        if response.status_code >= 500 or response.status_code == 429:
+            last_error = f"HTTP {response.status_code}"
+            continue
+        if response.status_code >= 400:
+            raise FeedError(f"page {page} of {url} answered HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise FeedError(f"page {page} of {url} is not valid JSON") from None
+    raise FeedError(f"page {page} of {url} failed {policy.attempts} times (last: {last_error})")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The report
+
+
+@dataclass
+class Rejection:
+    """A record left out, and why."""
+
+    index: int
+    id: str | None
+    name: str | None
+    field: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, on a dry run, would do)."""
+
+    source: str
+    format: str
+    dry_run: bool = False
+    total: int = 0
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "source": self.source,
+            "format": self.format,
+            "dry_run": self.dry_run,
+            "total": self.total,
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "duplicates": self.duplicates,
+            "rejected": [r.__dict__ for r in self.rejected],
+        }
+
+
+def iter_normalised(records: Iterable[Any], report: ImportReport) -> Iterator[dict[str, Any]]:
+    """Clean records, rejecting the bad ones (with reasons) and repeats of an id within the feed."""
+    seen: set[str] = set()
+    for index, raw in enumerate(records):
+        report.total += 1
+        try:
+            record = normalise_service(raw)
+        except RecordError as exc:
+            rid = _ident(raw.get("id")) if isinstance(raw, dict) else None
+            rname = plain(raw.get("name")) if isinstance(raw, dict) else None
+            report.rejected.append(Rejection(index, rid, rname, exc.field, exc.message))
+            continue
+        if record["id"] in seen:
+            report.rejected.append(
+                Rejection(index, record["id"], record["name"], "id", "appears earlier in the same feed")
+            )
+            continue
+        seen.add(record["id"])
+        yield record
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing
+
+_SERVICE_FIELDS = (
+    "name",
+    "alternate_name",
+    "description",
+    "url",
+    "email",
+    "status",
+    "interpretation_services",
+    "application_process",
+    "fees_description",
+    "minimum_age",
+    "maximum_age",
+    "eligibility_description",
+    "assured_date",
+    "assurer_email",
+)
+_ORG_FIELDS = ("name", "alternate_name", "description", "email", "website", "charity_number", "company_number")
+_LOCATION_FIELDS = ("location_type", "name", "description", "latitude", "longitude", "address_1", "city", "postal_code")
+
+
+def _child_id(service_id: str, kind: str, index: int) -> str:
+    """Child rows get ids derived from their service, so a re-import rewrites the same rows."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"signpost:{service_id}:{kind}:{index}"))
+
+
+def _comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """What decides 'unchanged': everything stored, organisation and locations included.
+
+    Terms count by id only: a held term is never rewritten by a feed that names it differently.
+    """
+    data: dict[str, Any] = json.loads(json.dumps(record, default=str, sort_keys=True))
+    data["taxonomy_terms"] = sorted(t["id"] for t in data.get("taxonomy_terms", []))
+    return data
+
+
+def stored_record(session: "Session", service: "Service") -> dict[str, Any]:
+    """A held service in the importer's normalised form (what a feed record is compared with)."""
+    from signpost.openreferral import service as oruk
+
+    return normalise_service(oruk.services_json(session, [service], full=True)[0])
+
+
+class _DuplicateScreen:
+    """A cheap in-memory screen so the directory's (query-heavy) duplicate check runs only where it could match.
+
+    It mirrors the three rules of `directory.service.find_duplicates` loosely (same normalised name at a
+    postcode, a charity or company number held by another organisation, a close name in the same
+    organisation); every hit is confirmed by that function, which decides and explains the match.
+    """
+
+    def __init__(self, session: "Session") -> None:
+        self.session = session
+        self.org_names: dict[str, list[str]] = {}
+        self.name_postcodes: set[tuple[str, str]] = set()
+        self.numbers: dict[str, set[str]] = {}
+        self.loaded_orgs: set[str] = set()
+
+    def prepare(self, batch: list[dict[str, Any]]) -> None:
+        from sqlmodel import col, select
+
+        from signpost.directory import service as directory
+        from signpost.directory.models import Location, Organization, Service, ServiceAtLocation
+
+        org_ids = {r["organization"]["id"] for r in batch} - self.loaded_orgs
+        if org_ids:
+            for org_id, name in self.session.exec(
+                select(Service.organization_id, Service.name).where(
+                    col(Service.organization_id).in_(org_ids), col(Service.retired_at).is_(None)
+                )
+            ):
+                self.org_names.setdefault(org_id, []).append(directory.normalise_name(name))
+            self.loaded_orgs |= org_ids
+        postcodes = {x["postal_code"] for r in batch for x in r["locations"] if x["postal_code"]}
+        if postcodes:
+            for name, postcode in self.session.exec(
+                select(Service.name, Location.postal_code)
+                .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == col(Service.id))
+                .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
+                .where(col(Location.postal_code).in_(postcodes), col(Service.retired_at).is_(None))
+            ):
+                self.name_postcodes.add((directory.normalise_name(name), postcode or ""))
+        numbers = {
+            n.strip().upper()
+            for r in batch
+            for n in (r["organization"]["charity_number"], r["organization"]["company_number"])
+            if n
+        }
+        if numbers:
+            for org_id, charity, company in self.session.exec(
+                select(Organization.id, Organization.charity_number, Organization.company_number)
+            ):
+                for n in (charity, company):
+                    if n and n.strip().upper() in numbers:
+                        self.numbers.setdefault(n.strip().upper(), set()).add(org_id)
+
+    def could_match(self, record: dict[str, Any]) -> bool:
+        from rapidfuzz import fuzz
+
+        from signpost.directory import service as directory
+
+        key = directory.normalise_name(record["name"])
+        org = record["organization"]
+        if any((key, x["postal_code"]) in self.name_postcodes for x in record["locations"] if x["postal_code"]):
+            return True
+        for n in (org["charity_number"], org["company_number"]):
+            if n and self.numbers.get(n.strip().upper(), set()) - {org["id"]}:
+                return True
+        threshold = directory.FUZZY_THRESHOLD - 5  # a little looser than the real rule: this only screens
+        return any(fuzz.token_sort_ratio(key, other) >= threshold for other in self.org_names.get(org["id"], []))
+
+    def remember(self, record: dict[str, Any]) -> None:
+        from signpost.directory import service as directory
+
+        key = directory.normalise_name(record["name"])
+        self.org_names.setdefault(record["organization"]["id"], []).append(key)
+        for x in record["locations"]:
+            if x["postal_code"]:
+                self.name_postcodes.add((key, x["postal_code"]))
+        org = record["organization"]
+        for n in (org["charity_number"], org["company_number"]):
+            if n:
+                self.numbers.setdefault(n.strip().upper(), set()).add(org["id"])
+
+
+def _duplicates_of(session: "Session", record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The directory's duplicate check for a service new to the feed: the likely matches."""
+    from signpost.directory import service as directory
+
+    matches = directory.find_duplicates(
+        session=session,
+        name=record["name"],
+        organization_id=record["organization"]["id"],
+        postcodes=[x["postal_code"] for x in record["locations"] if x["postal_code"]],
+        charity_number=record["organization"].get("charity_number"),
+        company_number=record["organization"].get("company_number"),
+    )
+    return [m.as_dict() for m in matches]
+
+
+def import_records(
+    *,
+    session: "Session",
+    records: Iterable[Any],
+    report: ImportReport,
+    actor: str,
+    on_record: Callable[[], None] | None = None,
+    batch_size: int = 500,
+) -> ImportReport:
+    """Load records into the directory: new ids created, changed ones updated, the same left alone.
+
+    Does not commit. On a dry run everything happens inside a savepoint that is rolled back.
+    """
+    savepoint = session.begin_nested() if report.dry_run else None
+    screen = _DuplicateScreen(session)
+    try:
+        batch: list[dict[str, Any]] = []
+        for record in iter_normalised(records, report):
+            batch.append(record)
+            if len(batch) >= batch_size:
+                _write_batch(session, batch, report, actor, on_record, screen)
+                batch = []
+        if batch:
+            _write_batch(session, batch, report, actor, on_record, screen)
+        session.flush()
+    finally:
+        if savepoint is not None:
+            savepoint.rollback()
+    return report
+
+
+def _insert(session: "Session", model: Any, rows: list[dict[str, Any]]) -> None:
+    """Many rows in one executemany: a bulk import cannot afford an ORM object per row."""
+    from sqlalchemy import insert
+
+    if rows:
+        session.execute(insert(model.__table__), rows)
+
+
+def _write_batch(
+    session: "Session",
+    batch: list[dict[str, Any]],
+    report: ImportReport,
+    actor: str,
+    on_record: Callable[[], None] | None,
+    screen: _DuplicateScreen,
+) -> None:
+    """One batch in a few set-wise steps: parents before children, as the foreign keys need."""
+    from sqlalchemy import delete
+    from sqlmodel import col, select
+
+    from signpost.directory.models import (
+        Contact,
+        CostOption,
+        Language,
+        Location,
+        Organization,
+        Phone,
+        Schedule,
+        Service,
+        ServiceArea,
+        ServiceAtLocation,
+        ServiceAudit,
+        ServiceSearch,
+        ServiceTaxonomy,
+        TaxonomyTerm,
+    )
+    from signpost.openreferral import service as oruk
+
+    now = datetime.now(UTC)
+    session.flush()
+    ids = [r["id"] for r in batch]
+    existing = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids)))}
+    org_ids = {r["organization"]["id"] for r in batch}
+    orgs = {o.id: o for o in session.exec(select(Organization).where(col(Organization.id).in_(org_ids)))}
+    term_ids = {t["id"] for r in batch for t in r["taxonomy_terms"]}
+    term_names = {t.id: t.name for t in session.exec(select(TaxonomyTerm).where(col(TaxonomyTerm.id).in_(term_ids)))}
+    loc_ids = {x["id"] for r in batch for x in r["locations"]}
+    locations = {x.id: x for x in session.exec(select(Location).where(col(Location.id).in_(loc_ids)))}
+    befores = {
+        item["id"]: _comparable(normalise_service(item))
+        for item in oruk.services_json(session, list(existing.values()), full=True)
+    }
+    screen.prepare(batch)
+
+    # 1. Organisations, then terms (a held term is never rewritten by a feed) and locations (shared).
+    new_orgs: dict[str, dict[str, Any]] = {}
+    new_terms: dict[str, dict[str, Any]] = {}
+    new_locations: dict[str, dict[str, Any]] = {}
+    for record in batch:
+        org_data = record["organization"]
+        org = orgs.get(org_data["id"])
+        if org is None:
+            new_orgs.setdefault(org_data["id"], {**org_data, "last_modified": now})
+        elif any(getattr(org, f) != org_data[f] for f in _ORG_FIELDS):
+            for f in _ORG_FIELDS:
+                setattr(org, f, org_data[f])
+            org.last_modified = now
+        for term_data in record["taxonomy_terms"]:
+            if term_data["id"] not in term_names:
+                term_names[term_data["id"]] = term_data["name"]
+                new_terms[term_data["id"]] = {**term_data, "description": None, "term_uri": None, "lgsl_ids": []}
+        for loc_data in record["locations"]:
+            loc = locations.get(loc_data["id"])
+            if loc is None:
+                new_locations.setdefault(
+                    loc_data["id"],
+                    {
+                        **loc_data,
+                        "organization_id": org_data["id"],
+                        "state_province": None,
+                        "country": "GB",
+                        "last_modified": now,
+                    },
+                )
+            elif any(getattr(loc, f) != loc_data[f] for f in _LOCATION_FIELDS):
+                for f in _LOCATION_FIELDS:
+                    setattr(loc, f, loc_data[f])
+                loc.last_modified = now
+    _insert(session, Organization, list(new_orgs.values()))
+    session.flush()
+    _insert(session, TaxonomyTerm, list(new_terms.values()))
+    _insert(session, Location, list(new_locations.values()))
+    org_names = {o.id: o.name for o in orgs.values()} | {k: v["name"] for k, v in new_orgs.items()}
+
+    # 2. Services: classify, create or update.
+    new_services: list[dict[str, Any]] = []
+    written: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []  # (service row, record, changes)
+    replaced: list[str] = []
+    for record in batch:
+        service = existing.get(record["id"])
+        fields: dict[str, Any] = {f: record[f] for f in _SERVICE_FIELDS} | _delivery_flags(record)
+        if service is None:
+            if screen.could_match(record):
+                _insert(session, Service, new_services)  # the directory's check reads what is written so far
+                new_services = []
+                session.flush()
+                matches = _duplicates_of(session, record)
+                if matches:
+                    report.duplicates.append({"id": record["id"], "name": record["name"], "matches": matches})
+            screen.remember(record)
+            row = {
+                "id": record["id"],
+                "organization_id": record["organization"]["id"],
+                **fields,
+                "assurer": None,
+                "created_at": now,
+                "last_modified": now,
+                "retired_at": None,
+                "version": 1,
+            }
+            new_services.append(row)
+            written.append((row, record, {"source": {"before": None, "after": report.source}}))
+            report.created.append(record["id"])
+        else:
+            before, after = befores[service.id], _comparable(record)
+            if before == after:
+                report.unchanged.append(service.id)
+            else:
+                changes = {
+                    k: {"before": before.get(k), "after": after.get(k)} for k in after if before.get(k) != after.get(k)
+                }
+                for f, v in fields.items():
+                    setattr(service, f, v)
+                service.organization_id = record["organization"]["id"]
+                service.last_modified = now
+                service.version += 1
+                written.append(({**fields, "id": service.id, "version": service.version}, record, changes))
+                replaced.append(service.id)
+                report.updated.append(service.id)
+        if on_record:
+            on_record()
+    _insert(session, Service, new_services)
+    session.flush()
+    if replaced:
+        # Phones point at contacts, so they go first.
+        for model in (Phone, Contact, Schedule, ServiceAtLocation, ServiceTaxonomy, ServiceArea, CostOption, Language):
+            session.execute(delete(model).where(col(model.service_id).in_(replaced)))
+
+    # 3. Related rows, the full-text rows and the audit trail.
+    held_search = {
+        row.service_id: row
+        for row in session.exec(select(ServiceSearch).where(col(ServiceSearch.service_id).in_(replaced)))
+    }
+    children: dict[Any, list[dict[str, Any]]] = {}
+    new_search: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
+    for row, record, changes in written:
+        for model, child in _child_rows(row["id"], record):
+            children.setdefault(model, []).append(child)
+        text = _search_text(row, record, org_names, term_names)
+        if row["id"] in held_search:
+            for key, value in text.items():
+                setattr(held_search[row["id"]], key, value)
+        else:
+            new_search.append({"service_id": row["id"], **text})
+        audits.append(
+            {
+                "service_id": row["id"],
+                "at": now,
+                "actor": actor,
+                "action": "import",
+                "version": row["version"],
+                "changes": changes,
+            }
+        )
+    _insert(session, Contact, children.pop(Contact, []))
+    for model in (ServiceAtLocation, ServiceTaxonomy, ServiceArea, Phone, Schedule, CostOption, Language):
+        _insert(session, model, children.pop(model, []))
+    _insert(session, ServiceSearch, new_search)
+    _insert(session, ServiceAudit, audits)
+    session.flush()
+
+
+def _delivery_flags(record: dict[str, Any]) -> dict[str, bool]:
+    modes = set(record["delivery_modes"])
+    return {"in_person": "in_person" in modes, "by_phone": "phone" in modes, "online": "online" in modes}
+
+
+def _search_text(
+    service: dict[str, Any], record: dict[str, Any], org_names: dict[str, str], term_names: dict[str, str]
+) -> dict[str, str]:
+    """The full-text row, with the same content as `directory.service.index_service` (a test holds them equal);
+    built from memory because a bulk import cannot afford that function's queries per service."""
+    names = sorted(term_names[t["id"]] for t in record["taxonomy_terms"] if t["id"] in term_names)
+    return {
+        "name": " ".join(filter(None, [service["name"], service["alternate_name"]])),
+        "description": "\n".join(filter(None, [service["description"], service["eligibility_description"]])),
+        "organization": org_names.get(record["organization"]["id"], ""),
+        "taxonomy": " ".join(names),
+    }
+
+
+def _child_rows(sid: str, record: dict[str, Any]) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A service's related rows from the record, with ids derived from the service so re-imports reuse them."""
+    from signpost.directory.models import (
+        Contact,
+        CostOption,
+        Language,
+        Phone,
+        Schedule,
+        ServiceArea,
+        ServiceAtLocation,
+        ServiceTaxonomy,
+    )
+
+    for i, loc in enumerate(record["locations"]):
+        yield ServiceAtLocation, {"id": _child_id(sid, "sal", i), "service_id": sid, "location_id": loc["id"]}
+    for i, term in enumerate(record["taxonomy_terms"]):
+        yield ServiceTaxonomy, {"id": _child_id(sid, "term", i), "service_id": sid, "taxonomy_term_id": term["id"]}
+    for i, area in enumerate(record["service_areas"]):
+        yield ServiceArea, {"id": _child_id(sid, "area", i), "service_id": sid, **area}
+    phone_index = 0
+    for i, contact in enumerate(record["contacts"]):
+        contact_id = _child_id(sid, "contact", i)
+        yield Contact, {"id": contact_id, "service_id": sid, **{k: v for k, v in contact.items() if k != "phones"}}
+        for phone in contact["phones"]:
+            yield (
+                Phone,
+                {"id": _child_id(sid, "phone", phone_index), "service_id": sid, "contact_id": contact_id, **phone},
+            )
+            phone_index += 1
+    for phone in record["phones"]:
+        yield Phone, {"id": _child_id(sid, "phone", phone_index), "service_id": sid, "contact_id": None, **phone}
+        phone_index += 1
+    for i, sched in enumerate(record["schedules"]):
+        yield (
+            Schedule,
+            {
+                "id": _child_id(sid, "schedule", i),
+                "service_id": sid,
+                "location_id": None,
+                "freq": "WEEKLY",
+                "byday": sched["byday"],
+                "opens_at": dt_time.fromisoformat(sched["opens_at"]),
+                "closes_at": dt_time.fromisoformat(sched["closes_at"]),
+                "description": sched["description"],
+            },
+        )
+    for i, cost in enumerate(record["cost_options"]):
+        yield CostOption, {"id": _child_id(sid, "cost", i), "service_id": sid, "currency": "GBP", **cost}
+    for i, lang in enumerate(record["languages"]):
+        yield Language, {"id": _child_id(sid, "language", i), "service_id": sid, **lang}
+
+
+def load_source(
+    source: str, *, fmt: str | None, client: httpx.Client | None = None, policy: FetchPolicy | None = None
+) -> Iterator[Any]:
+    """Raw records from a local file or a remote feed (http/https, paged)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise FeedError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if re.match(r"^https?://", source, re.I):
+        if fmt == "csv":
+            own = client is None
+            http = client or httpx.Client(follow_redirects=True)
+            try:
+                response = http.get(source, timeout=(policy or FetchPolicy()).timeout_s)
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise FeedError(f"{source} could not be read: {exc}") from None
+            finally:
+                if own:
+                    http.close()
+            yield from records_from_csv(response.text)
+            return
+        if client is None:
+            with httpx.Client(follow_redirects=True) as http:
+                yield from fetch_remote(source, client=http, policy=policy)
+        else:
+            yield from fetch_remote(source, client=client, policy=policy)
+        return
+    from pathlib import Path
+
+    path = Path(source)
+    if not path.is_file():
+        raise FeedError(f"{source} is not a file")
+    yield from read_file_records(path.read_bytes(), fmt, path.name)

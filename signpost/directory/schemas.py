@@ -1,0 +1,149 @@
+"""API shapes for the directory maintenance API; unknown fields are refused, naming the field."""
+
+from datetime import date, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from signpost.directory.models import AreaScope, ServiceStatus
+
+DeliveryMode = Literal["in_person", "phone", "online"]
+Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OrganizationIn(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    alternate_name: str | None = Field(default=None, max_length=300)
+    description: str | None = None
+    email: str | None = Field(default=None, max_length=300)
+    website: str | None = Field(default=None, max_length=500)
+    charity_number: str | None = Field(default=None, max_length=20)
+    company_number: str | None = Field(default=None, max_length=20)
+
+
+class AccessibilityIn(Strict):
+    description: str = Field(min_length=1, max_length=300)
+    details: str | None = Field(default=None, max_length=500)
+    url: str | None = Field(default=None, max_length=500)
+
+
+class LocationIn(Strict):
+    name: str | None = Field(default=None, max_length=300)
+    description: str | None = None
+    location_type: Literal["physical", "postal", "virtual"] = "physical"
+    address_1: str | None = Field(default=None, max_length=300)
+    city: str | None = Field(default=None, max_length=100)
+    state_province: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=10)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    accessibility: list[AccessibilityIn] = Field(default_factory=list)
+
+
+class PhoneIn(Strict):
+    number: str = Field(min_length=3, max_length=50)
+    type: Literal["voice", "text", "textphone", "fax"] | None = "voice"
+    description: str | None = Field(default=None, max_length=300)
+
+
+class ContactIn(Strict):
+    name: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=300)
+
+
+class ScheduleIn(Strict):
+    byday: Weekday
+    opens_at: time
+    closes_at: time
+    description: str | None = Field(default=None, max_length=300)
+
+    @model_validator(mode="after")
+    def _opens_before_closes(self) -> "ScheduleIn":
+        if self.opens_at >= self.closes_at:
+            raise ValueError("opens_at must be before closes_at")
+        return self
+
+
+class CostOptionIn(Strict):
+    option: str | None = Field(default=None, max_length=200)
+    amount: float | None = Field(default=None, ge=0)
+    amount_description: str | None = Field(default=None, max_length=300)
+
+
+class LanguageIn(Strict):
+    code: str = Field(min_length=2, max_length=10, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
+    name: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=300)
+
+
+class ServiceAreaIn(Strict):
+    scope: AreaScope
+    area_code: str | None = Field(default=None, max_length=9, pattern=r"^[EWSN]\d{8}$")
+    area_vintage: int | None = Field(default=None, ge=1990, le=2100)
+    name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _code_for_scope(self) -> "ServiceAreaIn":
+        if self.scope != AreaScope.national and not self.area_code:
+            raise ValueError(f"a {self.scope.value} area needs its area_code (a GSS code)")
+        if self.scope == AreaScope.ward and not self.area_vintage:
+            raise ValueError("a ward area needs area_vintage (ward codes change between years)")
+        return self
+
+
+class ServiceFields(Strict):
+    """Fields a service may be given; every one optional here, required ones checked in ServiceIn."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    alternate_name: str | None = Field(default=None, max_length=300)
+    description: str | None = None
+    url: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
+    email: str | None = Field(default=None, max_length=300, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    interpretation_services: str | None = Field(default=None, max_length=500)
+    application_process: str | None = None
+    fees_description: str | None = Field(default=None, max_length=500)
+    minimum_age: int | None = Field(default=None, ge=0, le=130)
+    maximum_age: int | None = Field(default=None, ge=0, le=130)
+    eligibility_description: str | None = None
+    delivery_modes: list[DeliveryMode] | None = None
+    categories: list[str] | None = None
+    phones: list[PhoneIn] | None = None
+    contacts: list[ContactIn] | None = None
+    languages: list[LanguageIn] | None = None
+    locations: list[LocationIn] | None = None
+    service_areas: list[ServiceAreaIn] | None = None
+    schedules: list[ScheduleIn] | None = None
+    cost_options: list[CostOptionIn] | None = None
+
+
+class ServiceIn(ServiceFields):
+    """A new service: a name, and either an existing organization_id or a new organization."""
+
+    name: str = Field(min_length=1, max_length=300)  # type: ignore[assignment]
+    status: ServiceStatus = ServiceStatus.active
+    organization_id: str | None = Field(default=None, max_length=64)
+    organization: OrganizationIn | None = None
+
+    @model_validator(mode="after")
+    def _one_organization(self) -> "ServiceIn":
+        if bool(self.organization_id) == bool(self.organization):
+            raise ValueError("give either organization_id (an organisation held) or organization (a new one)")
+        return self
+
+
+class ServicePatch(ServiceFields):
+    """A partial update: only the fields sent change; a list sent replaces the whole list."""
+
+
+class VerifyIn(Strict):
+    assured_date: date | None = None
+    assurer_email: str | None = Field(default=None, max_length=300, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class StatusIn(Strict):
+    status: ServiceStatus

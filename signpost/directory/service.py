@@ -1,0 +1,741 @@
+"""The directory's work: maintenance with optimistic locking and an audit trail, duplicates, review queue.
+
+For other domains (the importer, routing, FHIR):
+- `find_duplicates(session=, name=, ...)` reports likely duplicates of a service before it is written;
+- `index_service(session=, service_id=)` must be called after writing a service outside this module,
+  so the full-text index sees it; `record_audit(...)` writes an audit row;
+- `search_services(session=, query=ServiceQuery(...)) -> ServicePage` (from `signpost.directory.search`);
+- `to_healthcare_service(service)` (from `signpost.directory.fhir`).
+Services never commit; the request or command does.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from rapidfuzz import fuzz
+from sqlalchemy import delete, func, or_, update
+from sqlmodel import Session, col, select
+
+from signpost.directory import places
+from signpost.directory.models import (
+    Accessibility,
+    Contact,
+    CostOption,
+    Language,
+    LinkCheck,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceAudit,
+    ServiceSearch,
+    ServiceStatus,
+    ServiceTaxonomy,
+    TaxonomyTerm,
+)
+from signpost.directory.schemas import ServiceFields, ServiceIn, ServicePatch
+from signpost.errors import Problem
+
+CATEGORY_TAXONOMY = "service-category"
+FUZZY_THRESHOLD = 90  # rapidfuzz token_sort_ratio on normalised names, same organisation
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the month's end."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    return date(year, month, 28)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Names and duplicates
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalise_name(name: str) -> str:
+    """A name reduced for comparison: lower case, '&' as 'and', punctuation and a leading 'the' dropped."""
+    text = _NON_WORD.sub(" ", name.lower().replace("&", " and ")).strip()
+    return text[4:] if text.startswith("the ") else text
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    """A record held that a new or imported one is likely to duplicate, and why."""
+
+    kind: str  # service | organization
+    id: str
+    name: str
+    reason: str
+    score: int = 100
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "name": self.name, "reason": self.reason, "score": self.score}
+
+
+def find_duplicates(
+    *,
+    session: Session,
+    name: str,
+    organization_id: str | None = None,
+    postcodes: list[str] | None = None,
+    charity_number: str | None = None,
+    company_number: str | None = None,
+    exclude_service_id: str | None = None,
+) -> list[DuplicateMatch]:
+    """Services (or organisations) held that look like the one described; retired services are ignored.
+
+    Same normalised name at the same postcode; an organisation with the same charity or company number
+    (when the caller is not already using that organisation); a close fuzzy name in the same organisation.
+    """
+    key = normalise_name(name)
+    matches: dict[tuple[str, str], DuplicateMatch] = {}
+
+    codes = [places.normalise_postcode_or_none(p) for p in postcodes or []]
+    codes = [c for c in codes if c]
+    if codes:
+        rows = session.exec(
+            select(Service.id, Service.name, Location.postal_code)
+            .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
+            .join(Location, col(Location.id) == ServiceAtLocation.location_id)
+            .where(col(Location.postal_code).in_(codes), col(Service.retired_at).is_(None))
+        ).all()
+        for service_id, service_name, postcode in rows:
+            if service_id != exclude_service_id and normalise_name(service_name) == key:
+                matches[("service", service_id)] = DuplicateMatch(
+                    "service", service_id, service_name, f"same name at postcode {postcode}"
+                )
+
+    for field, number in (("charity_number", charity_number), ("company_number", company_number)):
+        number = (number or "").strip().upper()
+        if not number:
+            continue
+        column = getattr(Organization, field)
+        for org in session.exec(select(Organization).where(func.upper(column) == number)).all():
+            if org.id != organization_id:
+                label = field.replace("_", " ")
+                matches[("organization", org.id)] = DuplicateMatch(
+                    "organization", org.id, org.name, f"an organisation held has the same {label} {number}"
+                )
+
+    if organization_id:
+        siblings = session.exec(
+            select(Service.id, Service.name).where(
+                col(Service.organization_id) == organization_id, col(Service.retired_at).is_(None)
+            )
+        ).all()
+        for service_id, service_name in siblings:
+            if service_id == exclude_service_id or ("service", service_id) in matches:
+                continue
+            score = int(fuzz.token_sort_ratio(key, normalise_name(service_name)))
+            if score >= FUZZY_THRESHOLD:
+                reason = "same name" if score == 100 else f"a close name ({score}%)"
+                matches[("service", service_id)] = DuplicateMatch(
+                    "service", service_id, service_name, f"{reason} in the same organisation", score
+                )
+    return list(matches.values())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def get_service(*, session: Session, service_id: str) -> Service:
+    """A service by id (retired ones included); 404 when not held."""
+    service = session.get(Service, service_id)
+    if service is None:
+        raise Problem(404, f"No service with id {service_id}.")
+    return service
+
+
+def etag(service: Service) -> str:
+    return f'"{service.id}.{service.version}"'
+
+
+def review_due(service: Service, review_months: int) -> date | None:
+    """When the service falls due for review (None: never verified, so due now)."""
+    if service.assured_date is None:
+        return None
+    return add_months(service.assured_date, review_months)
+
+
+def verification(service: Service, review_months: int, today: date | None = None) -> dict[str, Any]:
+    """How far the record can be trusted, said plainly: unverified, verified, or due for review."""
+    today = today or now().date()
+    due = review_due(service, review_months)
+    if service.assured_date is None:
+        state, text = "unverified", "Not yet checked by the directory team."
+    elif due is not None and due <= today:
+        state, text = "review-due", f"Last checked {service.assured_date.isoformat()}; due for review."
+    else:
+        state, text = "verified", f"Checked {service.assured_date.isoformat()}."
+    return {
+        "state": state,
+        "text": text,
+        "assured_date": service.assured_date.isoformat() if service.assured_date else None,
+        "review_due": due.isoformat() if due else None,
+    }
+
+
+def category_codes(*, session: Session, service_ids: list[str]) -> dict[str, list[str]]:
+    """The category codes of each service, by id."""
+    out: dict[str, list[str]] = {sid: [] for sid in service_ids}
+    if not service_ids:
+        return out
+    rows = session.exec(
+        select(ServiceTaxonomy.service_id, TaxonomyTerm.code)
+        .join(TaxonomyTerm, col(TaxonomyTerm.id) == ServiceTaxonomy.taxonomy_term_id)
+        .where(col(ServiceTaxonomy.service_id).in_(service_ids), col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY)
+        .order_by(TaxonomyTerm.code)
+    ).all()
+    for service_id, code in rows:
+        out[service_id].append(code)
+    return out
+
+
+def service_locations(*, session: Session, service_id: str) -> list[Location]:
+    return list(
+        session.exec(
+            select(Location)
+            .join(ServiceAtLocation, col(ServiceAtLocation.location_id) == Location.id)
+            .where(col(ServiceAtLocation.service_id) == service_id)
+            .order_by(Location.id)
+        ).all()
+    )
+
+
+def _time(value: Any) -> str:
+    return value.strftime("%H:%M")
+
+
+def service_detail(*, session: Session, service: Service, review_months: int) -> dict[str, Any]:
+    """The whole record as the maintenance API shows it (ORUK 3.0 names), with its verification state."""
+    sid = service.id
+    org = session.get(Organization, service.organization_id)
+    locations = service_locations(session=session, service_id=sid)
+    access: dict[str, list[Accessibility]] = {}
+    if locations:
+        for item in session.exec(
+            select(Accessibility).where(col(Accessibility.location_id).in_([loc.id for loc in locations]))
+        ).all():
+            access.setdefault(item.location_id, []).append(item)
+
+    def rows(model: Any) -> list[Any]:
+        return list(session.exec(select(model).where(model.service_id == sid).order_by(model.id)).all())
+
+    modes = [
+        m for m, on in (("in_person", service.in_person), ("phone", service.by_phone), ("online", service.online)) if on
+    ]
+    return {
+        "id": sid,
+        "name": service.name,
+        "alternate_name": service.alternate_name,
+        "description": service.description,
+        "url": service.url,
+        "email": service.email,
+        "status": service.status,
+        "retired_at": service.retired_at.isoformat() if service.retired_at else None,
+        "interpretation_services": service.interpretation_services,
+        "application_process": service.application_process,
+        "fees_description": service.fees_description,
+        "minimum_age": service.minimum_age,
+        "maximum_age": service.maximum_age,
+        "eligibility_description": service.eligibility_description,
+        "delivery_modes": modes,
+        "assured_date": service.assured_date.isoformat() if service.assured_date else None,
+        "assurer_email": service.assurer_email,
+        "assurer": service.assurer,
+        "verification": verification(service, review_months),
+        "last_modified": service.last_modified.isoformat(),
+        "version": service.version,
+        "organization": {
+            "id": org.id,
+            "name": org.name,
+            "website": org.website,
+            "charity_number": org.charity_number,
+            "company_number": org.company_number,
+        }
+        if org
+        else None,
+        "categories": category_codes(session=session, service_ids=[sid])[sid],
+        "phones": [{"id": p.id, "number": p.number, "type": p.type, "description": p.description} for p in rows(Phone)],
+        "contacts": [{"id": c.id, "name": c.name, "title": c.title, "email": c.email} for c in rows(Contact)],
+        "languages": [{"code": x.code, "name": x.name, "note": x.note} for x in rows(Language)],
+        "service_areas": [
+            {"scope": a.scope, "area_code": a.area_code, "area_vintage": a.area_vintage, "name": a.name}
+            for a in rows(ServiceArea)
+        ],
+        "schedules": [
+            {
+                "byday": s.byday,
+                "opens_at": _time(s.opens_at),
+                "closes_at": _time(s.closes_at),
+                "description": s.description,
+            }
+            for s in rows(Schedule)
+        ],
+        "cost_options": [
+            {"option": c.option, "amount": c.amount, "currency": c.currency, "amount_description": c.amount_description}
+            for c in rows(CostOption)
+        ],
+        "locations": [
+            {
+                "id": loc.id,
+                "name": loc.name,
+                "location_type": loc.location_type,
+                "address_1": loc.address_1,
+                "city": loc.city,
+                "postal_code": loc.postal_code,
+                "latitude": loc.latitude,
+                "longitude": loc.longitude,
+                "accessibility": [{"description": a.description, "details": a.details} for a in access.get(loc.id, [])],
+            }
+            for loc in locations
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _problem(loc: str, message: str, status: int = 422) -> Problem:
+    return Problem(status, f"{loc}: {message}", errors=[{"loc": loc, "message": message}])
+
+
+def category_terms(*, session: Session, codes: list[str]) -> list[TaxonomyTerm]:
+    """The category terms for the codes given; 422 naming the first unknown one."""
+    terms = {
+        t.code: t
+        for t in session.exec(
+            select(TaxonomyTerm).where(
+                col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY, col(TaxonomyTerm.code).in_(codes)
+            )
+        ).all()
+    }
+    for i, code in enumerate(codes):
+        if code not in terms:
+            raise _problem(f"categories.{i}", f"unknown category {code!r}")
+    return [terms[c] for c in dict.fromkeys(codes)]
+
+
+def _snapshot(session: Session, service: Service) -> dict[str, Any]:
+    """The fields the audit trail compares, children flattened to readable values."""
+    detail = service_detail(session=session, service=service, review_months=12)
+    for key in ("verification", "last_modified", "version", "organization"):
+        detail.pop(key, None)
+    for loc in detail["locations"]:
+        loc.pop("id", None)
+    for item in detail["phones"] + detail["contacts"]:
+        item.pop("id", None)
+    detail["organization_id"] = service.organization_id
+    return detail
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {"before": before.get(key), "after": after.get(key)}
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+def record_audit(
+    *, session: Session, service: Service, actor: str, action: str, changes: dict[str, Any]
+) -> ServiceAudit:
+    """Write one audit row for a change to a service."""
+    row = ServiceAudit(
+        service_id=service.id, at=now(), actor=actor, action=action, version=service.version, changes=changes
+    )
+    session.add(row)
+    return row
+
+
+def index_service(*, session: Session, service_id: str) -> None:
+    """Refresh the service's row in the full-text index (name, description, organisation, taxonomy)."""
+    session.flush()
+    service = session.get(Service, service_id)
+    if service is None:
+        return
+    org = session.get(Organization, service.organization_id)
+    terms = session.exec(
+        select(TaxonomyTerm.name)
+        .join(ServiceTaxonomy, col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id)
+        .where(col(ServiceTaxonomy.service_id) == service_id)
+        .order_by(TaxonomyTerm.name)
+    ).all()
+    row = session.exec(select(ServiceSearch).where(col(ServiceSearch.service_id) == service_id)).first()
+    row = row or ServiceSearch(service_id=service_id)
+    row.name = " ".join(filter(None, [service.name, service.alternate_name]))
+    row.description = "\n".join(filter(None, [service.description, service.eligibility_description]))
+    row.organization = org.name if org else ""
+    row.taxonomy = " ".join(terms)
+    session.add(row)
+    session.flush()
+
+
+def _check_ages(minimum: int | None, maximum: int | None) -> None:
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise _problem("minimum_age", f"minimum_age {minimum} is above maximum_age {maximum}")
+
+
+def _normalised_locations(data: ServiceFields) -> list[str]:
+    postcodes = []
+    for i, loc in enumerate(data.locations or []):
+        if loc.postal_code:
+            try:
+                loc.postal_code = places.normalise_postcode(loc.postal_code)
+            except ValueError:
+                raise _problem(f"locations.{i}.postal_code", f"{loc.postal_code!r} is not a UK postcode") from None
+            postcodes.append(loc.postal_code)
+    return postcodes
+
+
+def _apply(session: Session, service: Service, data: ServiceFields) -> None:
+    """Set the fields sent on the service; lists sent replace what was held."""
+    sent = data.model_fields_set
+    for name in (
+        "name",
+        "alternate_name",
+        "description",
+        "url",
+        "email",
+        "interpretation_services",
+        "application_process",
+        "fees_description",
+        "minimum_age",
+        "maximum_age",
+        "eligibility_description",
+    ):
+        if name in sent:
+            if name == "name" and not data.name:
+                raise _problem("name", "a service needs a name")
+            setattr(service, name, getattr(data, name))
+    if "delivery_modes" in sent:
+        modes = set(data.delivery_modes or [])
+        service.in_person, service.by_phone, service.online = "in_person" in modes, "phone" in modes, "online" in modes
+    sid = service.id
+    session.add(service)
+    session.flush()
+    if "categories" in sent:
+        terms = category_terms(session=session, codes=data.categories or [])
+        session.execute(delete(ServiceTaxonomy).where(col(ServiceTaxonomy.service_id) == sid))
+        for term in terms:
+            session.add(ServiceTaxonomy(service_id=sid, taxonomy_term_id=term.id))
+    if "phones" in sent:
+        session.execute(delete(Phone).where(col(Phone.service_id) == sid))
+        for phone in data.phones or []:
+            session.add(Phone(service_id=sid, **phone.model_dump()))
+    if "contacts" in sent:
+        session.execute(delete(Contact).where(col(Contact.service_id) == sid))
+        for contact in data.contacts or []:
+            session.add(Contact(service_id=sid, **contact.model_dump()))
+    if "languages" in sent:
+        session.execute(delete(Language).where(col(Language.service_id) == sid))
+        for language in data.languages or []:
+            session.add(Language(service_id=sid, **language.model_dump()))
+    if "service_areas" in sent:
+        session.execute(delete(ServiceArea).where(col(ServiceArea.service_id) == sid))
+        for area in data.service_areas or []:
+            session.add(ServiceArea(service_id=sid, **area.model_dump()))
+    if "schedules" in sent:
+        session.execute(delete(Schedule).where(col(Schedule.service_id) == sid))
+        for schedule in data.schedules or []:
+            session.add(Schedule(service_id=sid, **schedule.model_dump()))
+    if "cost_options" in sent:
+        session.execute(delete(CostOption).where(col(CostOption.service_id) == sid))
+        for cost in data.cost_options or []:
+            session.add(CostOption(service_id=sid, **cost.model_dump()))
+    if "locations" in sent:
+        _replace_locations(session, service, data)
+    session.flush()
+
+
+def _replace_locations(session: Session, service: Service, data: ServiceFields) -> None:
+    old = [loc.id for loc in service_locations(session=session, service_id=service.id)]
+    session.execute(delete(ServiceAtLocation).where(col(ServiceAtLocation.service_id) == service.id))
+    session.flush()
+    # Drop the old premises no other service uses (locations belong to the services that were given them).
+    for location_id in old:
+        if not session.exec(
+            select(ServiceAtLocation.id).where(col(ServiceAtLocation.location_id) == location_id)
+        ).first():
+            session.execute(delete(Accessibility).where(col(Accessibility.location_id) == location_id))
+            session.execute(update(Schedule).where(col(Schedule.location_id) == location_id).values(location_id=None))
+            session.execute(delete(Location).where(col(Location.id) == location_id))
+    for item in data.locations or []:
+        fields = item.model_dump(exclude={"accessibility"})
+        location = Location(organization_id=service.organization_id, last_modified=now(), **fields)
+        session.add(location)
+        session.flush()
+        session.add(ServiceAtLocation(service_id=service.id, location_id=location.id))
+        for access in item.accessibility:
+            session.add(Accessibility(location_id=location.id, **access.model_dump()))
+    if any((loc.location_type != "virtual") for loc in data.locations or []) and "delivery_modes" not in (
+        data.model_fields_set
+    ):
+        service.in_person = True
+
+
+def create_service(*, session: Session, data: ServiceIn, actor: str, allow_duplicate: bool = False) -> Service:
+    """Add a service (and its organisation when new); 409 with the matches when it looks like one held."""
+    _check_ages(data.minimum_age, data.maximum_age)
+    postcodes = _normalised_locations(data)
+    if data.categories:
+        category_terms(session=session, codes=data.categories)
+    if data.organization_id and session.get(Organization, data.organization_id) is None:
+        raise _problem("organization_id", f"no organisation with id {data.organization_id}")
+    new_org = data.organization
+    duplicates = find_duplicates(
+        session=session,
+        name=data.name,
+        organization_id=data.organization_id,
+        postcodes=postcodes,
+        charity_number=new_org.charity_number if new_org else None,
+        company_number=new_org.company_number if new_org else None,
+    )
+    if duplicates and not allow_duplicate:
+        raise Problem(
+            409,
+            "This looks like a record already held: "
+            + "; ".join(f"{d.kind} {d.name!r} ({d.reason})" for d in duplicates)
+            + ". Send allow_duplicate=true to add it anyway.",
+            title="Possible duplicate",
+            extra={"duplicates": [d.as_dict() for d in duplicates]},
+        )
+    stamp = now()
+    if new_org:
+        org = Organization(last_modified=stamp, **new_org.model_dump())
+        session.add(org)
+        session.flush()
+        organization_id = org.id
+    else:
+        organization_id = str(data.organization_id)
+    service = Service(
+        organization_id=organization_id,
+        name=data.name,
+        status=data.status.value,
+        created_at=stamp,
+        last_modified=stamp,
+    )
+    _apply(session, service, data)
+    index_service(session=session, service_id=service.id)
+    record_audit(
+        session=session,
+        service=service,
+        actor=actor,
+        action="create",
+        changes=_diff({}, {k: v for k, v in _snapshot(session, service).items() if v not in (None, [], False)}),
+    )
+    session.flush()
+    return service
+
+
+def _claim(session: Session, service: Service, expected_version: int | None) -> None:
+    """Compare-and-set on the version: of two edits made from the same version exactly one wins."""
+    if expected_version is None:
+        raise Problem(
+            428,
+            "Send If-Match with the service's current ETag, so no edit silently overwrites another.",
+            errors=[{"loc": "If-Match", "message": "required"}],
+        )
+    result = session.execute(
+        update(Service)
+        .where(col(Service.id) == service.id, col(Service.version) == expected_version)
+        .values(version=expected_version + 1, last_modified=now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(service)
+        raise Problem(
+            412,
+            f"The service has changed since version {expected_version} (now {service.version}); "
+            "fetch it again and reapply your change.",
+            headers={"ETag": etag(service)},
+            errors=[{"loc": "If-Match", "message": "stale"}],
+        )
+    session.refresh(service)
+
+
+def update_service(
+    *, session: Session, service_id: str, data: ServicePatch, actor: str, expected_version: int | None
+) -> Service:
+    """Change the fields sent, if the caller saw the current version; audited field by field."""
+    service = get_service(session=session, service_id=service_id)
+    minimum = data.minimum_age if "minimum_age" in data.model_fields_set else service.minimum_age
+    maximum = data.maximum_age if "maximum_age" in data.model_fields_set else service.maximum_age
+    _check_ages(minimum, maximum)
+    _normalised_locations(data)
+    if data.categories:
+        category_terms(session=session, codes=data.categories)
+    before = _snapshot(session, service)
+    _claim(session, service, expected_version)
+    _apply(session, service, data)
+    index_service(session=session, service_id=service.id)
+    changes = _diff(before, _snapshot(session, service))
+    record_audit(session=session, service=service, actor=actor, action="update", changes=changes)
+    session.flush()
+    return service
+
+
+def verify_service(
+    *,
+    session: Session,
+    service_id: str,
+    actor: str,
+    expected_version: int | None,
+    assured_date: date | None = None,
+    assurer_email: str | None = None,
+) -> Service:
+    """Record that someone checked the service: sets the assured date (today by default) and the assurer."""
+    service = get_service(session=session, service_id=service_id)
+    on = assured_date or now().date()
+    if on > now().date():
+        raise _problem("assured_date", "cannot be in the future")
+    before = {"assured_date": service.assured_date, "assurer": service.assurer, "assurer_email": service.assurer_email}
+    _claim(session, service, expected_version)
+    service.assured_date, service.assurer, service.assurer_email = on, actor, assurer_email
+    session.add(service)
+    after = {"assured_date": on, "assurer": actor, "assurer_email": assurer_email}
+    changes = {k: {"before": _json(before[k]), "after": _json(after[k])} for k in after if before[k] != after[k]}
+    record_audit(session=session, service=service, actor=actor, action="verify", changes=changes)
+    session.flush()
+    return service
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def change_status(
+    *, session: Session, service_id: str, status: ServiceStatus, actor: str, expected_version: int | None
+) -> Service:
+    """Set the ORUK status (active, temporarily closed, inactive, defunct)."""
+    service = get_service(session=session, service_id=service_id)
+    before = service.status
+    _claim(session, service, expected_version)
+    service.status = status.value
+    session.add(service)
+    changes = {"status": {"before": before, "after": status.value}} if before != status.value else {}
+    record_audit(session=session, service=service, actor=actor, action="status", changes=changes)
+    session.flush()
+    return service
+
+
+def retire_service(*, session: Session, service_id: str, actor: str, expected_version: int | None) -> Service:
+    """Retire softly: out of search and routing, still readable for the counts that name it."""
+    service = get_service(session=session, service_id=service_id)
+    if service.retired_at is not None:
+        raise Problem(409, f"The service was already retired on {service.retired_at.date().isoformat()}.")
+    _claim(session, service, expected_version)
+    service.retired_at = now()
+    session.add(service)
+    changes = {"retired_at": {"before": None, "after": service.retired_at.isoformat()}}
+    record_audit(session=session, service=service, actor=actor, action="retire", changes=changes)
+    session.flush()
+    return service
+
+
+def history(*, session: Session, service_id: str) -> list[ServiceAudit]:
+    """The audit trail of one service, oldest first."""
+    get_service(session=session, service_id=service_id)
+    return list(
+        session.exec(
+            select(ServiceAudit).where(col(ServiceAudit.service_id) == service_id).order_by(col(ServiceAudit.id))
+        ).all()
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Review queue
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    service: Service
+    reasons: list[str]
+    since: date | None  # when it fell due (None: never verified)
+
+
+def review_queue(
+    *, session: Session, review_months: int, today: date | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[ReviewItem], int]:
+    """Services due or overdue for review (never verified, or verified `review_months` ago) and those with
+    failed links, oldest first; returns (page, total)."""
+    today = today or now().date()
+    cutoff = add_months(today, -review_months)
+    failed_urls = select(LinkCheck.url).where(col(LinkCheck.ok).is_(False))
+    link_failed = col(Service.url).in_(failed_urls)
+    due = or_(col(Service.assured_date).is_(None), col(Service.assured_date) <= cutoff)
+    base = select(Service).where(col(Service.retired_at).is_(None), or_(due, link_failed))
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    # Oldest first: never verified before anything verified, then by assured date, then by age of the record.
+    order = [
+        col(Service.assured_date).is_not(None),
+        col(Service.assured_date),
+        col(Service.created_at),
+        col(Service.id),
+    ]
+    services = session.exec(base.order_by(*order).offset(offset).limit(limit)).all()
+    failures = {
+        c.url: c
+        for c in session.exec(
+            select(LinkCheck).where(
+                col(LinkCheck.url).in_([s.url for s in services if s.url]), col(LinkCheck.ok).is_(False)
+            )
+        ).all()
+    }
+    items = []
+    for service in services:
+        reasons = []
+        since = None
+        if service.assured_date is None:
+            reasons.append("never verified")
+        elif service.assured_date <= cutoff:
+            since = add_months(service.assured_date, review_months)
+            reasons.append(f"review due since {since.isoformat()} (last checked {service.assured_date.isoformat()})")
+        if service.url and service.url in failures:
+            check = failures[service.url]
+            what = f"HTTP {check.status}" if check.status else (check.error or "no answer")
+            reasons.append(f"website link failed on {check.checked_at.date().isoformat()} ({what})")
+        items.append(ReviewItem(service, reasons, since))
+    return items, int(total)
+
+
+def is_active(service: Service) -> bool:
+    return service.retired_at is None and service.status == ServiceStatus.active.value
+
+
+# The search and FHIR mapping live in their own modules (they import this one); reachable from here too,
+# so callers can write `directory.search_services(...)`, `directory.ServiceQuery(...)`,
+# `directory.to_healthcare_service(service)` with `from signpost.directory import service as directory`.
+_ELSEWHERE = {
+    "ServiceQuery": "search",
+    "ServicePage": "search",
+    "ServiceHit": "search",
+    "search_services": "search",
+    "to_healthcare_service": "fhir",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ELSEWHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"signpost.directory.{_ELSEWHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

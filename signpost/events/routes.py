@@ -1,0 +1,39 @@
+"""Recording signposts and referrals (social prescribers)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Response
+
+from signpost.auth import Caller, Role, allow
+from signpost.config import Settings, get_settings
+from signpost.db import SessionDep
+from signpost.events import prescriber
+from signpost.events.schemas import SignpostCreate, SignpostRecorded
+
+router = APIRouter(prefix="/api/v1/signposts", tags=["events"])
+PrescriberDep = Annotated[Caller, Depends(allow(Role.prescriber))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@router.post("", status_code=201, response_model=SignpostRecorded, operation_id="record_signpost")
+def record_signpost(
+    body: SignpostCreate,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PrescriberDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> SignpostRecorded:
+    """Record that someone was signposted or referred; a retry with the same Idempotency-Key counts once."""
+    count, replayed = prescriber.record_signpost(
+        session=session,
+        data=body,
+        idempotency_key=idempotency_key or uuid.uuid4().hex,
+        scope=f"prescriber-key:{actor.key_id}",
+        secret_key=settings.secret_key,
+    )
+    session.commit()
+    # A retry answers exactly as the first call did; only this header tells them apart.
+    response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
+    return SignpostRecorded(recorded=count, needs=list(dict.fromkeys(body.needs)))

@@ -1,0 +1,94 @@
+"""QuestionnaireResponse operations: `$validate`, `$extract` and `$signpost`."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
+
+from signpost.auth import Caller, Role, allow
+from signpost.config import Settings, get_settings
+from signpost.db import SessionDep
+from signpost.errors import Problem
+from signpost.fhir_api.bundle import fhir_base
+from signpost.fhir_api.io import FhirResponse, read_json_body
+from signpost.fhir_api.routes import fhir_router
+from signpost.routing import submission
+from signpost.template import bundle, observations, validate
+
+router = fhir_router(["fhir-questionnaire-response"])
+
+ClinicianDep = Annotated[Caller, Depends(allow(Role.clinician))]
+TemplateReaderDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber, Role.editor))]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/fhir+json": {
+                "schema": {"type": "object", "description": "QuestionnaireResponse or Parameters"}
+            }
+        },
+    },
+    "x-fhir-operation-definition": "https://signpost.example.org/fhir/OperationDefinition/QuestionnaireResponse-signpost",
+}
+
+
+@router.post(
+    "/QuestionnaireResponse/$validate",
+    operation_id="fhir_questionnaire_response_validate",
+    openapi_extra={"requestBody": BODY["requestBody"]},
+)
+async def validate_response(request: Request, caller: TemplateReaderDep) -> FhirResponse:
+    """Check a QuestionnaireResponse against the template; an OperationOutcome lists every problem."""
+    found = submission.unwrap(await read_json_body(request), names=("resource", "response"))
+    checked, issues = validate(found.response)
+    if checked is not None:
+        issues = [
+            {"severity": "information", "code": "informational", "diagnostics": "The response fits the template."}
+        ]
+    return FhirResponse({"resourceType": "OperationOutcome", "issue": issues})
+
+
+@router.post(
+    "/QuestionnaireResponse/$extract",
+    operation_id="fhir_questionnaire_response_extract",
+    openapi_extra={
+        "requestBody": BODY["requestBody"],
+        "x-fhir-operation-definition": "https://signpost.example.org/fhir/OperationDefinition/QuestionnaireResponse-extract",
+    },
+)
+async def extract_response(request: Request, caller: TemplateReaderDep) -> FhirResponse:
+    """The coded Observations a response gives for the record; counts nothing."""
+    found = submission.unwrap(await read_json_body(request), names=("questionnaire-response", "response"))
+    response, assessment = submission.checked_assessment(found.response)
+    return FhirResponse(bundle(observations(response, assessment)))
+
+
+@router.post(
+    "/QuestionnaireResponse/$signpost", operation_id="fhir_questionnaire_response_signpost", openapi_extra=BODY
+)
+async def signpost_response(
+    request: Request,
+    caller: ClinicianDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> FhirResponse:
+    """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
+    body = await read_json_body(request)
+    try:
+        # The database work is synchronous: run it off the event loop.
+        result = await run_in_threadpool(
+            submission.signpost,
+            session=session,
+            body=body,
+            caller=caller,
+            settings=settings,
+            idempotency_key=idempotency_key,
+            base=fhir_base(request),
+        )
+        await run_in_threadpool(session.commit)
+    except Problem:
+        session.rollback()
+        raise
+    return FhirResponse(result)

@@ -1,0 +1,41 @@
+"""`signpost indicators …`: rebuild the roll-ups, push a month's MeasureReports."""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlmodel import Session
+
+from signpost import db
+from signpost.config import get_settings
+from signpost.indicators import push as pushing
+from signpost.indicators import rollup
+
+app = typer.Typer(help="Indicator roll-ups and the push to the indicator endpoint.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.command()
+def rebuild() -> None:
+    """Recompute every roll-up from the events (in one transaction)."""
+    with Session(db.get_engine()) as session:
+        counted = rollup.rebuild(session)
+        session.commit()
+    print(f"Rebuilt the roll-ups from {counted} events.")
+
+
+@app.command()
+def push(
+    period: Annotated[str, typer.Option(help="The month to send, as YYYY-MM (e.g. 2026-10)")],
+) -> None:
+    """Send the month's MeasureReports to SIGNPOST_INDICATOR_ENDPOINT_URL (a repeat replaces them)."""
+    settings = get_settings()
+    with Session(db.get_engine()) as session:
+        try:
+            sent = pushing.push_month(session=session, settings=settings, period=period)
+        except pushing.PushError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+    for item in sent:
+        print(f"{item.identifier}: {item.status}")
+    print(f"Sent {len(sent)} MeasureReports for {period}.")

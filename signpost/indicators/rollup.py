@@ -1,0 +1,144 @@
+"""Keeping the roll-ups current: every recorded event adds to each cube in the same transaction.
+
+A cube is the events counted at one grain (day or month) over a set of dimensions. Reports read the
+smallest cube that holds what they group by, so their cost follows the number of cells, not of events.
+The update is an upsert `n = n + excluded.n` in key order, so concurrent writers on PostgreSQL neither
+lose counts nor deadlock; `rebuild` recomputes every cube from the events with the same key function.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from operator import attrgetter
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from signpost.events.models import SignpostEvent
+from signpost.indicators.models import DIMENSIONS, IndicatorCount
+
+UNKNOWN_TEXT = ""
+UNKNOWN_NUMBER = 0
+
+NUMERIC = {"ward_vintage", "imd_decile", "imd_year"}
+KEY_COLUMNS = ("cube", "period_start", *DIMENSIONS)
+
+
+@dataclass(frozen=True)
+class Cube:
+    name: str
+    grain: str  # day | month
+    dimensions: frozenset[str]
+
+
+# Ordered smallest first: a report takes the first that can answer it. The narrow area cube answers the
+# headline report (ward × decile × need by month) from a few thousand cells a month whatever the volume.
+_AREA = {"need_code", "ward_code", "ward_vintage", "imd_decile", "imd_year"}
+CUBES = (
+    Cube("month_area", "month", frozenset(_AREA)),
+    Cube("month_area_kind", "month", frozenset(_AREA | {"kind", "source", "category_code"})),
+    Cube("month", "month", frozenset(DIMENSIONS)),
+    Cube("day", "day", frozenset(DIMENSIONS)),
+)
+CUBES_BY_NAME = {c.name: c for c in CUBES}
+
+
+class EventLike(Protocol):
+    """An event or a row of one: `occurred_on` and every name in DIMENSIONS (read-only)."""
+
+    @property
+    def occurred_on(self) -> date: ...
+
+
+Key = tuple[Any, ...]
+
+
+DEFAULTS = tuple(UNKNOWN_NUMBER if d in NUMERIC else UNKNOWN_TEXT for d in DIMENSIONS)
+_ATTRIBUTES = attrgetter("occurred_on", *DIMENSIONS)
+# Per cube: its name, whether it counts by month, and which dimensions it keeps (None = all of them).
+_PLANS = [
+    (
+        cube.name,
+        cube.grain == "month",
+        None if cube.dimensions == set(DIMENSIONS) else tuple(d in cube.dimensions for d in DIMENSIONS),
+    )
+    for cube in CUBES
+]
+_UPSERT = (
+    f"INSERT INTO indicator_count ({', '.join(KEY_COLUMNS)}, n) VALUES ({{marks}}) "
+    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET n = indicator_count.n + excluded.n"
+)
+
+
+def tally(events: Iterable[EventLike]) -> Counter[Key]:
+    """The roll-up cells the events count in, with how many each (the one key function for live and rebuild)."""
+    # Group identical events first (at C speed), then spread each distinct combination over the cubes.
+    distinct = Counter(map(_ATTRIBUTES, events))
+    counts: Counter[Key] = Counter()
+    for (day, *values), n in distinct.items():
+        known = tuple(default if v is None else v for v, default in zip(values, DEFAULTS, strict=True))
+        month = day.replace(day=1)
+        for name, by_month, keep in _PLANS:
+            kept = (
+                known if keep is None else tuple(v if k else d for v, k, d in zip(known, keep, DEFAULTS, strict=True))
+            )
+            counts[(name, month if by_month else day, *kept)] += n
+    return counts
+
+
+def cell_keys(event: EventLike) -> list[Key]:
+    """The cell of every cube that one event counts in."""
+    return list(tally([event]))
+
+
+def _rows(session: Session, counts: Counter[Key]) -> list[tuple[Any, ...]]:
+    # Key order gives every writer the same lock order on PostgreSQL, so concurrent upserts cannot deadlock
+    # (SQLite has one writer at a time). Unknowns are sentinels, never None, so keys sort.
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return [
+        (key[0], key[1].isoformat() if sqlite else key[1], *key[2:], n)
+        for key, n in (counts.items() if sqlite else sorted(counts.items()))
+    ]
+
+
+def _write(session: Session, counts: Counter[Key], *, batch: int = 50_000) -> None:
+    # Plain driver executemany: the roll-up write is the hot path of every ingest, so no per-row ORM work.
+    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    statement = _UPSERT.format(marks=", ".join([mark] * (len(KEY_COLUMNS) + 1)))
+    rows = _rows(session, counts)
+    connection = session.connection()
+    for start in range(0, len(rows), batch):
+        connection.exec_driver_sql(statement, rows[start : start + batch])
+
+
+def apply(session: Session, events: Iterable[EventLike]) -> None:
+    """Add newly recorded events to every cube (called by `events.record`, inside its transaction)."""
+    counts = tally(events)
+    if counts:
+        _write(session, counts)
+
+
+def rebuild(session: Session, *, batch: int = 50_000) -> int:
+    """Recompute every cube from the events; returns how many events were counted. The caller commits."""
+    columns = [SignpostEvent.occurred_on, *(getattr(SignpostEvent, d) for d in DIMENSIONS)]  # type: ignore[attr-defined]
+    counts: Counter[Key] = Counter()
+    seen = 0
+    result = session.execute(select(*columns).execution_options(yield_per=batch))
+    for chunk in result.partitions():
+        counts.update(tally(chunk))  # type: ignore[arg-type]
+        seen += len(chunk)
+    session.execute(delete(IndicatorCount))
+    if counts:
+        _write(session, counts, batch=batch)
+    return seen
+
+
+def current(session: Session) -> Counter[Key]:
+    """Every stored cell, as a Counter keyed like `tally` (for checks and tests)."""
+    table = IndicatorCount.__table__  # type: ignore[attr-defined]
+    found: Counter[Key] = Counter()
+    for row in session.execute(select(*(table.c[c] for c in KEY_COLUMNS), table.c.n)):
+        found[tuple(row[:-1])] = row[-1]
+    return found

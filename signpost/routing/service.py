@@ -1,0 +1,223 @@
+"""Needs → service categories (the ConceptMap in `fhir/`) → eligible services, ranked, each with reasons."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from signpost.directory.models import (
+    Language,
+    Location,
+    Schedule,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceStatus,
+    ServiceTaxonomy,
+    TaxonomyTerm,
+)
+from signpost.geography import service as geography
+from signpost.template import conformance
+from signpost.template.needs import Assessment, Need, Preferences
+
+UK = ZoneInfo("Europe/London")
+WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """One service offered for one need, and why."""
+
+    service_id: str
+    name: str
+    reasons: list[str]
+    same_day: bool = False
+    distance_km: float | None = None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The services offered for one need."""
+
+    need: Need
+    category_code: str | None
+    matches: list[Match] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    service: Service
+    categories: set[str] = field(default_factory=set)
+    areas: list[ServiceArea] = field(default_factory=list)
+    languages: set[str] = field(default_factory=set)
+    open_days: set[str] = field(default_factory=set)
+    points: list[tuple[float, float]] = field(default_factory=list)
+
+
+def categories_for(need_code: str) -> list[str]:
+    """The service categories a need routes to, in the ConceptMap's order."""
+    return [t["code"] for t in conformance.concept_map_targets(conformance.NEED_TO_CATEGORY_MAP).get(need_code, [])]
+
+
+def _candidates(session: Session, categories: set[str]) -> dict[str, _Candidate]:
+    rows = session.exec(
+        select(Service, TaxonomyTerm.code)
+        .join(ServiceTaxonomy, col(ServiceTaxonomy.service_id) == col(Service.id))
+        .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
+        .where(TaxonomyTerm.taxonomy == "service-category")
+        .where(col(TaxonomyTerm.code).in_(categories))
+        .where(Service.status == ServiceStatus.active.value)
+        .where(col(Service.retired_at).is_(None))
+    ).all()
+    found: dict[str, _Candidate] = {}
+    for service, code in rows:
+        found.setdefault(service.id, _Candidate(service)).categories.add(code)
+    ids = list(found)
+    if not ids:
+        return found
+    for area in session.exec(select(ServiceArea).where(col(ServiceArea.service_id).in_(ids))):
+        found[area.service_id].areas.append(area)
+    for language in session.exec(select(Language).where(col(Language.service_id).in_(ids))):
+        found[language.service_id].languages.add(language.code.lower())
+    for schedule in session.exec(select(Schedule).where(col(Schedule.service_id).in_(ids))):
+        found[schedule.service_id].open_days.add(schedule.byday.upper())
+    located = session.exec(
+        select(ServiceAtLocation.service_id, Location.latitude, Location.longitude)
+        .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
+        .where(col(ServiceAtLocation.service_id).in_(ids))
+    ).all()
+    for service_id, lat, lon in located:
+        if lat is not None and lon is not None:
+            found[service_id].points.append((lat, lon))
+    return found
+
+
+def _area_reason(candidate: _Candidate, place: geography.Place | None, local_authorities: list[str]) -> str | None:
+    """Why the service covers the patient, or None when it does not (or cannot be shown to)."""
+    if not candidate.areas:
+        return "No area limits listed"
+    reasons = []
+    for area in candidate.areas:
+        if area.scope == "national":
+            reasons.append("National service")
+        elif area.scope == "local_authority":
+            here = place.local_authority if place and place.known and place.local_authority else None
+            if (here and area.area_code == here) or (not here and area.area_code in local_authorities):
+                reasons.append("Covers the whole city")
+        elif (
+            area.scope == "ward"
+            and place
+            and place.known
+            and area.area_code == place.ward_code
+            and area.area_vintage in (None, place.ward_vintage)
+        ):
+            reasons.append(f"Covers the patient's ward ({place.ward_name or place.ward_code})")
+    # The narrowest cover is the most telling reason.
+    return sorted(reasons, key=lambda r: ("ward" not in r, "city" not in r))[0] if reasons else None
+
+
+def _age_reason(service: Service, age: int | None) -> tuple[bool, str | None]:
+    low, high = service.minimum_age, service.maximum_age
+    if low is None and high is None:
+        return True, None
+    limits = f"{low or 0}+" if high is None else f"{low or 0} to {high}"
+    if age is None:
+        return True, f"Ages {limits} (age not given)"
+    if (low is not None and age < low) or (high is not None and age > high):
+        return False, None
+    return True, f"Age fits ({limits})"
+
+
+def _mode_fits(service: Service, preferences: Preferences) -> tuple[bool, str | None]:
+    if preferences.no_phone:
+        return (service.in_person, "Face to face") if service.in_person else (False, None)
+    if preferences.phone_only:
+        if service.by_phone:
+            return True, "By phone (no internet needed)"
+        if service.in_person:
+            return True, "Face to face (no internet needed)"
+        return False, None
+    return True, None
+
+
+def _verified(service: Service, today: date) -> str:
+    if service.assured_date is None:
+        return "Not yet verified"
+    months = (today.year - service.assured_date.year) * 12 + today.month - service.assured_date.month
+    if months <= 0:
+        return "Verified this month"
+    return f"Verified {months} month{'s' if months != 1 else ''} ago"
+
+
+def route(
+    *,
+    session: Session,
+    assessment: Assessment,
+    place: geography.Place | None,
+    age: int | None,
+    per_need: int,
+    local_authorities: list[str],
+    now: datetime,
+) -> list[Offer]:
+    """For each need, up to `per_need` eligible services: urgent needs to same-day services first,
+    then the most recently verified, then the nearest."""
+    wanted = {need.code: categories_for(need.code) for need in assessment.needs}
+    candidates = _candidates(session, {c for cats in wanted.values() for c in cats})
+    local_now = now.astimezone(UK)
+    today_code = WEEKDAYS[local_now.weekday()]
+    prefs = assessment.preferences
+    offers = []
+    for need in assessment.needs:
+        cats = wanted[need.code]
+        ranked: list[tuple[tuple[float, ...], Match]] = []
+        for candidate in candidates.values():
+            matched = [c for c in cats if c in candidate.categories]
+            if not matched:
+                continue
+            service = candidate.service
+            area = _area_reason(candidate, place, local_authorities)
+            age_ok, age_reason = _age_reason(service, age)
+            mode_ok, mode_reason = _mode_fits(service, prefs)
+            if area is None or not age_ok or not mode_ok:
+                continue
+            reasons = [f"Helps with {need.display.lower()}", area]
+            language_fits = True
+            if prefs.interpreter and prefs.language:
+                name = prefs.language_display or prefs.language
+                if prefs.language.lower() in candidate.languages:
+                    reasons.append(f"Offers {name}")
+                elif service.interpretation_services:
+                    reasons.append(f"Arranges interpreters ({name} requested)")
+                else:
+                    language_fits = False
+                    reasons.append(f"Does not list {name}: ask about an interpreter")
+            same_day = today_code in candidate.open_days
+            if need.urgent and same_day:
+                reasons.append("Open today")
+            reasons += [r for r in (age_reason, mode_reason) if r]
+            reasons.append(_verified(service, local_now.date()))
+            distance = None
+            if (
+                place
+                and place.known
+                and place.latitude is not None
+                and place.longitude is not None
+                and candidate.points
+            ):
+                distance = min(
+                    geography.distance_km(place.latitude, place.longitude, lat, lon) for lat, lon in candidate.points
+                )
+                reasons.append(f"{distance:.1f} km away")
+            assured = service.assured_date.toordinal() if service.assured_date else 0
+            key = (
+                0.0 if (not need.urgent or same_day) else 1.0,
+                0.0 if language_fits else 1.0,
+                float(cats.index(matched[0])),
+                -float(assured),
+                distance if distance is not None else float("inf"),
+            )
+            ranked.append((key, Match(service.id, service.name, reasons, same_day, distance)))
+        ranked.sort(key=lambda pair: (pair[0], pair[1].name, pair[1].service_id))
+        offers.append(Offer(need, cats[0] if cats else None, [m for _, m in ranked[:per_need]]))
+    return offers

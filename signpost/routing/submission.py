@@ -1,0 +1,383 @@
+"""`$signpost`: validate, assess, place, route, count once, and answer with a collection Bundle."""
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from signpost import events
+from signpost.auth import Caller
+from signpost.config import Settings
+from signpost.directory.models import Phone, Service
+from signpost.errors import Problem
+from signpost.geography import service as geography
+from signpost.routing import leaflet
+from signpost.routing.service import Offer, route
+from signpost.template import conformance
+from signpost.template.extract import observations, response_reference
+from signpost.template.needs import Assessment, assess
+from signpost.template.validation import validate
+
+REASON_EXTENSION = f"{conformance.BASE}/StructureDefinition/match-reason"
+# Fixed namespace so that a retry (same HMAC key) gets the same resource ids back.
+ID_NAMESPACE = uuid.UUID("6f1c2a52-2f43-4c1e-9a57-6d8f3d0b7a11")
+
+
+@dataclass
+class Submission:
+    """What arrived: the response and, in memory only, the patient's postcode and birth date."""
+
+    response: dict[str, Any]
+    postcode: str | None = None
+    birth_date: str | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _warning(code: str, text: str, expression: str | None = None) -> dict[str, Any]:
+    found: dict[str, Any] = {"severity": "warning", "code": code, "diagnostics": text}
+    if expression:
+        found["expression"] = [expression]
+    return found
+
+
+def unwrap(body: Any, *, names: tuple[str, ...] = ("response", "questionnaire-response")) -> Submission:
+    """The QuestionnaireResponse, from the body itself or from Parameters; postcode and birth date beside it."""
+    if not isinstance(body, dict):
+        raise Problem(400, "The body must be a FHIR resource (a JSON object).")
+    if body.get("resourceType") == "Parameters":
+        submission = Submission(response={})
+        for parameter in body.get("parameter") or []:
+            if not isinstance(parameter, dict):
+                continue
+            name = parameter.get("name")
+            if name in names and isinstance(parameter.get("resource"), dict):
+                submission.response = parameter["resource"]
+            elif name == "postcode":
+                submission.postcode = parameter.get("valueString")
+            elif name == "birthDate":
+                submission.birth_date = parameter.get("valueDate") or parameter.get("valueString")
+        if not submission.response:
+            raise Problem(
+                400,
+                f"Parameters must carry the QuestionnaireResponse as parameter '{names[0]}'.",
+                errors=[{"loc": "Parameters.parameter", "message": "response missing"}],
+            )
+    else:
+        submission = Submission(response=body)
+    _from_contained_patient(submission)
+    return submission
+
+
+def _from_contained_patient(submission: Submission) -> None:
+    response = submission.response
+    reference = (
+        (response.get("subject") or {}).get("reference", "") if isinstance(response.get("subject"), dict) else ""
+    )
+    if not isinstance(reference, str) or not reference.startswith("#"):
+        return
+    for contained in response.get("contained") or []:
+        if (
+            isinstance(contained, dict)
+            and contained.get("resourceType") == "Patient"
+            and contained.get("id") == reference[1:]
+        ):
+            addresses = contained.get("address") or []
+            if submission.postcode is None and addresses and isinstance(addresses[0], dict):
+                submission.postcode = addresses[0].get("postalCode")
+            if submission.birth_date is None:
+                submission.birth_date = contained.get("birthDate")
+
+
+def checked_assessment(response: dict[str, Any]) -> tuple[dict[str, Any], Assessment]:
+    """Validate against the template (400 for structure, 422 for the template's rules) and assess."""
+    checked, issues = validate(response)
+    if checked is None:
+        status = (
+            400
+            if all(i["code"] == "structure" for i in issues) and issues[0]["expression"] == ["QuestionnaireResponse"]
+            else 422
+        )
+        raise Problem(status, "The QuestionnaireResponse does not fit the template.", issues=issues)
+    return checked.response, assess(checked)
+
+
+def _place(session: Session, submission: Submission, settings: Settings) -> geography.Place | None:
+    if not submission.postcode:
+        submission.warnings.append(
+            _warning("incomplete", "No postcode was given: ward and deprivation are counted as unknown.")
+        )
+        return None
+    try:
+        place = geography.resolve(session, submission.postcode, settings=settings)
+    except geography.InvalidPostcode:
+        submission.warnings.append(
+            _warning(
+                "value",
+                "The postcode is not a UK postcode: ward and deprivation are counted as unknown.",
+                "Parameters.parameter.where(name='postcode')",
+            )
+        )
+        return None
+    if not place.known:
+        submission.warnings.append(
+            _warning(
+                "not-found",
+                "The postcode is not in the loaded area: ward and deprivation are counted as unknown.",
+                "Parameters.parameter.where(name='postcode')",
+            )
+        )
+    return place
+
+
+def _age(submission: Submission, today: date) -> tuple[int | None, str]:
+    if not submission.birth_date:
+        return None, "unknown"
+    try:
+        born = date.fromisoformat(str(submission.birth_date)[:10])
+    except ValueError:
+        born = None
+    if born is None or born > today:
+        submission.warnings.append(_warning("value", "The birth date is not a usable date: age is counted as unknown."))
+        return None, "unknown"
+    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return years, geography.age_band(born, today)
+
+
+def _idempotency(
+    response: dict[str, Any], header: str | None, caller: Caller, settings: Settings, warnings: list[dict[str, Any]]
+) -> str:
+    given = response.get("identifier")
+    identifier: dict[str, Any] = given if isinstance(given, dict) else {}
+    if identifier.get("value"):
+        raw = f"identifier:{identifier.get('system', '')}|{identifier['value']}"
+    elif header and header.strip():
+        raw = f"header:{header.strip()}"
+    else:
+        warnings.append(
+            _warning(
+                "incomplete",
+                "The response has no identifier and no Idempotency-Key was sent: a retry would be counted again.",
+            )
+        )
+        raw = f"random:{uuid.uuid4()}"
+    scope = f"template:{caller.practice_ods or caller.key_id}"
+    return events.key_hmac(settings.secret_key, scope, raw)
+
+
+def _contacts(session: Session, offers: list[Offer]) -> dict[str, tuple[Service, leaflet.Contact]]:
+    ids = list({m.service_id for o in offers for m in o.matches})
+    if not ids:
+        return {}
+    services = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids)))}
+    phones: dict[str, str] = {}
+    for phone in session.exec(select(Phone).where(col(Phone.service_id).in_(ids)).order_by(col(Phone.id))):
+        phones.setdefault(phone.service_id, phone.number)
+    return {
+        sid: (service, leaflet.Contact(service.name, phones.get(sid), service.url)) for sid, service in services.items()
+    }
+
+
+def _healthcare_service(service: Service, contact: leaflet.Contact, reasons: list[str], base: str) -> dict[str, Any]:
+    telecom = []
+    if contact.phone:
+        telecom.append({"system": "phone", "value": contact.phone})
+    if service.url:
+        telecom.append({"system": "url", "value": service.url})
+    resource: dict[str, Any] = {
+        "resourceType": "HealthcareService",
+        "id": service.id,
+        "active": True,
+        "name": service.name,
+        "extension": [{"url": REASON_EXTENSION, "valueString": r} for r in reasons],
+    }
+    if service.description:
+        resource["comment"] = service.description[:1000]
+    if telecom:
+        resource["telecom"] = telecom
+    return resource
+
+
+def signpost(
+    *,
+    session: Session,
+    body: Any,
+    caller: Caller,
+    settings: Settings,
+    idempotency_key: str | None,
+    base: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Everything `$signpost` does; the caller commits. Raises Problem (nothing stored) on bad input."""
+    now = now or datetime.now(UTC)
+    submission = unwrap(body)
+    response, assessment = checked_assessment(submission.response)
+    today = now.date()
+    place = _place(session, submission, settings)
+    age, band = _age(submission, today)
+    key = _idempotency(response, idempotency_key, caller, settings, submission.warnings)
+    offers: list[Offer] = []
+    if assessment.consent:
+        offers = route(
+            session=session,
+            assessment=assessment,
+            place=place,
+            age=age,
+            per_need=settings.matches_per_need,
+            local_authorities=settings.local_authorities,
+            now=now,
+        )
+        known = place is not None and place.known
+        new_events = [
+            events.NewEvent(
+                occurred_on=today,
+                kind="signposted",
+                source="template",
+                need_code=offer.need.code,
+                category_code=offer.category_code,
+                services_offered=[m.service_id for m in offer.matches],
+                ward_code=place.ward_code if known and place else None,
+                ward_vintage=place.ward_vintage if known and place else None,
+                imd_decile=place.imd_decile if known and place else None,
+                imd_year=place.imd_year if known and place else None,
+                age_band=band,
+                practice_ods=caller.practice_ods,
+            )
+            for offer in offers
+        ]
+        if new_events:
+            events.record(session=session, key=key, source="template", events=new_events)
+    elif assessment.needs:
+        submission.warnings.append(
+            _warning(
+                "informational",
+                "The patient did not agree to be signposted: no services are offered and nothing is counted.",
+            )
+        )
+    return _bundle(session, response, assessment, offers, submission.warnings, key, base, now)
+
+
+def _bundle(
+    session: Session,
+    response: dict[str, Any],
+    assessment: Assessment,
+    offers: list[Offer],
+    warnings: list[dict[str, Any]],
+    key: str,
+    base: str,
+    now: datetime,
+) -> dict[str, Any]:
+    counter = iter(range(10_000))
+
+    def new_id() -> str:
+        return str(uuid.uuid5(ID_NAMESPACE, f"{key}:{next(counter)}"))
+
+    contacts = _contacts(session, offers)
+    # The response's own time, so that a retry is answered with the same resources.
+    authored = str(response.get("authored") or "")
+    when = authored if "T" in authored else now.isoformat(timespec="seconds")
+    entries: list[dict[str, Any]] = []
+    services_done: set[str] = set()
+    subject = response.get("subject") if isinstance(response.get("subject"), dict) else None
+    if not subject or str(subject.get("reference", "")).startswith("#"):
+        subject = {"display": "The patient"}
+    if any(o.need.sensitive for o in offers):
+        warnings.append(
+            _warning(
+                "informational",
+                "Sensitive needs are left out of the leaflet and the SMS: give those services in person.",
+            )
+        )
+    for offer in offers:
+        for match in offer.matches:
+            service, contact = contacts[match.service_id]
+            if match.service_id not in services_done:
+                services_done.add(match.service_id)
+                entries.append(
+                    {
+                        "fullUrl": f"{base}/HealthcareService/{service.id}",
+                        "resource": _healthcare_service(service, contact, match.reasons, base),
+                    }
+                )
+            request = {
+                "resourceType": "ServiceRequest",
+                "id": new_id(),
+                "status": "draft",
+                "intent": "proposal",
+                "priority": "urgent" if offer.need.urgent else "routine",
+                "code": {"text": f"Signpost to {service.name}"},
+                "subject": subject,
+                "reasonCode": [{"coding": [offer.need.coding], "text": offer.need.display}],
+                "performer": [{"reference": f"HealthcareService/{service.id}", "display": service.name}],
+                "note": [{"text": "; ".join(match.reasons)}],
+                "authoredOn": when,
+            }
+            entries.append({"fullUrl": f"urn:uuid:{request['id']}", "resource": request})
+    for observation in observations(response, assessment):
+        observation["id"] = new_id()
+        entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
+    plain = {sid: pair[1] for sid, pair in contacts.items()}
+    leaflet_text = leaflet.text(offers, plain)
+    leaflet_html = leaflet.html_page(offers, plain)
+    document = {
+        "resourceType": "DocumentReference",
+        "id": new_id(),
+        "status": "current",
+        "type": {"text": "Patient leaflet: local services"},
+        "description": "Local services that can help you",
+        "date": when,
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "language": "en",
+                    "data": _b64(leaflet_text),
+                    "title": "Leaflet (text)",
+                }
+            },
+            {
+                "attachment": {
+                    "contentType": "text/html; charset=utf-8",
+                    "language": "en",
+                    "data": _b64(leaflet_html),
+                    "title": "Leaflet (HTML)",
+                }
+            },
+        ],
+        "context": {"related": [response_reference(response)]},
+    }
+    sms = {
+        "resourceType": "Communication",
+        "id": new_id(),
+        "status": "preparation",
+        "category": [{"text": "SMS to the patient"}],
+        "payload": [{"contentString": leaflet.sms(offers, plain)}],
+    }
+    entries.append({"fullUrl": f"urn:uuid:{document['id']}", "resource": document})
+    entries.append({"fullUrl": f"urn:uuid:{sms['id']}", "resource": sms})
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "id": new_id(),
+        "issue": warnings
+        or [
+            {
+                "severity": "information",
+                "code": "informational",
+                "diagnostics": f"{len(assessment.needs)} need(s) found.",
+            }
+        ],
+    }
+    entries.append({"fullUrl": f"urn:uuid:{outcome['id']}", "resource": outcome})
+    return {
+        "resourceType": "Bundle",
+        "id": new_id(),
+        "type": "collection",
+        "timestamp": now.isoformat(timespec="seconds"),
+        "entry": entries,
+    }
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

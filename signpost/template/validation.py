@@ -1,0 +1,313 @@
+"""Checking a QuestionnaireResponse against the template as SDC defines it: one issue per problem."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from signpost.template import conformance
+
+# Questionnaire item type → the one QuestionnaireResponse answer value[x] it accepts (FHIR R4 table).
+VALUE_FOR_TYPE = {
+    "boolean": "valueBoolean",
+    "decimal": "valueDecimal",
+    "integer": "valueInteger",
+    "date": "valueDate",
+    "dateTime": "valueDateTime",
+    "time": "valueTime",
+    "string": "valueString",
+    "text": "valueString",
+    "url": "valueUri",
+    "choice": "valueCoding",
+    "open-choice": "valueCoding",
+    "attachment": "valueAttachment",
+    "reference": "valueReference",
+    "quantity": "valueQuantity",
+}
+FINISHED = {"completed", "amended"}
+# The R4B models do not enforce required code bindings, so the status binding is checked here.
+STATUSES = {"in-progress", "completed", "amended", "entered-in-error", "stopped"}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A response that passed: its answers by linkId (values as sent) and any warnings."""
+
+    response: dict[str, Any]
+    answers: dict[str, list[Any]]
+
+
+def issue(severity: str, code: str, diagnostics: str, expression: str) -> dict[str, Any]:
+    return {"severity": severity, "code": code, "diagnostics": diagnostics, "expression": [expression]}
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    path = "QuestionnaireResponse"
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part).startswith("function-") or str(part) in ("__root__",):
+            continue
+        else:
+            path += f".{part}"
+    return path
+
+
+def structure_issues(body: Any) -> list[dict[str, Any]]:
+    """Parse with the fhir.resources R4B model: the FHIR structure rules, before ours."""
+    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+
+    if not isinstance(body, dict) or body.get("resourceType") != "QuestionnaireResponse":
+        found = body.get("resourceType") if isinstance(body, dict) else type(body).__name__
+        return [issue("error", "structure", f"Expected a QuestionnaireResponse, got {found}.", "QuestionnaireResponse")]
+    try:
+        QuestionnaireResponse.model_validate(body)
+    except ValidationError as exc:
+        return [
+            issue("error", "structure", f"{err['msg']}", _loc_to_path(tuple(err.get("loc", ()))))
+            for err in exc.errors()[:20]
+        ]
+    except (ValueError, TypeError) as exc:
+        return [issue("error", "structure", str(exc)[:300], "QuestionnaireResponse")]
+    if body.get("status") not in STATUSES:
+        return [
+            issue(
+                "error",
+                "code-invalid",
+                f"status must be one of {', '.join(sorted(STATUSES))}.",
+                "QuestionnaireResponse.status",
+            )
+        ]
+    return []
+
+
+def _matches(answer: dict[str, Any], condition: dict[str, Any]) -> bool:
+    operator = condition["operator"]
+    expected_key = next(k for k in condition if k.startswith("answer"))
+    expected = condition[expected_key]
+    value_key = "value" + expected_key[len("answer") :]
+    if value_key not in answer:
+        return operator == "!="
+    actual = answer[value_key]
+    if isinstance(expected, dict):  # Coding: system and code decide
+        same = actual.get("code") == expected.get("code") and (
+            not expected.get("system") or actual.get("system") == expected.get("system")
+        )
+    else:
+        same = actual == expected
+    if operator == "=":
+        return bool(same)
+    if operator == "!=":
+        return not same
+    try:
+        return bool(
+            {">": actual > expected, "<": actual < expected, ">=": actual >= expected, "<=": actual <= expected}[
+                operator
+            ]
+        )
+    except (TypeError, KeyError):
+        return False
+
+
+def is_enabled(item: dict[str, Any], answers: dict[str, list[Any]]) -> bool:
+    """SDC enableWhen: each condition against the answers of its question; `all` or `any` combines them."""
+    conditions = item.get("enableWhen")
+    if not conditions:
+        return True
+    results = []
+    for condition in conditions:
+        given = answers.get(condition["question"], [])
+        if condition["operator"] == "exists":
+            results.append(bool(given) == condition.get("answerBoolean", True))
+        else:
+            results.append(any(_matches(a, condition) for a in given))
+    return any(results) if item.get("enableBehavior") == "any" else all(results)
+
+
+def _allowed_codings(item: dict[str, Any]) -> set[tuple[str, str]]:
+    allowed = {
+        (o["valueCoding"].get("system", ""), o["valueCoding"]["code"])
+        for o in item.get("answerOption", [])
+        if "valueCoding" in o
+    }
+    if item.get("answerValueSet"):
+        allowed |= {(s, c) for s, c, _ in conformance.expansion(item["answerValueSet"])}
+    return allowed
+
+
+def _flatten(items: list[dict[str, Any]], into: dict[str, dict[str, Any]], parent: str | None) -> None:
+    for item in items:
+        into[item["linkId"]] = {**item, "_parent": parent}
+        _flatten(item.get("item", []), into, item["linkId"])
+
+
+def _collect(items: list[dict[str, Any]], answers: dict[str, list[Any]]) -> None:
+    for item in items:
+        answers.setdefault(item.get("linkId", ""), []).extend(item.get("answer", []))
+        _collect(item.get("item", []), answers)
+        for answer in item.get("answer", []):
+            _collect(answer.get("item", []), answers)
+
+
+def _check_items(
+    q_items: list[dict[str, Any]],
+    r_items: list[dict[str, Any]],
+    path: str,
+    answers: dict[str, list[Any]],
+    every_item: dict[str, dict[str, Any]],
+    finished: bool,
+    issues: list[dict[str, Any]],
+) -> None:
+    known = {item["linkId"]: item for item in q_items}
+    seen: dict[str, int] = {}
+    for index, r_item in enumerate(r_items):
+        here = f"{path}.item[{index}]"
+        link_id = r_item.get("linkId", "")
+        q_item = known.get(link_id)
+        if q_item is None:
+            if link_id in every_item:
+                issues.append(issue("error", "structure", f"Item '{link_id}' is not where the template puts it.", here))
+            else:
+                issues.append(issue("error", "not-found", f"The template has no item '{link_id}'.", here))
+            continue
+        if link_id in seen and not (q_item.get("repeats") and q_item.get("type") == "group"):
+            issues.append(issue("error", "structure", f"Item '{link_id}' appears more than once.", here))
+            continue
+        seen[link_id] = index
+        given = r_item.get("answer", [])
+        if not is_enabled(q_item, answers):
+            if given or r_item.get("item"):
+                issues.append(
+                    issue(
+                        "error", "business-rule", f"'{link_id}' is answered but is not asked for these answers.", here
+                    )
+                )
+            continue
+        _check_answers(q_item, r_item, here, issues)
+        if q_item.get("type") == "group":
+            _check_items(q_item.get("item", []), r_item.get("item", []), here, answers, every_item, finished, issues)
+        for a_index, answer in enumerate(given):
+            if answer.get("item"):
+                _check_items(
+                    q_item.get("item", []),
+                    answer["item"],
+                    f"{here}.answer[{a_index}]",
+                    answers,
+                    every_item,
+                    finished,
+                    issues,
+                )
+    if finished:
+        for q_item in q_items:
+            link_id = q_item["linkId"]
+            if not q_item.get("required") or not is_enabled(q_item, answers):
+                continue
+            r_index = seen.get(link_id)
+            answered = r_index is not None and (
+                r_items[r_index].get("answer") or (q_item.get("type") == "group" and r_items[r_index].get("item"))
+            )
+            if not answered:
+                issues.append(
+                    issue(
+                        "error",
+                        "required",
+                        f"'{link_id}' needs an answer: {q_item.get('text', '')}".strip(),
+                        f"{path}.item.where(linkId='{link_id}')",
+                    )
+                )
+
+
+def _check_answers(q_item: dict[str, Any], r_item: dict[str, Any], here: str, issues: list[dict[str, Any]]) -> None:
+    link_id = q_item["linkId"]
+    given = r_item.get("answer", [])
+    if q_item.get("type") in ("group", "display"):
+        if given:
+            issues.append(issue("error", "structure", f"'{link_id}' is a {q_item['type']} and takes no answer.", here))
+        return
+    if len(given) > 1 and not q_item.get("repeats"):
+        issues.append(issue("error", "structure", f"'{link_id}' takes one answer, not {len(given)}.", here))
+    expected = VALUE_FOR_TYPE.get(q_item.get("type", ""), "")
+    allowed = _allowed_codings(q_item) if expected == "valueCoding" else set()
+    codes_seen: set[tuple[str, str]] = set()
+    for a_index, answer in enumerate(given):
+        where = f"{here}.answer[{a_index}]"
+        values = [k for k in answer if k.startswith("value")]
+        if values != [expected] and not (q_item.get("type") == "open-choice" and values == ["valueString"]):
+            kind = values[0] if values else "no value"
+            issues.append(
+                issue(
+                    "error",
+                    "value",
+                    f"'{link_id}' is a {q_item.get('type')} item: answer {expected}, not {kind}.",
+                    where,
+                )
+            )
+            continue
+        if expected == "valueCoding" and q_item.get("type") == "choice":
+            coding = answer["valueCoding"]
+            pair = (coding.get("system", ""), coding.get("code", ""))
+            if pair not in allowed:
+                issues.append(
+                    issue(
+                        "error",
+                        "code-invalid",
+                        f"{pair[1]!r} from {pair[0] or 'no system'} is not one of the answers to '{link_id}'.",
+                        where,
+                    )
+                )
+            elif pair in codes_seen:
+                issues.append(issue("error", "duplicate", f"'{link_id}' has the answer {pair[1]!r} twice.", where))
+            codes_seen.add(pair)
+
+
+def _exclusive_none(
+    q_items: dict[str, dict[str, Any]], answers: dict[str, list[Any]], issues: list[dict[str, Any]]
+) -> None:
+    # "None of these" contradicts any other choice in a choose-all-that-apply item.
+    for link_id, given in answers.items():
+        item = q_items.get(link_id)
+        if not item or not item.get("repeats") or len(given) < 2:
+            continue
+        codes = {a.get("valueCoding", {}).get("code") for a in given}
+        if "none" in codes:
+            issues.append(
+                issue(
+                    "error",
+                    "business-rule",
+                    f"'{link_id}' cannot be 'None of these' and something else.",
+                    f"QuestionnaireResponse.item.where(linkId='{link_id}')",
+                )
+            )
+
+
+def validate(body: Any) -> tuple[Checked | None, list[dict[str, Any]]]:
+    """Check a response against the template; (Checked, []) when it passes, else (None, issues)."""
+    issues = structure_issues(body)
+    if issues:
+        return None, issues
+    template = conformance.questionnaire()
+    canonical = body.get("questionnaire")
+    url, _, version = (canonical or "").partition("|")
+    if url != template["url"] or (version and version != template["version"]):
+        return None, [
+            issue(
+                "error",
+                "invalid",
+                f"This server validates responses to {template['url']}|{template['version']}, "
+                f"not {canonical or 'an unnamed questionnaire'}.",
+                "QuestionnaireResponse.questionnaire",
+            )
+        ]
+    answers: dict[str, list[Any]] = {}
+    _collect(body.get("item", []), answers)
+    every_item: dict[str, dict[str, Any]] = {}
+    _flatten(template.get("item", []), every_item, None)
+    finished = body.get("status") in FINISHED
+    _check_items(
+        template.get("item", []), body.get("item", []), "QuestionnaireResponse", answers, every_item, finished, issues
+    )
+    if not issues:
+        _exclusive_none(every_item, answers, issues)
+    if issues:
+        return None, issues
+    return Checked(response=body, answers=answers), []

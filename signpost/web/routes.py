@@ -1,0 +1,292 @@
+"""Pages for people: thin routes that parse forms, call the domain services and render templates."""
+
+import mimetypes
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlmodel import Session
+
+from signpost.auth import service as keys
+from signpost.auth import users
+from signpost.auth.deps import Public
+from signpost.auth.models import Role
+from signpost.config import ROOT
+from signpost.db import SessionDep
+from signpost.errors import Problem
+from signpost.web import analytics_routes, deps, directory_routes, editor_routes, render, template_routes
+from signpost.web.deps import AdminViewer, AnyViewer, MaybeViewer, SettingsDep
+
+router = APIRouter(include_in_schema=False, tags=["web"])
+router.include_router(template_routes.router)
+router.include_router(directory_routes.router)
+router.include_router(editor_routes.router)
+router.include_router(analytics_routes.router)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+NHSUK_DIR = ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"
+FormStr = Annotated[str, Form()]
+ROLE_OPTIONS = [(r.value, r.value.capitalize()) for r in Role]
+
+
+def _file(base: Path, path: str) -> FileResponse:
+    target = (base / path).resolve()
+    if not target.is_file() or base.resolve() not in target.parents:
+        raise Problem(404, f"There is no file {path}.")
+    media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return FileResponse(target, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/static/{path:path}", dependencies=[Public], operation_id="web_static")
+def static(path: str) -> FileResponse:
+    """The pages' own stylesheets and scripts."""
+    return _file(STATIC_DIR, path)
+
+
+@router.get("/assets/nhsuk/{path:path}", dependencies=[Public], operation_id="web_nhsuk_assets")
+def nhsuk_assets(path: str) -> Response:
+    """The NHS design system's compiled CSS and JS, served from node_modules (installed by npm ci)."""
+    if path == "nhsuk-frontend.min.css":
+        return Response(_nhsuk_css(), media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+    return _file(NHSUK_DIR, path)
+
+
+@cache
+def _nhsuk_css() -> str:
+    # The stylesheet loads the Frutiger web font from assets.nhs.uk; pages here fetch nothing from third
+    # parties (the CSP says 'self'), so those @font-face rules are dropped and the Arial fallback is used.
+    css = (NHSUK_DIR / "nhsuk-frontend.min.css").read_text(encoding="utf-8")
+    return re.sub(r"@font-face\{[^}]*https?://[^}]*\}", "", css)
+
+
+@router.get("/", response_class=HTMLResponse, operation_id="web_home")
+def home(request: Request, settings: SettingsDep, viewer: AnyViewer) -> HTMLResponse:
+    """The start page: what this role can do."""
+    return render.page(request, settings, "home.html")
+
+
+@router.get("/sign-in", response_class=HTMLResponse, dependencies=[Public], operation_id="web_sign_in_form")
+def sign_in_form(request: Request, settings: SettingsDep, viewer: MaybeViewer, next: str = "/") -> Response:
+    """The sign-in form."""
+    pre_cookie = deps.new_pre_cookie(request)
+    response = render.page(request, settings, "sign_in.html", next=_safe_next(next), username="")
+    if pre_cookie:
+        deps.set_cookie(request, response, deps.PRE_COOKIE, pre_cookie)
+    return response
+
+
+def _safe_next(target: str) -> str:
+    # Only paths on this site: never an open redirect.
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+@router.post("/sign-in", response_class=HTMLResponse, dependencies=[Public], operation_id="web_sign_in")
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: MaybeViewer,
+    csrf_token: FormStr = "",
+    username: FormStr = "",
+    password: FormStr = "",
+    key: FormStr = "",
+    next: FormStr = "/",
+) -> Response:
+    """Check a username and password, or a key, and start a browser session."""
+    deps.check_csrf(request, settings, csrf_token)
+    try:
+        token = _start_session(session, username=username, password=password, key=key)
+    except Problem as problem:
+        field = "key" if key.strip() and not username.strip() else "username"
+        errors = render.error_messages(problem.errors) or {field: problem.detail}
+        return render.page(
+            request,
+            settings,
+            "sign_in.html",
+            status=problem.status,
+            errors=errors,
+            next=_safe_next(next),
+            username=username,
+        )
+    session.commit()
+    response = render.redirect(_safe_next(next))
+    deps.set_cookie(request, response, deps.SESSION_COOKIE, token, max_age=users.SESSION_HOURS * 3600)
+    response.delete_cookie(deps.PRE_COOKIE, path="/")
+    return response
+
+
+def _start_session(session: Session, *, username: str, password: str, key: str) -> str:
+    if key.strip() and not username.strip():
+        actor = keys.authenticate(session=session, secret=key.strip())
+        return users.start_session(session=session, key_id=actor.key_id)
+    if not username.strip() or not password:
+        errors = []
+        if not username.strip():
+            errors.append({"loc": "username", "message": "Enter your username, or sign in with an API key"})
+        if not password:
+            errors.append({"loc": "password", "message": "Enter your password"})
+        raise Problem(422, "Enter a username and password.", errors=errors)
+    user = users.check_password(session=session, username=username, password=password)
+    return users.start_session(session=session, user=user)
+
+
+@router.post("/sign-out", operation_id="web_sign_out")
+def sign_out(
+    request: Request, session: SessionDep, settings: SettingsDep, viewer: AnyViewer, csrf_token: FormStr = ""
+) -> Response:
+    """End this browser's session."""
+    deps.check_csrf(request, settings, csrf_token)
+    users.end_session(session=session, token=viewer.token)
+    session.commit()
+    response = render.redirect("/sign-in")
+    response.delete_cookie(deps.SESSION_COOKIE, path="/")
+    return response
+
+
+# --- admin: keys and users ---------------------------------------------------------------------------------------
+
+
+def _keys_page(
+    request: Request,
+    session: Session,
+    settings: SettingsDep,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    new_secret: str = "",
+    new_name: str = "",
+) -> HTMLResponse:
+    return render.page(
+        request,
+        settings,
+        "admin/keys.html",
+        status=status,
+        keys=keys.list_keys(session=session),
+        roles=ROLE_OPTIONS,
+        errors=errors or {},
+        form=form or {"name": "", "role": "clinician", "practice_ods": ""},
+        new_secret=new_secret,
+        new_name=new_name,
+    )
+
+
+@router.get("/admin/keys", response_class=HTMLResponse, operation_id="web_admin_keys")
+def admin_keys(request: Request, session: SessionDep, settings: SettingsDep, viewer: AdminViewer) -> HTMLResponse:
+    """API keys: list, create, revoke."""
+    return _keys_page(request, session, settings)
+
+
+@router.post("/admin/keys", response_class=HTMLResponse, operation_id="web_admin_create_key")
+def admin_create_key(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: AdminViewer,
+    csrf_token: FormStr = "",
+    name: FormStr = "",
+    role: FormStr = "",
+    practice_ods: FormStr = "",
+) -> HTMLResponse:
+    """Create a key and show its secret once."""
+    deps.check_csrf(request, settings, csrf_token)
+    form = {"name": name, "role": role, "practice_ods": practice_ods}
+    try:
+        record, secret = keys.create_key(session=session, role=role, name=name, practice_ods=practice_ods or None)
+    except Problem as problem:
+        return _keys_page(
+            request, session, settings, status=problem.status, errors=render.error_messages(problem.errors), form=form
+        )
+    session.commit()
+    return _keys_page(request, session, settings, new_secret=secret, new_name=record.name)
+
+
+@router.post("/admin/keys/{key_id}/revoke", operation_id="web_admin_revoke_key")
+def admin_revoke_key(
+    key_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: AdminViewer,
+    csrf_token: FormStr = "",
+) -> Response:
+    """Revoke a key."""
+    deps.check_csrf(request, settings, csrf_token)
+    keys.revoke_key(session=session, key_id=key_id)
+    session.commit()
+    return render.redirect("/admin/keys")
+
+
+def _users_page(
+    request: Request,
+    session: Session,
+    settings: SettingsDep,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    notice: str = "",
+) -> HTMLResponse:
+    return render.page(
+        request,
+        settings,
+        "admin/users.html",
+        status=status,
+        users=users.list_users(session=session),
+        roles=ROLE_OPTIONS,
+        errors=errors or {},
+        notice=notice,
+        form=form or {"username": "", "role": "prescriber", "practice_ods": ""},
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse, operation_id="web_admin_users")
+def admin_users(request: Request, session: SessionDep, settings: SettingsDep, viewer: AdminViewer) -> HTMLResponse:
+    """Users: list, add, disable."""
+    return _users_page(request, session, settings)
+
+
+@router.post("/admin/users", response_class=HTMLResponse, operation_id="web_admin_create_user")
+def admin_create_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: AdminViewer,
+    csrf_token: FormStr = "",
+    username: FormStr = "",
+    password: FormStr = "",
+    role: FormStr = "",
+    practice_ods: FormStr = "",
+) -> HTMLResponse:
+    """Add a user."""
+    deps.check_csrf(request, settings, csrf_token)
+    form = {"username": username, "role": role, "practice_ods": practice_ods}
+    try:
+        user = users.create_user(
+            session=session, username=username, password=password, role=role, practice_ods=practice_ods or None
+        )
+    except Problem as problem:
+        return _users_page(
+            request, session, settings, status=problem.status, errors=render.error_messages(problem.errors), form=form
+        )
+    session.commit()
+    return _users_page(request, session, settings, notice=f"{user.username} can now sign in as {user.role}.")
+
+
+@router.post("/admin/users/{user_id}/disable", operation_id="web_admin_disable_user")
+def admin_disable_user(
+    user_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: AdminViewer,
+    csrf_token: FormStr = "",
+) -> Response:
+    """Disable a user and end their sessions."""
+    deps.check_csrf(request, settings, csrf_token)
+    users.disable_user(session=session, user_id=user_id)
+    session.commit()
+    return render.redirect("/admin/users")

@@ -1,0 +1,92 @@
+"""The conformance resources in fhir/: valid R4 (via the R4B models), canonical, and consistent with each other."""
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from signpost.template import conformance
+
+FHIR = Path(__file__).resolve().parents[2] / "fhir"
+MINE = [p for p in sorted(FHIR.glob("*.json")) if "marmot" not in p.name and not p.name.startswith("Measure-")]
+NEED_CODES = {
+    "homeless", "housing-at-risk", "temporary-accommodation", "housing-conditions", "overcrowding",
+    "money-essentials", "benefits-check", "debt-priority", "fuel-poverty", "food-insecurity", "unemployment",
+    "carer", "isolation", "early-years", "domestic-abuse", "legal-immigration", "digital-exclusion", "interpreter",
+}  # fmt: skip
+CATEGORIES = {
+    "housing", "homelessness", "welfare-benefits", "debt", "fuel-energy", "food", "employment", "carers",
+    "isolation", "family-early-years", "domestic-abuse", "legal-immigration", "digital-inclusion",
+    "language-interpreting",
+}  # fmt: skip
+# DESIGN.md's verified SNOMED CT codes: nothing else may appear.
+VERIFIED_SNOMED = {
+    "871731000000106", "871711000000103", "1084431000000106", "81877007", "105531004", "32911000",
+    "160932005", "73438004", "733423003", "422650009", "267076002", "161152002",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", MINE, ids=lambda p: p.name)
+def test_resource_is_valid_against_its_r4b_model(path: Path) -> None:
+    resource = json.loads(path.read_text())
+    kind = resource["resourceType"]
+    model = getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind)
+    model.model_validate(resource)
+    assert resource["url"] == f"https://signpost.example.org/fhir/{kind}/{resource['id']}"
+
+
+def test_need_codesystem_holds_exactly_the_shared_need_codes() -> None:
+    assert set(conformance.need_concepts()) == NEED_CODES
+
+
+def test_only_verified_snomed_codes_appear_anywhere() -> None:
+    text = "\n".join(p.read_text() for p in MINE)
+    found = set(re.findall(r'"code": "(\d{6,18})"', text))
+    assert found <= VERIFIED_SNOMED
+
+
+def test_concept_map_routes_every_need_to_shared_categories() -> None:
+    targets = conformance.concept_map_targets(conformance.NEED_TO_CATEGORY_MAP)
+    assert set(targets) == NEED_CODES
+    assert {t["code"] for ts in targets.values() for t in ts} <= CATEGORIES
+
+
+def test_every_coded_answer_option_comes_from_a_shipped_codesystem() -> None:
+    for item in conformance.questionnaire()["item"]:
+        for option in item.get("answerOption", []):
+            coding = option["valueCoding"]
+            if coding["system"] == "urn:ietf:bcp:47":
+                continue
+            codes = {c["code"] for c in (conformance.by_url("CodeSystem", coding["system"]) or {}).get("concept", [])}
+            assert coding["code"] in codes, (item["linkId"], coding)
+
+
+def test_enable_when_refers_to_earlier_items() -> None:
+    seen: set[str] = set()
+    for item in conformance.questionnaire()["item"]:
+        for condition in item.get("enableWhen", []):
+            assert condition["question"] in seen, item["linkId"]
+        seen.add(item["linkId"])
+
+
+def test_domestic_abuse_is_asked_only_behind_the_safety_gate_and_marked_sensitive() -> None:
+    items = {i["linkId"]: i for i in conformance.questionnaire()["item"]}
+    gate = items["domestic-abuse"]["enableWhen"]
+    assert gate == [{"question": "safe-to-ask", "operator": "=", "answerBoolean": True}]
+    assert items["domestic-abuse"]["extension"][0]["valueBoolean"] is True
+    assert conformance.is_sensitive("domestic-abuse")
+
+
+def test_at_most_two_follow_ups_per_need() -> None:
+    items = conformance.questionnaire()["item"]
+    follow_ups: dict[str, int] = {}
+    for item in items:
+        for condition in item.get("enableWhen", []):
+            trigger = (
+                condition.get("answerCoding", {}).get("code")
+                or f"{condition['question']}={condition.get('answerBoolean')}"
+            )
+            follow_ups[trigger] = follow_ups.get(trigger, 0) + 1
+    assert max(follow_ups.values()) <= 2
