@@ -36,7 +36,10 @@ lint: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/python -m signpost.openapi_dump openapi.yaml
 
+# wrk drives the HTTP benchmarks from C, so the load generator does not compete with the server for Python time.
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk) \
+		|| echo "wrk could not be installed: the benchmarks fall back to an httpx load generator"
 	$(BIN)/python -m bench.run
 
 # Load, kill -9 and database outage on SQLite and PostgreSQL (about 5 minutes; SOAK_SECONDS, SOAK_ONLY to narrow).

@@ -7,7 +7,15 @@ import sys
 from bench.common import Row, print_table
 
 # Order matters: the floor first, so later throughput can be a ratio to it.
-BENCHMARKS = ["bench.floor", "bench.geography", "bench.indicators", "bench.web", "bench.directory", "bench.directory_import"]
+BENCHMARKS = [
+    "bench.floor",
+    "bench.geography",
+    "bench.signpost",
+    "bench.indicators",
+    "bench.web",
+    "bench.directory",
+    "bench.directory_import",
+]
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 Routes are taken from the app's route table, so new ones are covered as they land.
 """
 
+import json
 import socket
 import time
 from typing import Any
@@ -220,3 +221,23 @@ def test_slow_clients_holding_connections_do_not_stop_others(live_server: str) -
         for sock in held:
             sock.close()
     assert httpx.get(live_server + "/readyz", timeout=10).json()["status"] == "ready"
+
+
+@pytest.mark.parametrize("name", ["../../../etc/passwd", "/etc/passwd", "..\\..\\pyproject.toml", "file:///etc/passwd"])
+def test_an_uploaded_file_name_is_only_a_label(name: str, client, session, monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The upload's own bytes are imported; its name never makes the service open or write a path."""
+    from tests.factories import bearer, make_key
+    from tests.openreferral.factories import oruk_service
+
+    monkeypatch.chdir(tmp_path)
+    record = oruk_service()
+    response = client.post(
+        "/api/v1/directory/imports",
+        headers=bearer(make_key(session, "editor")),
+        files={"file": (name, json.dumps([record]).encode(), "application/json")},
+        params={"dry_run": "true"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["created"] == 1
+    assert "root:x:" not in response.text and "[project]" not in response.text
+    assert list(tmp_path.iterdir()) == []
