@@ -2,9 +2,13 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Integer, bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, or_, select
 
 from signpost.directory.models import (
     Language,
@@ -45,9 +49,23 @@ class Offer:
     matches: list[Match] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """The columns of a service that routing reads: loading these alone keeps a route well under a millisecond."""
+
+    id: str
+    name: str
+    minimum_age: int | None
+    maximum_age: int | None
+    in_person: bool
+    by_phone: bool
+    interpretation_services: str | None
+    assured_date: date | None
+
+
 @dataclass
 class _Candidate:
-    service: Service
+    service: _Facts
     categories: set[str] = field(default_factory=set)
     areas: list[ServiceArea] = field(default_factory=list)
     languages: set[str] = field(default_factory=set)
@@ -60,34 +78,71 @@ def categories_for(need_code: str) -> list[str]:
     return [t["code"] for t in conformance.concept_map_targets(conformance.NEED_TO_CATEGORY_MAP).get(need_code, [])]
 
 
-def _candidates(session: Session, categories: set[str]) -> dict[str, _Candidate]:
-    rows = session.exec(
-        select(Service, TaxonomyTerm.code)
+FACTS = [
+    col(Service.id),
+    col(Service.name),
+    col(Service.minimum_age),
+    col(Service.maximum_age),
+    col(Service.in_person),
+    col(Service.by_phone),
+    col(Service.interpretation_services),
+    col(Service.assured_date),
+]
+IDS: Any = bindparam("ids", expanding=True)
+# Built once: composing a statement costs more than running it against a city's directory.
+AREAS = select(ServiceArea).where(col(ServiceArea.service_id).in_(IDS))
+LANGUAGES = select(Language.service_id, Language.code).where(col(Language.service_id).in_(IDS))
+OPEN_DAYS = select(Schedule.service_id, Schedule.byday).where(col(Schedule.service_id).in_(IDS))
+POINTS = (
+    select(ServiceAtLocation.service_id, Location.latitude, Location.longitude)
+    .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
+    .where(col(ServiceAtLocation.service_id).in_(IDS))
+)
+
+
+@lru_cache(maxsize=8)
+def _candidate_query(age_given: bool, mode: str) -> Any:
+    """Active services in the wanted categories that the age and contact preferences allow (mode: any | in_person
+    | no_internet)."""
+    query = (
+        sa_select(*FACTS, col(TaxonomyTerm.code))
         .join(ServiceTaxonomy, col(ServiceTaxonomy.service_id) == col(Service.id))
         .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
-        .where(TaxonomyTerm.taxonomy == "service-category")
-        .where(col(TaxonomyTerm.code).in_(categories))
-        .where(Service.status == ServiceStatus.active.value)
+        .where(col(TaxonomyTerm.taxonomy) == "service-category")
+        .where(col(TaxonomyTerm.code).in_(bindparam("categories", expanding=True)))
+        .where(col(Service.status) == ServiceStatus.active.value)
         .where(col(Service.retired_at).is_(None))
-    ).all()
+    )
+    if age_given:
+        age = bindparam("age", type_=Integer)
+        query = query.where(or_(col(Service.minimum_age).is_(None), col(Service.minimum_age) <= age))
+        query = query.where(or_(col(Service.maximum_age).is_(None), col(Service.maximum_age) >= age))
+    if mode == "in_person":
+        query = query.where(col(Service.in_person))
+    elif mode == "no_internet":
+        query = query.where(or_(col(Service.by_phone), col(Service.in_person)))
+    return query
+
+
+def _candidates(
+    session: Session, categories: set[str], age: int | None, preferences: Preferences
+) -> dict[str, _Candidate]:
+    """The services that could be offered, with what their reasons and ranking read."""
+    mode = "in_person" if preferences.no_phone else "no_internet" if preferences.phone_only else "any"
+    params: dict[str, Any] = {"categories": sorted(categories), "age": age}
     found: dict[str, _Candidate] = {}
-    for service, code in rows:
-        found.setdefault(service.id, _Candidate(service)).categories.add(code)
-    ids = list(found)
-    if not ids:
+    for *facts, code in session.execute(_candidate_query(age is not None, mode), params):
+        found.setdefault(facts[0], _Candidate(_Facts(*facts))).categories.add(code)
+    if not found:
         return found
-    for area in session.exec(select(ServiceArea).where(col(ServiceArea.service_id).in_(ids))):
+    ids = {"ids": list(found)}
+    for area in session.scalars(AREAS, ids):
         found[area.service_id].areas.append(area)
-    for language in session.exec(select(Language).where(col(Language.service_id).in_(ids))):
-        found[language.service_id].languages.add(language.code.lower())
-    for schedule in session.exec(select(Schedule).where(col(Schedule.service_id).in_(ids))):
-        found[schedule.service_id].open_days.add(schedule.byday.upper())
-    located = session.exec(
-        select(ServiceAtLocation.service_id, Location.latitude, Location.longitude)
-        .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
-        .where(col(ServiceAtLocation.service_id).in_(ids))
-    ).all()
-    for service_id, lat, lon in located:
+    for service_id, code in session.execute(LANGUAGES, ids):
+        found[service_id].languages.add(code.lower())
+    for service_id, byday in session.execute(OPEN_DAYS, ids):
+        found[service_id].open_days.add(byday.upper())
+    for service_id, lat, lon in session.execute(POINTS, ids):
         if lat is not None and lon is not None:
             found[service_id].points.append((lat, lon))
     return found
@@ -117,7 +172,7 @@ def _area_reason(candidate: _Candidate, place: geography.Place | None, local_aut
     return sorted(reasons, key=lambda r: ("ward" not in r, "city" not in r))[0] if reasons else None
 
 
-def _age_reason(service: Service, age: int | None) -> tuple[bool, str | None]:
+def _age_reason(service: _Facts, age: int | None) -> tuple[bool, str | None]:
     low, high = service.minimum_age, service.maximum_age
     if low is None and high is None:
         return True, None
@@ -129,7 +184,7 @@ def _age_reason(service: Service, age: int | None) -> tuple[bool, str | None]:
     return True, f"Age fits ({limits})"
 
 
-def _mode_fits(service: Service, preferences: Preferences) -> tuple[bool, str | None]:
+def _mode_fits(service: _Facts, preferences: Preferences) -> tuple[bool, str | None]:
     if preferences.no_phone:
         return (service.in_person, "Face to face") if service.in_person else (False, None)
     if preferences.phone_only:
@@ -141,7 +196,7 @@ def _mode_fits(service: Service, preferences: Preferences) -> tuple[bool, str | 
     return True, None
 
 
-def _verified(service: Service, today: date) -> str:
+def _verified(service: _Facts, today: date) -> str:
     if service.assured_date is None:
         return "Not yet verified"
     months = (today.year - service.assured_date.year) * 12 + today.month - service.assured_date.month
@@ -163,7 +218,7 @@ def route(
     """For each need, up to `per_need` eligible services: urgent needs to same-day services first,
     then the most recently verified, then the nearest."""
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
-    candidates = _candidates(session, {c for cats in wanted.values() for c in cats})
+    candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, age, assessment.preferences)
     local_now = now.astimezone(UK)
     today_code = WEEKDAYS[local_now.weekday()]
     prefs = assessment.preferences
