@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from signpost import db
 from signpost.auth import service as auth
+from signpost.auth import users
 from signpost.config import get_settings
 from signpost.directory import cli as directory_cli
 from signpost.errors import Problem
@@ -20,8 +21,10 @@ from signpost.openreferral import cli as openreferral_cli
 app = typer.Typer(help="Signpost: social-determinants signposting service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+users_app = typer.Typer(help="People who sign in to the pages with a username and password.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.add_typer(directory_cli.app, name="directory")
 openreferral_cli.register(directory_cli.app)  # import, export, check-links
 app.add_typer(geography_cli.app, name="geography")
@@ -120,6 +123,60 @@ def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id, from '
             raise typer.Exit(2) from None
         session.commit()
         print(f"Revoked key {record.id} ({record.name}).")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="3 to 64 lower-case letters, digits, dots, dashes or underscores")],
+    role: Annotated[str, typer.Option(help="clinician, prescriber, editor, analyst or admin")],
+    practice: Annotated[str | None, typer.Option(help="The practice's ODS code (clinicians)")] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when not given")
+    ] = "",
+) -> None:
+    """Add a user who signs in to the pages; the password is kept only as an argon2 hash."""
+    with _session() as session:
+        try:
+            user = users.create_user(
+                session=session, username=username, password=password, role=role, practice_ods=practice
+            )
+        except Problem as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(2) from None
+        session.commit()
+        print(f"Created user {user.id} ({user.username}, {user.role}).")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users (never their passwords)."""
+    table = Table("id", "role", "practice", "created", "last sign-in", "disabled")
+    table.add_column("username", no_wrap=True)
+    with _session() as session:
+        for u in users.list_users(session=session):
+            table.add_row(
+                str(u.id),
+                u.role,
+                u.practice_ods or "",
+                u.created_at.date().isoformat(),
+                u.last_sign_in_at.date().isoformat() if u.last_sign_in_at else "",
+                u.disabled_at.date().isoformat() if u.disabled_at else "",
+                u.username,
+            )
+    Console().print(table)
+
+
+@users_app.command("disable")
+def users_disable(user_id: Annotated[int, typer.Argument(help="The user's id, from 'users list'")]) -> None:
+    """Disable a user: they are signed out and cannot sign in again."""
+    with _session() as session:
+        try:
+            user = users.disable_user(session=session, user_id=user_id)
+        except Problem as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(2) from None
+        session.commit()
+        print(f"Disabled user {user.id} ({user.username}).")
 
 
 if __name__ == "__main__":
