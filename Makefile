@@ -18,6 +18,21 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+# LHC-Forms, the SDC renderer clinical front ends embed, for the test that the template works in it unchanged. Its npm
+# package declares its whole Angular build tree as dependencies; only the built files are needed, so take the
+# published tarball alone, check it against the registry's integrity hash, and unpack its dist/.
+LFORMS := 40.1.3
+LFORMS_SHA512 := WLruTm+BcVnafC0rSAQ3/cNqhxvclBUxyBG68aub/uha2NaK9H8ZZcEXTTuORuGzzCt0wa7fvhuieZtcDIdPzQ==
+node_modules/lforms-dist/.installed: node_modules/.installed
+	rm -rf node_modules/lforms-dist node_modules/.lforms && mkdir -p node_modules/.lforms
+	cd node_modules/.lforms && npm pack --silent lforms@$(LFORMS) >/dev/null
+	$(PYTHON) -c "import base64, hashlib, sys; data = open(sys.argv[1], 'rb').read(); \
+		sys.exit(base64.b64encode(hashlib.sha512(data).digest()).decode() != sys.argv[2])" \
+		node_modules/.lforms/lforms-$(LFORMS).tgz "$(LFORMS_SHA512)"
+	tar -xzf node_modules/.lforms/lforms-$(LFORMS).tgz -C node_modules/.lforms package/dist/lforms
+	mv node_modules/.lforms/package/dist/lforms node_modules/lforms-dist && rm -rf node_modules/.lforms
+	touch $@
+
 # Chromium for the browser tests (tests/web/browser); without it they skip and say why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
@@ -26,7 +41,7 @@ browser:
 serve: $(STAMP) node_modules/.installed
 	PORT=$(PORT) $(BIN)/signpost serve --port $(PORT)
 
-test: $(STAMP) node_modules/.installed browser
+test: $(STAMP) node_modules/.installed node_modules/lforms-dist/.installed browser
 	$(BIN)/pytest
 
 lint: $(STAMP)
