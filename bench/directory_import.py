@@ -2,8 +2,11 @@
 services per second, peak RSS.
 
 Runs `signpost directory import` in a child process on a fresh SQLite database (and on PostgreSQL when
-BENCH_POSTGRES_URL is set), then imports the same feed again (everything unchanged).
-BENCH_IMPORT_SIZE sets the number of services.
+BENCH_POSTGRES_URL is set; it must name an empty database), then imports the same feed again (everything
+unchanged). BENCH_IMPORT_SIZE sets the number of services.
+
+Peak RSS is the child's own high-water mark (VmHWM). `ru_maxrss` would not do: a child started by a
+process holding the generated feed inherits the parent's peak through fork and exec.
 """
 
 import json
@@ -98,9 +101,9 @@ def synthetic_feed(size: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 _CHILD = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,\n"
-    "                              file=sys.stderr))\n"
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('PEAK_RSS_KB', next(line.split()[1] for line in open('/proc/self/status')\n"
+    "                                                  if line.startswith('VmHWM')), file=sys.stderr))\n"
     "sys.argv = ['signpost', 'directory', 'import', sys.argv[1]]\n"
     "from signpost.cli import app\n"
     "app()\n"
@@ -126,6 +129,16 @@ def _run_on(label: str, url: str, feed_path: Path) -> list[Row]:
     subprocess.run(
         [sys.executable, "-m", "signpost.cli", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
     )
+    from sqlalchemy import create_engine, text
+
+    from signpost.db import normalise_url
+
+    engine = create_engine(normalise_url(url))
+    with engine.connect() as connection:
+        held = connection.execute(text("SELECT count(*) FROM service")).scalar_one()
+    engine.dispose()
+    if held:
+        raise RuntimeError(f"{label}: the benchmark needs an empty database; {url} holds {held} services")
     rows = []
     for run in ("first import", "re-import (unchanged)"):
         seconds, rss = _import(feed_path, env)
@@ -143,7 +156,7 @@ def _run_on(label: str, url: str, feed_path: Path) -> list[Row]:
 def run(context: dict[str, Any]) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="signpost-import-") as tmp:
         feed_path = Path(tmp) / "feed.json"
-        feed_path.write_text(json.dumps(synthetic_feed(SIZE)))
+        feed_path.write_text(json.dumps(synthetic_feed(SIZE)))  # the feed is not kept in this process
         rows = _run_on("SQLite", f"sqlite:///{tmp}/bench.db", feed_path)
         if os.environ.get("BENCH_POSTGRES_URL"):
             rows += _run_on("PostgreSQL", os.environ["BENCH_POSTGRES_URL"], feed_path)

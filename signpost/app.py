@@ -17,18 +17,18 @@ from signpost.fhir_api.healthcare_service import router as fhir_healthcare_servi
 from signpost.fhir_api.location import router as fhir_location_router
 from signpost.fhir_api.measure import router as fhir_measure_router
 from signpost.fhir_api.organization import router as fhir_organization_router
-from signpost.fhir_api.routes import router as fhir_base_router
 from signpost.fhir_api.questionnaire import router as fhir_questionnaire_router
 from signpost.fhir_api.questionnaire_response import router as fhir_questionnaire_response_router
+from signpost.fhir_api.routes import router as fhir_base_router
 from signpost.fhir_api.terminology import router as fhir_terminology_router
 from signpost.indicators.routes import router as indicators_router
+from signpost.openreferral.routes import router as openreferral_router
+from signpost.openreferral.transfer_routes import router as directory_transfer_router
 from signpost.ops import logging as ops_logging
 from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
-from signpost.openreferral.routes import router as openreferral_router
-from signpost.openreferral.transfer_routes import router as directory_transfer_router
 from signpost.web import errors as web_errors
 from signpost.web.routes import router as web_router
 
@@ -65,6 +65,10 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
         },
     },
 }
+
+
+# Feed uploads may be larger than other bodies (SIGNPOST_IMPORT_MAX_BODY_BYTES).
+UPLOAD_PATHS = ("/api/v1/directory/imports", "/editor/import")
 
 
 def _routers() -> list[Any]:
@@ -118,7 +122,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     enforce_declared_roles(app)
 
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        upload_paths=UPLOAD_PATHS,
+        max_upload_bytes=settings.import_max_body_bytes,
+    )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

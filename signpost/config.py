@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     secret_key: str = ""
     admin_bootstrap_key: str = ""
     max_body_bytes: int = 1024 * 1024
+    # Directory feed uploads only (a real council feed is a few MB); every other route keeps max_body_bytes.
+    import_max_body_bytes: int = 50 * 1024 * 1024
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
     fhir_max_count: int = 100

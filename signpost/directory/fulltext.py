@@ -1,8 +1,9 @@
-"""The full-text index over `service_search`: SQLite FTS5 or a PostgreSQL GIN index, one behaviour.
+"""The search indexes: full text over `service_search` (SQLite FTS5 or a PostgreSQL GIN index, one behaviour)
+and the `service_facet` rows that filters read, kept by triggers on both databases.
 
-Both rank name above taxonomy above organisation above description, stem English words (FTS5 `porter`,
-PostgreSQL `english`), match every query word (AND) by prefix, and ignore the same stop words.
-The index objects are not SQLAlchemy tables, so migration drift checks skip names starting `service_fts`.
+Both full-text engines rank name above taxonomy above organisation above description, stem English words (FTS5
+`porter`, PostgreSQL `english`), match every query word (AND) by prefix, and ignore the same stop words.
+The full-text objects are not SQLAlchemy tables, so migration drift checks skip names starting `service_fts`.
 """
 
 import re
@@ -102,9 +103,15 @@ STOP_WORDS = frozenset(
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+# PostgreSQL: the facet's categories as an array under a GIN index, so a category search reads only its services.
+# fastupdate off: a pending list (a bulk load's worth, until vacuum merges it) makes the planner scan instead.
+PG_CATEGORIES = "string_to_array(btrim(service_facet.categories), ' ')"
+PG_CATEGORY_INDEX = "service_facet_categories_gin"
+
+
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Alembic name filter: leave the full-text index objects out of autogenerate comparisons."""
-    return not (name or "").startswith(INDEX_PREFIX)
+    """Alembic name filter: leave the index objects no model declares out of autogenerate comparisons."""
+    return not (name or "").startswith(INDEX_PREFIX) and name != PG_CATEGORY_INDEX
 
 
 def query_words(query: str) -> list[str]:
@@ -135,6 +142,173 @@ def drop(connection: Connection) -> None:
 
 
 def rebuild(connection: Connection) -> None:
-    """Rebuild the SQLite index from `service_search` (after bulk loads that bypass triggers)."""
+    """Rebuild the SQLite index from `service_search` and the facets (after bulk loads that bypass triggers)."""
     if connection.dialect.name == "sqlite":
         connection.execute(text("INSERT INTO service_fts(service_fts) VALUES ('rebuild')"))
+    rebuild_facets(connection)
+
+
+# The facet row of the services whose ids the SQL `ids` yields, computed from the source tables. One definition
+# serves the triggers and the backfill, so a filter reads exactly what the normalised tables say.
+FACET_COLUMNS = (
+    "id, service_id, name, status, retired, minimum_age, maximum_age, in_person, by_phone, online, free, premises, "
+    "categories, min_latitude, max_latitude, min_longitude, max_longitude"
+)
+# The service's own columns a facet copies: changing any other (a version, a verification) leaves it alone.
+FACET_SERVICE_COLUMNS = (
+    "name",
+    "status",
+    "retired_at",
+    "minimum_age",
+    "maximum_age",
+    "in_person",
+    "by_phone",
+    "online",
+)
+_LOCATED = (
+    "FROM service_at_location sal JOIN location l ON l.id = sal.location_id "
+    "WHERE sal.service_id = s.id AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL"
+)
+
+
+def _facet_rows(dialect: str, where: str) -> str:
+    concat = "group_concat(st.taxonomy_term_id, ' ')" if dialect == "sqlite" else "string_agg(st.taxonomy_term_id, ' ')"
+    return (
+        f"INSERT INTO service_facet ({FACET_COLUMNS}) "
+        "SELECT ss.id, s.id, s.name, s.status, s.retired_at IS NOT NULL, s.minimum_age, s.maximum_age, "
+        "s.in_person, s.by_phone, s.online, "
+        "EXISTS (SELECT 1 FROM cost_option co WHERE co.service_id = s.id AND co.amount = 0) "
+        "AND NOT EXISTS (SELECT 1 FROM cost_option co WHERE co.service_id = s.id AND co.amount > 0), "
+        "EXISTS (SELECT 1 FROM service_at_location sal JOIN location l ON l.id = sal.location_id "
+        "WHERE sal.service_id = s.id AND l.location_type <> 'virtual'), "
+        f"coalesce((SELECT ' ' || {concat} || ' ' FROM service_taxonomy st WHERE st.service_id = s.id), ''), "
+        f"(SELECT min(l.latitude) {_LOCATED}), (SELECT max(l.latitude) {_LOCATED}), "
+        f"(SELECT min(l.longitude) {_LOCATED}), (SELECT max(l.longitude) {_LOCATED}) "
+        f"FROM service s JOIN service_search ss ON ss.service_id = s.id WHERE {where}"
+    )
+
+
+def _sqlite_refresh(ids: str) -> str:
+    return f"DELETE FROM service_facet WHERE service_id IN ({ids}); {_facet_rows('sqlite', f's.id IN ({ids})')};"
+
+
+# (table, event, the service ids it touches); SQLite runs these per row, so they stay a few index look-ups each.
+_SQLITE_FACET_EVENTS = [
+    ("service_search", "INSERT", "NEW.service_id"),
+    ("service_search", "UPDATE OF id, service_id", "OLD.service_id, NEW.service_id"),
+    ("service", "UPDATE OF " + ", ".join(FACET_SERVICE_COLUMNS), "NEW.id"),
+    ("location", "UPDATE OF location_type, latitude, longitude",
+     "SELECT service_id FROM service_at_location WHERE location_id = NEW.id"),
+] + [
+    (child, event, ids)
+    for child in ("cost_option", "service_taxonomy", "service_at_location")
+    for event, ids in (("INSERT", "NEW.service_id"), ("UPDATE", "OLD.service_id, NEW.service_id"),
+                       ("DELETE", "OLD.service_id"))
+]  # fmt: skip
+
+
+def _trigger_name(table: str, event: str) -> str:
+    return f"service_facet_{table}_{event.split()[0].lower()}"
+
+
+SQLITE_FACET_UP = [
+    f"CREATE TRIGGER {_trigger_name(table, event)} AFTER {event} ON {table} BEGIN {_sqlite_refresh(ids)} END"
+    for table, event, ids in _SQLITE_FACET_EVENTS
+] + [
+    "CREATE TRIGGER service_facet_service_search_delete AFTER DELETE ON service_search BEGIN "
+    "DELETE FROM service_facet WHERE id = OLD.id; END"
+]
+SQLITE_FACET_DOWN = [f"DROP TRIGGER IF EXISTS {_trigger_name(t, e)}" for t, e, _ in _SQLITE_FACET_EVENTS] + [
+    "DROP TRIGGER IF EXISTS service_facet_service_search_delete"
+]
+
+# PostgreSQL: row triggers calling one PL/pgSQL function, whose plans stay prepared for the session. (Drivers
+# send a bulk insert as one statement per row, so statement triggers would gain nothing and cost a transition
+# table per row.) WHEN clauses skip updates that change nothing a filter reads, such as a version bump.
+_PG_REFRESH = (
+    "CREATE FUNCTION service_facet_refresh(sid text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+    "DELETE FROM service_facet WHERE service_id = sid; "
+    f"{_facet_rows('postgresql', 's.id = sid')}; END $$"
+)
+# A change to a service's parts refreshes its facet only if it has one: a bulk load writes the parts before the
+# search row that creates the facet, and then each part costs one index probe.
+_PG_TOUCH = (
+    "CREATE FUNCTION service_facet_touch(sid text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+    "IF EXISTS (SELECT 1 FROM service_facet WHERE service_id = sid) THEN PERFORM service_facet_refresh(sid); "
+    "END IF; END $$"
+)
+_PG_FUNCTIONS = {
+    "service_facet_on_child": (
+        "IF TG_OP <> 'INSERT' THEN PERFORM service_facet_touch(OLD.service_id); END IF; "
+        "IF TG_OP <> 'DELETE' THEN PERFORM service_facet_touch(NEW.service_id); END IF;"
+    ),
+    "service_facet_on_service": "PERFORM service_facet_touch(NEW.id);",
+    "service_facet_on_search": (
+        "IF TG_OP = 'DELETE' THEN DELETE FROM service_facet WHERE id = OLD.id; RETURN NULL; END IF; "
+        "IF TG_OP = 'UPDATE' THEN DELETE FROM service_facet WHERE id = OLD.id; END IF; "
+        "PERFORM service_facet_refresh(NEW.service_id);"
+    ),
+    "service_facet_on_location": (
+        "PERFORM service_facet_touch(sal.service_id) FROM service_at_location sal WHERE sal.location_id = NEW.id;"
+    ),
+}
+
+
+def _changed(*columns: str) -> str:
+    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+
+
+_PG_TRIGGERS = [
+    ("service_search", "INSERT", "service_facet_on_search", ""),
+    ("service_search", "UPDATE", "service_facet_on_search", _changed("id", "service_id")),
+    ("service_search", "DELETE", "service_facet_on_search", ""),
+    ("service", "UPDATE", "service_facet_on_service", _changed(*FACET_SERVICE_COLUMNS)),
+    ("location", "UPDATE", "service_facet_on_location", _changed("location_type", "latitude", "longitude")),
+] + [
+    (child, event, "service_facet_on_child", "")
+    for child in ("cost_option", "service_taxonomy", "service_at_location")
+    for event in ("INSERT", "UPDATE", "DELETE")
+]
+
+PG_FACET_UP = (
+    [
+        f"CREATE INDEX {PG_CATEGORY_INDEX} ON service_facet USING gin ((({PG_CATEGORIES}))) WITH (fastupdate = off)",
+        _PG_REFRESH,
+        _PG_TOUCH,
+    ]
+    + [
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
+        for name, body in _PG_FUNCTIONS.items()
+    ]
+    + [
+        f"CREATE TRIGGER {_trigger_name(table, event)} AFTER {event} ON {table} FOR EACH ROW "
+        + (f"WHEN ({when}) " if when else "")
+        + f"EXECUTE FUNCTION {function}()"
+        for table, event, function, when in _PG_TRIGGERS
+    ]
+)
+PG_FACET_DOWN = (
+    [f"DROP TRIGGER IF EXISTS {_trigger_name(t, e)} ON {t}" for t, e, _, _ in _PG_TRIGGERS]
+    + [f"DROP FUNCTION IF EXISTS {name}()" for name in _PG_FUNCTIONS]
+    + ["DROP FUNCTION IF EXISTS service_facet_touch(text)", "DROP FUNCTION IF EXISTS service_facet_refresh(text)"]
+    + [f"DROP INDEX IF EXISTS {PG_CATEGORY_INDEX}"]
+)
+
+
+def create_facets(connection: Connection) -> None:
+    """Create the facet triggers and fill `service_facet` from what is held (used by the migration)."""
+    sqlite = connection.dialect.name == "sqlite"
+    for statement in SQLITE_FACET_UP if sqlite else PG_FACET_UP:
+        connection.execute(text(statement))
+    rebuild_facets(connection)
+
+
+def drop_facets(connection: Connection) -> None:
+    for statement in SQLITE_FACET_DOWN if connection.dialect.name == "sqlite" else PG_FACET_DOWN:
+        connection.execute(text(statement))
+
+
+def rebuild_facets(connection: Connection) -> None:
+    """Recompute every `service_facet` row (after bulk loads that bypass triggers)."""
+    connection.execute(text("DELETE FROM service_facet"))
+    connection.execute(text(_facet_rows(connection.dialect.name, "1 = 1")))

@@ -5,6 +5,7 @@ as missing, vendor `pc_` fields dropped), then written; re-importing matches on 
 """
 
 import csv
+import hashlib
 import html
 import io
 import json
@@ -16,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dt_time
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
 
 import httpx
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
     from sqlmodel import Session
 
-    from signpost.directory.models import Service
 
 FORMATS = ("oruk1", "oruk3", "csv")
 STATUSES = {"active", "inactive", "defunct", "temporarily closed"}
@@ -103,17 +104,11 @@ def plain(value: Any) -> str | None:
         return None
     if isinstance(value, (dict, list)):
         return None
-    text = re.sub(r"\s+", " ", html.unescape(str(value)).replace("\xa0", " ")).strip()
+    text = _WHITESPACE.sub(" ", html.unescape(str(value)).replace("\xa0", " ")).strip()
     return text or None
 
 
-def _strip_vendor(value: Any) -> Any:
-    """Drop vendor extension fields (`pc_…`) at every level."""
-    if isinstance(value, dict):
-        return {k: _strip_vendor(v) for k, v in value.items() if not str(k).startswith("pc_")}
-    if isinstance(value, list):
-        return [_strip_vendor(v) for v in value]
-    return value
+_WHITESPACE = re.compile(r"\s+")
 
 
 def _age(record: dict[str, Any], key: str) -> int | None:
@@ -290,7 +285,8 @@ def normalise_service(raw: Any) -> dict[str, Any]:
     """One feed record (ORUK 1.0 or 3.0) as exactly what the directory stores; RecordError names the bad field."""
     if not isinstance(raw, dict):
         raise RecordError("record", "is not a JSON object")
-    record = _strip_vendor(raw)
+    # Only named fields are read, so vendor extensions (`pc_…` fields) never reach the directory.
+    record: dict[str, Any] = raw
     service_id = _ident(record.get("id"))
     if not service_id:
         raise RecordError("id", "is missing; a feed record needs its id so re-imports update it")
@@ -316,7 +312,7 @@ def normalise_service(raw: Any) -> dict[str, Any]:
     if minimum_age is not None and maximum_age is not None and minimum_age > maximum_age:
         raise RecordError("minimum_age", f"{minimum_age} is above maximum_age {maximum_age}")
 
-    org_raw = record.get("organization") if isinstance(record.get("organization"), dict) else {}
+    org_raw: dict[str, Any] = record["organization"] if isinstance(record.get("organization"), dict) else {}
     org_id = _ident(org_raw.get("id"), "organization.id") or _ident(record.get("organization_id"), "organization_id")
     org_name = plain(org_raw.get("name")) or name
     organization = {
@@ -525,13 +521,14 @@ def _coordinate(value: Any, key: str, limit: float) -> float | None:
 # ---------------------------------------------------------------------------------------------------------------
 # Reading feeds
 
+_CHUNK = 1 << 20  # characters read at a time from a file
+_SPACE = re.compile(r"\s*")
 
-def records_from_csv(text: str) -> list[dict[str, Any]]:
-    """The CSV export's rows back as records (organisation and lists flattened as the exporter writes them)."""
-    reader = csv.DictReader(io.StringIO(text))
+
+def _csv_records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    reader = csv.DictReader(lines)
     if not reader.fieldnames or "id" not in reader.fieldnames or "name" not in reader.fieldnames:
         raise FeedError("the CSV needs a header row with at least 'id' and 'name'")
-    records = []
     for row in reader:
         record: dict[str, Any] = {k: v for k, v in row.items() if k and not k.startswith("organization_")}
         record["organization"] = {
@@ -544,8 +541,12 @@ def records_from_csv(text: str) -> list[dict[str, Any]]:
         ]
         record["delivery_modes"] = [m for m in (row.get("delivery_modes") or "").split("|") if m]
         record["languages"] = [{"code": c} for c in (row.get("languages") or "").split("|") if c]
-        records.append(record)
-    return records
+        yield record
+
+
+def records_from_csv(text: str) -> list[dict[str, Any]]:
+    """The CSV export's rows back as records (organisation and lists flattened as the exporter writes them)."""
+    return list(_csv_records(io.StringIO(text, newline="")))
 
 
 def records_from_json(payload: Any) -> list[Any]:
@@ -561,19 +562,92 @@ def records_from_json(payload: Any) -> list[Any]:
     raise FeedError("the JSON is neither a list of services nor an Open Referral page (contents)")
 
 
-def read_file_records(data: bytes, fmt: str | None, filename: str = "") -> list[Any]:
-    """Records from an uploaded or local file."""
+def _json_records(stream: TextIO) -> Iterator[Any]:
+    """The records of a JSON file, a list's items decoded one at a time so the list is never held whole.
+
+    Anything but a top-level list (an ORUK page object, say) is read whole: such files are one page.
+    """
+    buf = stream.read(_CHUNK)
+    pos = _SPACE.match(buf).end()  # type: ignore[union-attr]
+    if buf[pos : pos + 1] != "[":
+        try:
+            payload = json.loads(buf + stream.read())
+        except json.JSONDecodeError as exc:
+            raise FeedError(f"the file is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        yield from records_from_json(payload)
+        return
+    decoder = json.JSONDecoder()
+    pos += 1
+    lines = 0  # line breaks in the text already dropped from `buf`
+    eof = False
+    expect = "first"  # first item or the end; "item" after a comma; "comma" (or the end) after an item
+
+    def invalid(message: str, at: int) -> FeedError:
+        return FeedError(f"the file is not valid JSON ({message}, line {lines + buf.count(chr(10), 0, at) + 1})")
+
+    while True:
+        pos = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
+        if pos == len(buf):
+            if eof:
+                raise invalid("the list is not closed", pos)
+            lines += buf.count("\n")
+            buf, pos = stream.read(_CHUNK), 0
+            eof = not buf
+            continue
+        if buf[pos] == "]" and expect != "item":
+            if (buf[pos + 1 :] + stream.read()).strip():
+                raise invalid("extra data after the list", pos)
+            return
+        if expect == "comma":
+            if buf[pos] != ",":
+                raise invalid("expected ',' or ']'", pos)
+            pos, expect = pos + 1, "item"
+            continue
+        while True:
+            try:
+                item, end = decoder.raw_decode(buf, pos)
+                if end < len(buf) or eof:  # a number cut at the buffer's end would decode short
+                    break
+            except json.JSONDecodeError as exc:
+                if eof:
+                    raise FeedError(f"the file is not valid JSON ({exc.msg}, line {lines + exc.lineno})") from None
+            more = stream.read(_CHUNK)
+            eof = not more
+            lines += buf.count("\n", 0, pos)
+            buf, pos = buf[pos:] + more, 0
+        yield item
+        pos, expect = end, "comma"
+
+
+def iter_file_records(handle: BinaryIO, fmt: str | None, filename: str = "") -> Iterator[Any]:
+    """Raw records from an open file (local or uploaded), read as they are needed rather than all at once."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     try:
-        text = data.decode("utf-8-sig")
+        if fmt == "csv" or (fmt is None and filename.lower().endswith(".csv")):
+            yield from _csv_records(text)
+        else:
+            yield from _json_records(text)
     except UnicodeDecodeError:
         raise FeedError("the file is not UTF-8 text") from None
-    if fmt == "csv" or (fmt is None and filename.lower().endswith(".csv")):
-        return records_from_csv(text)
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FeedError(f"the file is not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    return records_from_json(payload)
+    except csv.Error as exc:
+        raise FeedError(f"the CSV cannot be read ({exc})") from None
+    finally:
+        text.detach()  # the caller's file stays open
+
+
+def scan_file(handle: BinaryIO, fmt: str | None, filename: str = "") -> int:
+    """Read a whole file once, holding nothing, so a broken one fails before anything is written: the record count.
+
+    The file is left at its start, ready to import.
+    """
+    count = sum(1 for _ in iter_file_records(handle, fmt, filename))
+    handle.seek(0)
+    return count
+
+
+def read_file_records(data: bytes, fmt: str | None, filename: str = "") -> list[Any]:
+    """Records from an uploaded or local file held in memory."""
+    return list(iter_file_records(io.BytesIO(data), fmt, filename))
 
 
 @dataclass
@@ -738,11 +812,24 @@ _SERVICE_FIELDS = (
 )
 _ORG_FIELDS = ("name", "alternate_name", "description", "email", "website", "charity_number", "company_number")
 _LOCATION_FIELDS = ("location_type", "name", "description", "latitude", "longitude", "address_1", "city", "postal_code")
+_NAMESPACE = uuid.NAMESPACE_URL.bytes
+
+
+def _table(model: Any) -> "Table":
+    """A model's table, for the Core statements a bulk import is written in."""
+    return cast("Table", model.__table__)
 
 
 def _child_id(service_id: str, kind: str, index: int) -> str:
-    """Child rows get ids derived from their service, so a re-import rewrites the same rows."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"signpost:{service_id}:{kind}:{index}"))
+    """Child rows get ids derived from their service, so a re-import rewrites the same rows.
+
+    The same value as `uuid.uuid5(NAMESPACE_URL, …)`, without building UUID objects (a bulk import makes millions).
+    """
+    digest = bytearray(hashlib.sha1(_NAMESPACE + f"signpost:{service_id}:{kind}:{index}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _comparable(record: dict[str, Any]) -> dict[str, Any]:
@@ -750,113 +837,247 @@ def _comparable(record: dict[str, Any]) -> dict[str, Any]:
 
     Terms count by id only: a held term is never rewritten by a feed that names it differently.
     """
-    data: dict[str, Any] = json.loads(json.dumps(record, default=str, sort_keys=True))
-    data["taxonomy_terms"] = sorted(t["id"] for t in data.get("taxonomy_terms", []))
-    return data
+    return cast(dict[str, Any], json.loads(_fingerprint(record)))
 
 
-def stored_record(session: "Session", service: "Service") -> dict[str, Any]:
-    """A held service in the importer's normalised form (what a feed record is compared with)."""
-    from signpost.openreferral import service as oruk
+def _fingerprint(record: dict[str, Any]) -> str:
+    """The comparable content as one string: two records are the same when their fingerprints are."""
+    terms = sorted(t["id"] for t in record["taxonomy_terms"])
+    return json.dumps({**record, "taxonomy_terms": terms}, default=str, sort_keys=True)
 
-    return normalise_service(oruk.services_json(session, [service], full=True)[0])
+
+def _held_records(connection: "Connection", ids: list[str]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Held services as (normalised record, service row), read with one query per table and no ORM objects.
+
+    The record has the shape `normalise_service` gives a feed record, so comparing the two says whether a
+    re-import changes anything.
+    """
+    from sqlalchemy import select
+
+    from signpost.directory.models import (
+        Contact,
+        CostOption,
+        Language,
+        Location,
+        Organization,
+        Phone,
+        Schedule,
+        Service,
+        ServiceArea,
+        ServiceAtLocation,
+        ServiceTaxonomy,
+    )
+
+    def rows(model: Any, column: str, keys: Iterable[str]) -> list[Any]:
+        table = _table(model)
+        keys = list(keys)
+        return list(connection.execute(select(table).where(table.c[column].in_(keys))).mappings()) if keys else []
+
+    def grouped(model: Any, kind: str) -> dict[str, list[Any]]:
+        """Each service's rows in the order the feed gave them (their ids say it: see `_child_rows`)."""
+        out: dict[str, list[Any]] = {}
+        for row in rows(model, "service_id", ids):
+            out.setdefault(row["service_id"], []).append(row)
+        for sid, group in out.items():
+            if len(group) > 1:
+                position = {_child_id(sid, kind, i): i for i in range(len(group))}
+                group.sort(key=lambda row: (position.get(row["id"], len(group)), row["id"]))
+        return out
+
+    services = rows(Service, "id", ids)
+    if not services:
+        return {}
+    orgs = {o["id"]: o for o in rows(Organization, "id", {s["organization_id"] for s in services})}
+    sals, links, areas, contacts, phones, schedules, costs, languages = (
+        grouped(model, kind)
+        for model, kind in (
+            (ServiceAtLocation, "sal"),
+            (ServiceTaxonomy, "term"),
+            (ServiceArea, "area"),
+            (Contact, "contact"),
+            (Phone, "phone"),
+            (Schedule, "schedule"),
+            (CostOption, "cost"),
+            (Language, "language"),
+        )
+    )
+    locations = {x["id"]: x for x in rows(Location, "id", {s["location_id"] for v in sals.values() for s in v})}
+
+    def pick(row: Any, fields: Iterable[str]) -> dict[str, Any]:
+        return {f: row[f] for f in fields}
+
+    def phone(row: Any) -> dict[str, Any]:
+        return pick(row, ("number", "type", "description"))
+
+    held = {}
+    for s in services:
+        sid = s["id"]
+        org = orgs.get(s["organization_id"])
+        service_phones = phones.get(sid, [])
+        modes = [
+            m for m, on in (("in_person", s["in_person"]), ("phone", s["by_phone"]), ("online", s["online"])) if on
+        ]
+        record = {
+            **pick(s, ("id", *_SERVICE_FIELDS)),
+            "delivery_modes": modes,
+            "organization": {"id": s["organization_id"], **(pick(org, _ORG_FIELDS) if org else {})},
+            "taxonomy_terms": [{"id": link["taxonomy_term_id"]} for link in links.get(sid, [])],
+            "locations": [
+                {"id": x["id"], **pick(x, _LOCATION_FIELDS)}
+                for x in (locations.get(sal["location_id"]) for sal in sals.get(sid, []))
+                if x is not None
+            ],
+            "contacts": [
+                {
+                    **pick(c, ("name", "title", "email")),
+                    "phones": [phone(p) for p in service_phones if p["contact_id"] == c["id"]],
+                }
+                for c in contacts.get(sid, [])
+            ],
+            "phones": [phone(p) for p in service_phones if p["contact_id"] is None],
+            "schedules": [
+                {
+                    "byday": x["byday"],
+                    "opens_at": x["opens_at"].strftime("%H:%M"),
+                    "closes_at": x["closes_at"].strftime("%H:%M"),
+                    "description": x["description"],
+                }
+                for x in schedules.get(sid, [])
+            ],
+            "cost_options": [pick(x, ("option", "amount", "amount_description")) for x in costs.get(sid, [])],
+            "languages": [pick(x, ("name", "code", "note")) for x in languages.get(sid, [])],
+            "service_areas": [
+                pick(x, ("name", "description", "scope", "area_code", "area_vintage")) for x in areas.get(sid, [])
+            ],
+        }
+        held[sid] = (record, s)
+    return held
 
 
-class _DuplicateScreen:
-    """A cheap in-memory screen so the directory's (query-heavy) duplicate check runs only where it could match.
+class _DuplicateIndex:
+    """The directory's three duplicate rules (`directory.service.find_duplicates`) over maps read once.
 
-    It mirrors the three rules of `directory.service.find_duplicates` loosely (same normalised name at a
-    postcode, a charity or company number held by another organisation, a close name in the same
-    organisation); every hit is confirmed by that function, which decides and explains the match.
+    Asking the database per new service costs a query per rule and, for the postcode rule, every service at
+    that postcode: quadratic over a large feed. The maps are read on the first new service and kept current
+    as the import writes. Close names are compared only within an organisation, as the rule says.
     """
 
-    def __init__(self, session: "Session") -> None:
-        self.session = session
-        self.org_names: dict[str, list[str]] = {}
-        self.name_postcodes: set[tuple[str, str]] = set()
-        self.numbers: dict[str, set[str]] = {}
-        self.loaded_orgs: set[str] = set()
+    def __init__(self, connection: "Connection") -> None:
+        self.connection = connection
+        self.loaded = False
+        self.names: dict[str, str] = {}  # service id → name
+        self.by_org: dict[str, dict[str, str]] = {}  # organisation id → {service id: normalised name}
+        self.at_postcode: dict[tuple[str, str], set[str]] = {}  # (normalised name, postcode) → service ids
+        self.numbers: dict[tuple[str, str], dict[str, str]] = {}  # (field, NUMBER) → {organisation id: name}
+        self.org_numbers: dict[str, list[tuple[str, str]]] = {}  # organisation id → its keys in `numbers`
 
-    def prepare(self, batch: list[dict[str, Any]]) -> None:
-        from sqlmodel import col, select
+    def load(self) -> None:
+        from sqlalchemy import select
 
         from signpost.directory import service as directory
         from signpost.directory.models import Location, Organization, Service, ServiceAtLocation
 
-        org_ids = {r["organization"]["id"] for r in batch} - self.loaded_orgs
-        if org_ids:
-            for org_id, name in self.session.exec(
-                select(Service.organization_id, Service.name).where(
-                    col(Service.organization_id).in_(org_ids), col(Service.retired_at).is_(None)
-                )
-            ):
-                self.org_names.setdefault(org_id, []).append(directory.normalise_name(name))
-            self.loaded_orgs |= org_ids
-        postcodes = {x["postal_code"] for r in batch for x in r["locations"] if x["postal_code"]}
-        if postcodes:
-            for name, postcode in self.session.exec(
-                select(Service.name, Location.postal_code)
-                .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == col(Service.id))
-                .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
-                .where(col(Location.postal_code).in_(postcodes), col(Service.retired_at).is_(None))
-            ):
-                self.name_postcodes.add((directory.normalise_name(name), postcode or ""))
-        numbers = {
-            n.strip().upper()
-            for r in batch
-            for n in (r["organization"]["charity_number"], r["organization"]["company_number"])
-            if n
-        }
-        if numbers:
-            for org_id, charity, company in self.session.exec(
-                select(Organization.id, Organization.charity_number, Organization.company_number)
-            ):
-                for n in (charity, company):
-                    if n and n.strip().upper() in numbers:
-                        self.numbers.setdefault(n.strip().upper(), set()).add(org_id)
+        if self.loaded:
+            return
+        self.loaded = True
+        s, o = _table(Service).c, _table(Organization).c
+        keys: dict[str, str] = {}
+        for sid, name, org_id in self.connection.execute(
+            select(s.id, s.name, s.organization_id).where(s.retired_at.is_(None))
+        ):
+            keys[sid] = key = directory.normalise_name(name)
+            self.names[sid] = name
+            self.by_org.setdefault(org_id, {})[sid] = key
+        sal, loc = _table(ServiceAtLocation).c, _table(Location).c
+        for sid, postcode in self.connection.execute(
+            select(sal.service_id, loc.postal_code)
+            .join_from(_table(ServiceAtLocation), _table(Location), loc.id == sal.location_id)
+            .where(loc.postal_code.is_not(None))
+        ):
+            if sid in keys:
+                self.at_postcode.setdefault((keys[sid], postcode), set()).add(sid)
+        for org_id, name, charity, company in self.connection.execute(
+            select(o.id, o.name, o.charity_number, o.company_number).where(
+                (o.charity_number.is_not(None)) | (o.company_number.is_not(None))
+            )
+        ):
+            self.set_organization(org_id, name, charity, company)
 
-    def could_match(self, record: dict[str, Any]) -> bool:
-        from rapidfuzz import fuzz
+    def set_organization(self, org_id: str, name: str, charity: str | None, company: str | None) -> None:
+        if not self.loaded:
+            return
+        for key in self.org_numbers.pop(org_id, []):
+            self.numbers.get(key, {}).pop(org_id, None)
+        keys = [(f, n.upper()) for f, n in (("charity_number", charity), ("company_number", company)) if n]
+        for key in keys:
+            self.numbers.setdefault(key, {})[org_id] = name
+        if keys:
+            self.org_numbers[org_id] = keys
 
+    def matches(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """What `find_duplicates` would answer for this record, had it been asked."""
+        from rapidfuzz import fuzz, process
+
+        from signpost.directory import places
         from signpost.directory import service as directory
 
+        self.load()
         key = directory.normalise_name(record["name"])
         org = record["organization"]
-        if any((key, x["postal_code"]) in self.name_postcodes for x in record["locations"] if x["postal_code"]):
-            return True
-        for n in (org["charity_number"], org["company_number"]):
-            if n and self.numbers.get(n.strip().upper(), set()) - {org["id"]}:
-                return True
-        threshold = directory.FUZZY_THRESHOLD - 5  # a little looser than the real rule: this only screens
-        return any(fuzz.token_sort_ratio(key, other) >= threshold for other in self.org_names.get(org["id"], []))
+        found: dict[tuple[str, str], directory.DuplicateMatch] = {}
+        for x in record["locations"]:
+            code = places.normalise_postcode_or_none(x["postal_code"] or "")
+            for sid in sorted(self.at_postcode.get((key, code), ())) if code else ():
+                found[("service", sid)] = directory.DuplicateMatch(
+                    "service", sid, self.names[sid], f"same name at postcode {code}"
+                )
+        for field_name in ("charity_number", "company_number"):
+            number = (org[field_name] or "").strip().upper()
+            for org_id, org_name in self.numbers.get((field_name, number), {}).items() if number else ():
+                if org_id != org["id"]:
+                    label = field_name.replace("_", " ")
+                    found[("organization", org_id)] = directory.DuplicateMatch(
+                        "organization", org_id, org_name, f"an organisation held has the same {label} {number}"
+                    )
+        siblings = self.by_org.get(org["id"], {})
+        close = process.extract(
+            key, siblings, scorer=fuzz.token_sort_ratio, score_cutoff=directory.FUZZY_THRESHOLD, limit=None
+        )
+        for _, raw_score, sid in close:
+            score = int(raw_score)
+            if ("service", sid) not in found and score >= directory.FUZZY_THRESHOLD:
+                reason = "same name" if score == 100 else f"a close name ({score}%)"
+                found[("service", sid)] = directory.DuplicateMatch(
+                    "service", sid, self.names[sid], f"{reason} in the same organisation", score
+                )
+        return [m.as_dict() for m in found.values()]
 
-    def remember(self, record: dict[str, Any]) -> None:
+    def set_service(self, record: dict[str, Any], before: dict[str, Any] | None = None) -> None:
+        """Keep the maps current after a service is written (`before`: what it was, when it was held)."""
         from signpost.directory import service as directory
 
+        if not self.loaded:
+            return
+        sid = record["id"]
+        if before is not None:
+            old_key = directory.normalise_name(before["name"])
+            self.by_org.get(before["organization"]["id"], {}).pop(sid, None)
+            for x in before["locations"]:
+                self.at_postcode.get((old_key, x["postal_code"]), set()).discard(sid)
         key = directory.normalise_name(record["name"])
-        self.org_names.setdefault(record["organization"]["id"], []).append(key)
+        self.names[sid] = record["name"]
+        self.by_org.setdefault(record["organization"]["id"], {})[sid] = key
         for x in record["locations"]:
             if x["postal_code"]:
-                self.name_postcodes.add((key, x["postal_code"]))
-        org = record["organization"]
-        for n in (org["charity_number"], org["company_number"]):
-            if n:
-                self.numbers.setdefault(n.strip().upper(), set()).add(org["id"])
+                self.at_postcode.setdefault((key, x["postal_code"]), set()).add(sid)
 
 
-def _duplicates_of(session: "Session", record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The directory's duplicate check for a service new to the feed: the likely matches."""
-    from signpost.directory import service as directory
+@dataclass
+class _ImportState:
+    """What one import keeps between batches: the duplicate maps and the taxonomy term names seen."""
 
-    matches = directory.find_duplicates(
-        session=session,
-        name=record["name"],
-        organization_id=record["organization"]["id"],
-        postcodes=[x["postal_code"] for x in record["locations"] if x["postal_code"]],
-        charity_number=record["organization"].get("charity_number"),
-        company_number=record["organization"].get("company_number"),
-    )
-    return [m.as_dict() for m in matches]
+    duplicates: _DuplicateIndex
+    term_names: dict[str, str] = field(default_factory=dict)
 
 
 def import_records(
@@ -866,36 +1087,37 @@ def import_records(
     report: ImportReport,
     actor: str,
     on_record: Callable[[], None] | None = None,
-    batch_size: int = 500,
+    on_batch: Callable[[], None] | None = None,
+    batch_size: int = 1000,
 ) -> ImportReport:
     """Load records into the directory: new ids created, changed ones updated, the same left alone.
 
-    Does not commit. On a dry run everything happens inside a savepoint that is rolled back.
+    Records are read one at a time and written in batches with a few set-wise statements each, so memory
+    stays flat whatever the feed's size. Does not commit: `on_batch` runs after each batch (the command line
+    commits there, so a running server's writes are not held up for the whole import). On a dry run
+    everything happens inside a savepoint that is rolled back, and `on_batch` is not called.
     """
+    session.flush()
     savepoint = session.begin_nested() if report.dry_run else None
-    screen = _DuplicateScreen(session)
+    state = _ImportState(_DuplicateIndex(session.connection()))
     try:
         batch: list[dict[str, Any]] = []
         for record in iter_normalised(records, report):
             batch.append(record)
             if len(batch) >= batch_size:
-                _write_batch(session, batch, report, actor, on_record, screen)
+                _write_batch(session, batch, report, actor, on_record, state)
                 batch = []
+                if on_batch and not report.dry_run:
+                    on_batch()
+                    state.duplicates.connection = session.connection()
         if batch:
-            _write_batch(session, batch, report, actor, on_record, screen)
-        session.flush()
+            _write_batch(session, batch, report, actor, on_record, state)
+            if on_batch and not report.dry_run:
+                on_batch()
     finally:
         if savepoint is not None:
             savepoint.rollback()
     return report
-
-
-def _insert(session: "Session", model: Any, rows: list[dict[str, Any]]) -> None:
-    """Many rows in one executemany: a bulk import cannot afford an ORM object per row."""
-    from sqlalchemy import insert
-
-    if rows:
-        session.execute(insert(model.__table__), rows)
 
 
 def _write_batch(
@@ -904,11 +1126,10 @@ def _write_batch(
     report: ImportReport,
     actor: str,
     on_record: Callable[[], None] | None,
-    screen: _DuplicateScreen,
+    state: _ImportState,
 ) -> None:
-    """One batch in a few set-wise steps: parents before children, as the foreign keys need."""
-    from sqlalchemy import delete
-    from sqlmodel import col, select
+    """One batch in a few set-wise statements: parents before children, as the foreign keys need."""
+    from sqlalchemy import bindparam, delete, insert, select, update
 
     from signpost.directory.models import (
         Contact,
@@ -926,80 +1147,106 @@ def _write_batch(
         ServiceTaxonomy,
         TaxonomyTerm,
     )
-    from signpost.openreferral import service as oruk
+
+    connection = session.connection()
+    duplicates = state.duplicates
+
+    def add(model: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            connection.execute(insert(_table(model)), rows)
+
+    def change(model: Any, fields: Iterable[str], rows: list[dict[str, Any]], key: str = "id") -> None:
+        """Many rows updated in one executemany, each row naming its key as `b_<key>`."""
+        if rows:
+            table = _table(model)
+            statement = (
+                update(table)
+                .where(table.c[key] == bindparam("b_" + key))
+                .values({f: bindparam("b_" + f) for f in fields})
+            )
+            connection.execute(statement, [{"b_" + k: v for k, v in row.items()} for row in rows])
+
+    def held(model: Any, ids: Iterable[str]) -> dict[str, Any]:
+        table = _table(model)
+        ids = list(ids)
+        if not ids:
+            return {}
+        return {row["id"]: row for row in connection.execute(select(table).where(table.c.id.in_(ids))).mappings()}
 
     now = datetime.now(UTC)
-    session.flush()
-    ids = [r["id"] for r in batch]
-    existing = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids)))}
-    org_ids = {r["organization"]["id"] for r in batch}
-    orgs = {o.id: o for o in session.exec(select(Organization).where(col(Organization.id).in_(org_ids)))}
-    term_ids = {t["id"] for r in batch for t in r["taxonomy_terms"]}
-    term_names = {t.id: t.name for t in session.exec(select(TaxonomyTerm).where(col(TaxonomyTerm.id).in_(term_ids)))}
-    loc_ids = {x["id"] for r in batch for x in r["locations"]}
-    locations = {x.id: x for x in session.exec(select(Location).where(col(Location.id).in_(loc_ids)))}
-    befores = {
-        item["id"]: _comparable(normalise_service(item))
-        for item in oruk.services_json(session, list(existing.values()), full=True)
-    }
-    screen.prepare(batch)
+    befores = _held_records(connection, [r["id"] for r in batch])
+    orgs = held(Organization, {r["organization"]["id"] for r in batch})
+    locations = held(Location, {x["id"] for r in batch for x in r["locations"]})
+    term_names = state.term_names
+    unknown_terms = {t["id"] for r in batch for t in r["taxonomy_terms"]} - term_names.keys()
+    if unknown_terms:
+        term_table = _table(TaxonomyTerm)
+        for term_id, term_name in connection.execute(
+            select(term_table.c.id, term_table.c.name).where(term_table.c.id.in_(unknown_terms))
+        ):
+            term_names[term_id] = term_name
 
     # 1. Organisations, then terms (a held term is never rewritten by a feed) and locations (shared).
+    org_rows: dict[str, dict[str, Any]] = {}  # what each organisation holds once this batch is written
     new_orgs: dict[str, dict[str, Any]] = {}
+    changed_orgs: dict[str, dict[str, Any]] = {}
     new_terms: dict[str, dict[str, Any]] = {}
     new_locations: dict[str, dict[str, Any]] = {}
+    changed_locations: dict[str, dict[str, Any]] = {}
     for record in batch:
         org_data = record["organization"]
-        org = orgs.get(org_data["id"])
-        if org is None:
-            new_orgs.setdefault(org_data["id"], {**org_data, "last_modified": now})
-        elif any(getattr(org, f) != org_data[f] for f in _ORG_FIELDS):
-            for f in _ORG_FIELDS:
-                setattr(org, f, org_data[f])
-            org.last_modified = now
+        org_id = org_data["id"]
+        current = org_rows.get(org_id) or orgs.get(org_id)
+        if current is None:
+            new_orgs[org_id] = {**org_data, "last_modified": now}
+            org_rows[org_id] = org_data
+        elif any(current[f] != org_data[f] for f in _ORG_FIELDS):
+            target = new_orgs if org_id in new_orgs else changed_orgs
+            target[org_id] = {**org_data, "last_modified": now}
+            org_rows[org_id] = org_data
+        else:
+            org_rows.setdefault(org_id, org_data)
         for term_data in record["taxonomy_terms"]:
             if term_data["id"] not in term_names:
                 term_names[term_data["id"]] = term_data["name"]
                 new_terms[term_data["id"]] = {**term_data, "description": None, "term_uri": None, "lgsl_ids": []}
         for loc_data in record["locations"]:
-            loc = locations.get(loc_data["id"])
-            if loc is None:
-                new_locations.setdefault(
-                    loc_data["id"],
-                    {
-                        **loc_data,
-                        "organization_id": org_data["id"],
-                        "state_province": None,
-                        "country": "GB",
-                        "last_modified": now,
-                    },
-                )
-            elif any(getattr(loc, f) != loc_data[f] for f in _LOCATION_FIELDS):
-                for f in _LOCATION_FIELDS:
-                    setattr(loc, f, loc_data[f])
-                loc.last_modified = now
-    _insert(session, Organization, list(new_orgs.values()))
-    session.flush()
-    _insert(session, TaxonomyTerm, list(new_terms.values()))
-    _insert(session, Location, list(new_locations.values()))
-    org_names = {o.id: o.name for o in orgs.values()} | {k: v["name"] for k, v in new_orgs.items()}
+            loc_id = loc_data["id"]
+            current = new_locations.get(loc_id) or changed_locations.get(loc_id) or locations.get(loc_id)
+            if current is None:
+                new_locations[loc_id] = {
+                    **loc_data,
+                    "organization_id": org_id,
+                    "state_province": None,
+                    "country": "GB",
+                    "last_modified": now,
+                }
+            elif any(current[f] != loc_data[f] for f in _LOCATION_FIELDS):
+                if loc_id in new_locations:
+                    new_locations[loc_id].update(loc_data)
+                else:
+                    changed_locations[loc_id] = {**loc_data, "last_modified": now}
+    add(Organization, list(new_orgs.values()))
+    change(Organization, (*_ORG_FIELDS, "last_modified"), list(changed_orgs.values()))
+    for org_id in new_orgs.keys() | changed_orgs.keys():
+        org_data = org_rows[org_id]
+        duplicates.set_organization(org_id, org_data["name"], org_data["charity_number"], org_data["company_number"])
+    add(TaxonomyTerm, list(new_terms.values()))
+    add(Location, list(new_locations.values()))
+    change(Location, (*_LOCATION_FIELDS, "last_modified"), list(changed_locations.values()))
 
     # 2. Services: classify, create or update.
     new_services: list[dict[str, Any]] = []
+    changed_services: list[dict[str, Any]] = []
     written: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []  # (service row, record, changes)
     replaced: list[str] = []
     for record in batch:
-        service = existing.get(record["id"])
         fields: dict[str, Any] = {f: record[f] for f in _SERVICE_FIELDS} | _delivery_flags(record)
-        if service is None:
-            if screen.could_match(record):
-                _insert(session, Service, new_services)  # the directory's check reads what is written so far
-                new_services = []
-                session.flush()
-                matches = _duplicates_of(session, record)
-                if matches:
-                    report.duplicates.append({"id": record["id"], "name": record["name"], "matches": matches})
-            screen.remember(record)
+        if record["id"] not in befores:
+            matches = duplicates.matches(record)
+            if matches:
+                report.duplicates.append({"id": record["id"], "name": record["name"], "matches": matches})
+            duplicates.set_service(record)
             row = {
                 "id": record["id"],
                 "organization_id": record["organization"]["id"],
@@ -1014,47 +1261,55 @@ def _write_batch(
             written.append((row, record, {"source": {"before": None, "after": report.source}}))
             report.created.append(record["id"])
         else:
-            before, after = befores[service.id], _comparable(record)
-            if before == after:
-                report.unchanged.append(service.id)
+            stored, service = befores[record["id"]]
+            held_print, feed_print = _fingerprint(stored), _fingerprint(record)
+            if held_print == feed_print:
+                report.unchanged.append(service["id"])
             else:
+                before, after = json.loads(held_print), json.loads(feed_print)
                 changes = {
                     k: {"before": before.get(k), "after": after.get(k)} for k in after if before.get(k) != after.get(k)
                 }
-                for f, v in fields.items():
-                    setattr(service, f, v)
-                service.organization_id = record["organization"]["id"]
-                service.last_modified = now
-                service.version += 1
-                written.append(({**fields, "id": service.id, "version": service.version}, record, changes))
-                replaced.append(service.id)
-                report.updated.append(service.id)
+                row = {
+                    **fields,
+                    "id": service["id"],
+                    "organization_id": record["organization"]["id"],
+                    "last_modified": now,
+                    "version": service["version"] + 1,
+                }
+                changed_services.append(row)
+                if service["retired_at"] is None:
+                    duplicates.set_service(record, stored)
+                written.append((row, record, changes))
+                replaced.append(service["id"])
+                report.updated.append(service["id"])
         if on_record:
             on_record()
-    _insert(session, Service, new_services)
-    session.flush()
-    if replaced:
+    add(Service, new_services)
+    if changed_services:
+        change(Service, [k for k in changed_services[0] if k != "id"], changed_services)
         # Phones point at contacts, so they go first.
         for model in (Phone, Contact, Schedule, ServiceAtLocation, ServiceTaxonomy, ServiceArea, CostOption, Language):
-            session.execute(delete(model).where(col(model.service_id).in_(replaced)))
+            table = _table(model)
+            connection.execute(delete(table).where(table.c.service_id.in_(replaced)))
 
     # 3. Related rows, the full-text rows and the audit trail.
-    held_search = {
-        row.service_id: row
-        for row in session.exec(select(ServiceSearch).where(col(ServiceSearch.service_id).in_(replaced)))
-    }
+    search_table = _table(ServiceSearch)
+    held_search = (
+        set(connection.scalars(select(search_table.c.service_id).where(search_table.c.service_id.in_(replaced))))
+        if replaced
+        else set()
+    )
+    org_names = {org_id: data["name"] for org_id, data in org_rows.items()}
     children: dict[Any, list[dict[str, Any]]] = {}
     new_search: list[dict[str, Any]] = []
+    changed_search: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
     for row, record, changes in written:
         for model, child in _child_rows(row["id"], record):
             children.setdefault(model, []).append(child)
-        text = _search_text(row, record, org_names, term_names)
-        if row["id"] in held_search:
-            for key, value in text.items():
-                setattr(held_search[row["id"]], key, value)
-        else:
-            new_search.append({"service_id": row["id"], **text})
+        text = {"service_id": row["id"], **_search_text(row, record, org_names, term_names)}
+        (changed_search if row["id"] in held_search else new_search).append(text)
         audits.append(
             {
                 "service_id": row["id"],
@@ -1065,12 +1320,12 @@ def _write_batch(
                 "changes": changes,
             }
         )
-    _insert(session, Contact, children.pop(Contact, []))
+    add(Contact, children.pop(Contact, []))
     for model in (ServiceAtLocation, ServiceTaxonomy, ServiceArea, Phone, Schedule, CostOption, Language):
-        _insert(session, model, children.pop(model, []))
-    _insert(session, ServiceSearch, new_search)
-    _insert(session, ServiceAudit, audits)
-    session.flush()
+        add(model, children.pop(model, []))
+    add(ServiceSearch, new_search)
+    change(ServiceSearch, ("name", "description", "organization", "taxonomy"), changed_search, key="service_id")
+    add(ServiceAudit, audits)
 
 
 def _delivery_flags(record: dict[str, Any]) -> dict[str, bool]:
@@ -1175,4 +1430,20 @@ def load_source(
     path = Path(source)
     if not path.is_file():
         raise FeedError(f"{source} is not a file")
-    yield from read_file_records(path.read_bytes(), fmt, path.name)
+    with path.open("rb") as handle:
+        yield from iter_file_records(handle, fmt, path.name)
+
+
+def scan_source(source: str, *, fmt: str | None) -> int | None:
+    """The number of records in a local file, checked whole before an import (None for a remote feed)."""
+    from pathlib import Path
+
+    if fmt is not None and fmt not in FORMATS:
+        raise FeedError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if re.match(r"^https?://", source, re.I):
+        return None
+    path = Path(source)
+    if not path.is_file():
+        raise FeedError(f"{source} is not a file")
+    with path.open("rb") as handle:
+        return scan_file(handle, fmt, path.name)

@@ -267,3 +267,33 @@ class LinkCheck(SQLModel, table=True):
     status: int | None = None  # HTTP status, None when no answer
     ok: bool
     error: str | None = Field(default=None, max_length=300)
+
+
+class ServiceFacet(SQLModel, table=True):
+    """What search filters and orders on, one narrow row per service, kept by database triggers.
+
+    `id` is the service's `service_search.id` (the full-text row id), so a text match joins on an integer.
+    The triggers (see `fulltext.FACET_*`) rewrite a service's row whenever the service, its search row,
+    cost options, categories or locations change; nothing in Python writes it.
+    """
+
+    __tablename__ = "service_facet"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    service_id: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=300)
+    status: str = Field(max_length=30)
+    retired: bool
+    minimum_age: int | None = None
+    maximum_age: int | None = None
+    in_person: bool
+    by_phone: bool
+    online: bool
+    free: bool  # a cost option of 0 and none above 0
+    premises: bool  # at least one non-virtual location
+    categories: str = Field(sa_column=Column(Text, nullable=False))  # " id id " of its taxonomy terms
+    # The bounding box of its locations with coordinates (any type), for a cheap proximity prefilter.
+    min_latitude: float | None = None
+    max_latitude: float | None = None
+    min_longitude: float | None = None
+    max_longitude: float | None = None

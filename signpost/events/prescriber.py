@@ -1,34 +1,46 @@
 """Signposts and referrals recorded by social prescribers: checked, made anonymous, counted once."""
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlmodel import Session
 
 from signpost.errors import Problem
 from signpost.events import vocabulary
-from signpost.events.schemas import SignpostCreate
-from signpost.events.service import NewEvent, key_hmac, record
+from signpost.events.schemas import SignpostBatchItem, SignpostCreate
+from signpost.events.service import NewEvent, key_hmac, record_many
+
+# A batch's problem JSON lists every error; its one-line detail names the first few.
+_ERRORS_IN_DETAIL = 10
+
+
+@lru_cache
+def _categories_query() -> Select:  # type: ignore[type-arg]
+    """Each asked-for service that exists, with each of its service-category codes (None when it has none)."""
+    from signpost.directory.models import Service, ServiceTaxonomy, TaxonomyTerm
+
+    services = Service.__table__  # type: ignore[attr-defined]
+    links = ServiceTaxonomy.__table__  # type: ignore[attr-defined]
+    terms = TaxonomyTerm.__table__  # type: ignore[attr-defined]
+    return (
+        select(services.c.id, terms.c.code)
+        .select_from(services)
+        .outerjoin(links, links.c.service_id == services.c.id)
+        .outerjoin(terms, and_(terms.c.id == links.c.taxonomy_term_id, terms.c.taxonomy == "service-category"))
+        .where(services.c.id.in_(bindparam("ids", expanding=True)))
+    )
 
 
 def service_categories(*, session: Session, service_ids: list[str]) -> dict[str, list[str]]:
     """service id -> its service-category codes, for the ids the directory holds (unknown ids are absent)."""
-    from signpost.directory.models import Service, ServiceTaxonomy, TaxonomyTerm
-
-    services = Service.__table__.c  # type: ignore[attr-defined]
-    links = ServiceTaxonomy.__table__.c  # type: ignore[attr-defined]
-    term_table = TaxonomyTerm.__table__  # type: ignore[attr-defined]
-    terms = term_table.c
-    found: dict[str, list[str]] = {
-        sid: [] for sid in session.execute(select(services.id).where(services.id.in_(service_ids))).scalars()
-    }
-    rows = session.execute(
-        select(links.service_id, terms.code)
-        .join(term_table, terms.id == links.taxonomy_term_id)
-        .where(links.service_id.in_(list(found)), terms.taxonomy == "service-category")
-    )
-    for service_id, code in rows:
-        found[service_id].append(code)
+    found: dict[str, list[str]] = {}
+    # One query, built once: this runs on every signpost recorded.
+    for service_id, code in session.connection().execute(_categories_query(), {"ids": service_ids}):
+        codes = found.setdefault(service_id, [])
+        if code is not None:
+            codes.append(code)
     return found
 
 
@@ -41,64 +53,63 @@ def category_for(need: str, offered: list[list[str]]) -> str | None:
     return held[0] if held else None
 
 
-def _place(session: Session, postcode: str | None, birth_date: date | None, on: date) -> dict[str, object]:
-    """Coarse attributes from the identifying ones, computed in memory; the inputs go no further."""
+def _place(
+    session: Session, postcode: str | None, birth_date: date | None, on: date
+) -> tuple[dict[str, object], list[dict[str, str]]]:
+    """Coarse attributes from the identifying ones, computed in memory (the inputs go no further), and errors."""
     from signpost.geography import service as geography
 
     found: dict[str, object] = {"age_band": "unknown"}
+    errors = []
     if postcode:
         try:
             normalised = geography.normalise_postcode(postcode)
         except geography.InvalidPostcode:
-            raise Problem(
-                422, "postcode is not a UK postcode.", errors=[{"loc": "postcode", "message": "not a UK postcode"}]
-            ) from None
-        place = geography.resolve(session, normalised)
-        found.update(
-            ward_code=place.ward_code,
-            ward_vintage=place.ward_vintage,
-            imd_decile=place.imd_decile,
-            imd_year=place.imd_year,
-        )
+            errors.append({"loc": "postcode", "message": "not a UK postcode"})
+        else:
+            place = geography.resolve(session, normalised)
+            found.update(
+                ward_code=place.ward_code,
+                ward_vintage=place.ward_vintage,
+                imd_decile=place.imd_decile,
+                imd_year=place.imd_year,
+            )
     if birth_date:
         if birth_date > on:
-            raise Problem(
-                422,
-                "birth_date is after the day of the signpost.",
-                errors=[{"loc": "birth_date", "message": "after occurred_on"}],
-            )
-        found["age_band"] = geography.age_band(birth_date, on)
-    return found
+            errors.append({"loc": "birth_date", "message": "after occurred_on"})
+        else:
+            found["age_band"] = geography.age_band(birth_date, on)
+    return found, errors
 
 
-def record_signpost(
-    *, session: Session, data: SignpostCreate, idempotency_key: str, scope: str, secret_key: str
-) -> tuple[int, bool]:
-    """Check and record one prescriber submission; (events, replayed). The caller commits."""
-    today = datetime.now(UTC).date()
+def _events(
+    *, session: Session, data: SignpostCreate, categories: dict[str, list[str]], today: date
+) -> tuple[list[NewEvent], list[dict[str, str]]]:
+    """The anonymised events one signposting counts as (one per need), or the errors that stop it."""
     occurred_on = data.occurred_on or today
     errors = []
     if occurred_on > today:
         errors.append({"loc": "occurred_on", "message": "is in the future"})
-    known_needs = set(vocabulary.need_codes())
-    needs = list(dict.fromkeys(data.needs))
+    known_needs = vocabulary.need_codes()
     errors += [
         {"loc": f"needs[{i}]", "message": f"unknown need code '{code}'"}
         for i, code in enumerate(data.needs)
         if code not in known_needs
     ]
-    services = list(dict.fromkeys(data.services))
-    categories = service_categories(session=session, service_ids=services)
     errors += [
         {"loc": f"services[{i}]", "message": f"unknown service '{sid}'"}
         for i, sid in enumerate(data.services)
         if sid not in categories
     ]
     if errors:
-        raise Problem(422, "; ".join(f"{e['loc']}: {e['message']}" for e in errors), errors=errors)
-    place = _place(session, data.postcode, data.birth_date, occurred_on)
+        return [], errors
+    place, errors = _place(session, data.postcode, data.birth_date, occurred_on)
+    if errors:
+        return [], errors
+    services = list(dict.fromkeys(data.services))
     offered = [categories[sid] for sid in services]
-    events = [
+    practice_ods = data.practice_ods.upper() if data.practice_ods else None
+    return [
         NewEvent(
             occurred_on=occurred_on,
             kind=data.kind,
@@ -106,11 +117,61 @@ def record_signpost(
             need_code=need,
             category_code=category_for(need, offered),
             services_offered=services,
-            practice_ods=data.practice_ods.upper() if data.practice_ods else None,
+            practice_ods=practice_ods,
             **place,  # type: ignore[arg-type]
         )
-        for need in needs
-    ]
+        for need in dict.fromkeys(data.needs)
+    ], []
+
+
+def _unprocessable(errors: list[dict[str, str]]) -> Problem:
+    shown = "; ".join(f"{e['loc']}: {e['message']}" for e in errors[:_ERRORS_IN_DETAIL])
+    more = len(errors) - _ERRORS_IN_DETAIL
+    return Problem(422, shown + (f"; and {more} more" if more > 0 else ""), errors=errors)
+
+
+def record_signpost(
+    *, session: Session, data: SignpostCreate, idempotency_key: str, scope: str, secret_key: str
+) -> tuple[int, bool]:
+    """Check and record one prescriber submission; (events, replayed). The caller commits."""
+    categories = service_categories(session=session, service_ids=list(dict.fromkeys(data.services)))
+    events, errors = _events(session=session, data=data, categories=categories, today=datetime.now(UTC).date())
+    if errors:
+        raise _unprocessable(errors)
     key = key_hmac(secret_key, scope, idempotency_key)
-    fresh = record(session=session, key=key, source="prescriber", events=events)
+    (fresh,) = record_many(session=session, source="prescriber", submissions=[(key, events)])
     return len(events), not fresh
+
+
+def record_signposts(
+    *, session: Session, items: list[SignpostBatchItem], scope: str, secret_key: str
+) -> list[tuple[int, bool]]:
+    """Check a batch as a whole, then record every item or none; (events, replayed) per item. The caller commits.
+
+    Each item is recognised on retry by its own key, in the same scope as the single form's Idempotency-Key.
+    """
+    errors: list[dict[str, Any]] = []
+    first_at: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item.idempotency_key in first_at:
+            errors.append(
+                {
+                    "loc": f"signposts[{i}].idempotency_key",
+                    "message": f"repeats the key of signposts[{first_at[item.idempotency_key]}]",
+                }
+            )
+        first_at.setdefault(item.idempotency_key, i)
+    # One directory query for the whole batch, not one per item.
+    categories = service_categories(
+        session=session, service_ids=list(dict.fromkeys(sid for item in items for sid in item.services))
+    )
+    today = datetime.now(UTC).date()
+    submissions = []
+    for i, item in enumerate(items):
+        events, item_errors = _events(session=session, data=item, categories=categories, today=today)
+        errors += [{"loc": f"signposts[{i}].{e['loc']}", "message": e["message"]} for e in item_errors]
+        submissions.append((key_hmac(secret_key, scope, item.idempotency_key), events))
+    if errors:
+        raise _unprocessable(errors)
+    fresh = record_many(session=session, source="prescriber", submissions=submissions)
+    return [(len(events), not new) for (_, events), new in zip(submissions, fresh, strict=True)]

@@ -9,7 +9,13 @@ from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, get_settings
 from signpost.db import SessionDep
 from signpost.events import prescriber
-from signpost.events.schemas import SignpostCreate, SignpostRecorded
+from signpost.events.schemas import (
+    SignpostBatch,
+    SignpostBatchRecorded,
+    SignpostCreate,
+    SignpostItemRecorded,
+    SignpostRecorded,
+)
 
 router = APIRouter(prefix="/api/v1/signposts", tags=["events"])
 PrescriberDep = Annotated[Caller, Depends(allow(Role.prescriber))]
@@ -37,3 +43,26 @@ def record_signpost(
     # A retry answers exactly as the first call did; only this header tells them apart.
     response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
     return SignpostRecorded(recorded=count, needs=list(dict.fromkeys(body.needs)))
+
+
+@router.post("/batch", status_code=201, response_model=SignpostBatchRecorded, operation_id="record_signposts")
+def record_signposts(
+    body: SignpostBatch, session: SessionDep, settings: SettingsDep, actor: PrescriberDep
+) -> SignpostBatchRecorded:
+    """Record up to 1,000 signposts at once, all or none; each item's idempotency_key makes its retry count once."""
+    outcomes = prescriber.record_signposts(
+        session=session,
+        items=body.signposts,
+        scope=f"prescriber-key:{actor.key_id}",
+        secret_key=settings.secret_key,
+    )
+    session.commit()
+    results = [
+        SignpostItemRecorded(recorded=count, needs=list(dict.fromkeys(item.needs)), replayed=replayed)
+        for item, (count, replayed) in zip(body.signposts, outcomes, strict=True)
+    ]
+    return SignpostBatchRecorded(
+        recorded=sum(r.recorded for r in results if not r.replayed),
+        replayed=sum(r.replayed for r in results),
+        results=results,
+    )

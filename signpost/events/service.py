@@ -45,8 +45,8 @@ def is_recorded(*, session: Session, key: str) -> bool:
 _EVENT_COLUMNS = tuple(f.name for f in fields(NewEvent))
 
 
-def _insert_events(session: Session, submission_id: int, events: list[NewEvent]) -> None:
-    """One driver-level executemany for the whole submission: bulk loads go through here too."""
+def _insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
+    """One driver-level executemany for every (submission id, event): bulk loads go through here too."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
     statement = (
@@ -62,7 +62,7 @@ def _insert_events(session: Session, submission_id: int, events: list[NewEvent])
                 for name, v in zip(_EVENT_COLUMNS[1:], _values(e)[1:], strict=True)
             ),
         )
-        for e in events
+        for submission_id, e in recorded
     ]
     session.connection().exec_driver_sql(statement, rows)
 
@@ -77,25 +77,41 @@ def record(*, session: Session, key: str, source: str, events: list[NewEvent]) -
     A unique constraint on the key makes concurrent retries safe: only one insert can win. The caller
     commits; the roll-ups are updated inside the same transaction so counts never drift from events.
     """
+    return record_many(session=session, source=source, submissions=[(key, events)])[0]
+
+
+def record_many(*, session: Session, source: str, submissions: list[tuple[str, list[NewEvent]]]) -> list[bool]:
+    """Store several submissions (key, events) at once; for each, whether it was new (False: seen before).
+
+    The same guarantees as `record`, in one round of statements: a batch upload costs a few inserts, not
+    a few per item. Keys must differ within the call. The caller commits.
+    """
+    sizes = {key: len(new_events) for key, new_events in submissions}
+    if len(sizes) != len(submissions):
+        raise ValueError("record_many: a key repeats within the call")
     # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling
     # would make a savepoint the outer transaction, and releasing it would commit the submission alone.
     dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    table = EventSubmission.__table__  # type: ignore[attr-defined]
+    # One statement, compiled once and cached, run as an "insertmanyvalues" executemany whatever the batch size.
     statement = (
-        dialect_insert(EventSubmission)
-        .values(key_hmac=key, source=source, created_at=datetime.now(UTC), event_count=len(events))
+        dialect_insert(table)
         .on_conflict_do_nothing(index_elements=["key_hmac"])
-        .returning(EventSubmission.id)  # type: ignore[arg-type]
+        .returning(table.c.key_hmac, table.c.id)
     )
-    submission_id = session.execute(statement).scalar()
-    if submission_id is None:
-        return False
-    if events:
-        _insert_events(session, submission_id, events)
-    # Called directly, not registered: the roll-ups cannot be forgotten and share this transaction.
-    rollup.apply(session, events)
-    for hook in EVENT_HOOKS:
-        hook(session, events)
-    return True
+    now = datetime.now(UTC)
+    # Keys in sorted order: concurrent batches sharing keys take their locks in the same order (no deadlock).
+    rows = [{"key_hmac": key, "source": source, "created_at": now, "event_count": sizes[key]} for key in sorted(sizes)]
+    ids: dict[str, int] = dict(session.connection().execute(statement, rows).tuples().all())
+    fresh = [(ids[key], event) for key, new_events in submissions if key in ids for event in new_events]
+    if fresh:
+        _insert_events(session, fresh)
+        new_events = [event for _, event in fresh]
+        # Called directly, not registered: the roll-ups cannot be forgotten and share this transaction.
+        rollup.apply(session, new_events)
+        for hook in EVENT_HOOKS:
+            hook(session, new_events)
+    return [key in ids for key, _ in submissions]
 
 
 # Further functions called with (session, the NewEvents) inside the recording transaction.

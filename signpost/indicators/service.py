@@ -1,12 +1,11 @@
 """Indicator reports: counts from the roll-ups, grouped as asked, suppressed before they leave."""
 
 import itertools
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select, union_all
 from sqlmodel import Session
 
 from signpost.errors import Problem
@@ -90,49 +89,90 @@ def _month_end(day: date) -> date:
     return date.fromordinal(following.toordinal() - 1)
 
 
-def _choose_cube(dimensions: set[str], start: date, end: date) -> rollup.Cube:
-    whole_months = start.day == 1 and end == _month_end(end)
-    for cube in rollup.CUBES:
-        if dimensions <= cube.dimensions and (cube.grain == "day" or whole_months):
-            return cube
-    return rollup.CUBES_BY_NAME["day"]
+def _period_end(first: date, grain: str) -> date:
+    if grain == "day":
+        return first
+    if grain == "year":
+        return date(first.year, 12, 31)
+    return _month_end(first.replace(month=first.month + 2) if grain == "quarter" else first)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One range of one cube's periods: the cells with cube = `cube` and `first` <= period_start <= `last`."""
+
+    cube: str
+    first: date
+    last: date
+
+
+def plan(dimensions: set[str], start: date, end: date, *, by_month: bool) -> list[Part]:
+    """Which roll-up answers which part of [start, end]: whole years, quarters and months each from the smallest
+    cube of that grain that holds the dimensions (only months when the report is by month), and the days of a
+    partial month at either edge from the smallest daily cube."""
+    grains = ("month",) if by_month else ("year", "quarter", "month")
+    smallest = {
+        grain: next((c.name for c in rollup.CUBES if c.grain == grain and dimensions <= c.dimensions), None)
+        for grain in (*grains, "day")
+    }
+    parts: list[Part] = []
+    first = start
+    while first <= end:
+        grain = next(
+            (
+                g
+                for g in (*grains, "day")
+                if smallest[g] and rollup.period_start(first, g) == first and _period_end(first, g) <= end
+            ),
+            "day",
+        )
+        cube, last = smallest[grain] or "day", _period_end(first, grain)
+        if parts and parts[-1].cube == cube:
+            parts[-1] = Part(cube, parts[-1].first, first)  # the next period of the same cube: one range
+        else:
+            parts.append(Part(cube, first, first))
+        first = date.fromordinal(last.toordinal() + 1)
+    return parts
 
 
 def count(
     *, session: Session, start: date, end: date, group_by: list[str], filters: dict[str, str] | None = None
 ) -> Counts:
-    """Unsuppressed counts over [start, end] grouped as asked, read from the smallest roll-up that holds them."""
+    """Unsuppressed counts over [start, end] grouped as asked, read from the smallest roll-ups that hold them."""
     filters = {k: v for k, v in (filters or {}).items() if v}
-    dims = [GROUPINGS[g] for g in group_by if GROUPINGS[g]]
-    cube = _choose_cube({*dims, *filters}, start, end)  # type: ignore[arg-type]
-    table = IndicatorCount.__table__  # type: ignore[attr-defined]
     by_month = "month" in group_by
-    keys = ([table.c.period_start] if by_month else []) + [table.c[d] for d in dims]
-    keys += [table.c.ward_vintage, table.c.imd_year]
-    query = (
-        select(*keys, func.sum(table.c.n))
-        .where(table.c.cube == cube.name, table.c.period_start >= start, table.c.period_start <= end)
-        .group_by(*keys)
-    )
-    for name, value in filters.items():
-        query = query.where(table.c[name] == value)
-    found = Counts(cells=defaultdict(int), cube=cube.name)
-    for row in session.execute(query):
-        *values, vintage, imd_year, n = row
+    # In the order asked; a month is grouped by period_start (days at the edges are folded into months below).
+    # The vintages are read too, so the report can state them: the cubes read must hold them.
+    names = [GROUPINGS[g] or "period_start" for g in group_by] + ["ward_vintage", "imd_year"]
+    parts = plan({*names, *filters} - {"period_start"}, start, end, by_month=by_month)
+    table = IndicatorCount.__table__  # type: ignore[attr-defined]
+    selects = [
+        select(*(table.c[name] for name in names), table.c.n).where(
+            # The cube's name as a literal, not a parameter: only then can SQLite and PostgreSQL (whose prepared
+            # statements turn generic) use the cube's partial covering index (models.SMALL_CUBE_COLUMNS).
+            table.c.cube == literal_column(f"'{part.cube}'"),
+            table.c.period_start >= part.first,
+            table.c.period_start <= part.last,
+            *(table.c[name] == value for name, value in filters.items()),
+        )
+        for part in parts
+    ]
+    cells = selects[0].subquery() if len(selects) == 1 else union_all(*selects).subquery()
+    keys = [cells.c[name] for name in names]
+    query = select(*keys, func.sum(cells.c.n)).group_by(*keys)
+    unknown = (rollup.UNKNOWN_TEXT, rollup.UNKNOWN_NUMBER)
+    found = Counts(cells={}, cube="+".join(dict.fromkeys(part.cube for part in parts)))
+    month_at = group_by.index("month") if by_month else None
+    for *values, vintage, imd_year, n in session.connection().execute(query):
         if vintage:
             found.ward_vintages.add(vintage)
         if imd_year:
             found.imd_years.add(imd_year)
-        cell = []
-        it = iter(values)
-        for g in group_by:
-            value = next(it)
-            if g == "month":
-                value = value.strftime("%Y-%m")
-            elif value in (rollup.UNKNOWN_TEXT, rollup.UNKNOWN_NUMBER):
-                value = UNKNOWN
-            cell.append(value)
-        found.cells[tuple(cell)] += int(n)
+        cell = [UNKNOWN if v in unknown else v for v in values]
+        if month_at is not None:
+            cell[month_at] = values[month_at].strftime("%Y-%m")
+        key = tuple(cell)
+        found.cells[key] = found.cells.get(key, 0) + int(n)
     return found
 
 
@@ -189,7 +229,6 @@ def report(
     """A published report: every cell suppressed under `policy`, rates from published counts, its terms stated."""
     counts = count(session=session, start=start, end=end, group_by=group_by, filters=filters)
     ward_list = wards(session)
-    by_code = {w.code: w for w in ward_list}
     axes = [_axis(g, start, end, {cell[i] for cell in counts.cells}, ward_list) for i, g in enumerate(group_by)]
     size = 1
     for axis in axes:
@@ -197,19 +236,21 @@ def report(
     all_listed = size <= MAX_LISTED_CELLS
     cells = itertools.product(*axes) if all_listed else sorted(counts.cells, key=lambda c: tuple(map(str, c)))
     ward_at = group_by.index("ward") if "ward" in group_by else None
+    ward_terms = {w.code: (w.name, w.population) for w in ward_list}
+    found, publish = counts.cells, policy.publish
+    published_of: dict[int, int | None] = {}  # most cells share a handful of counts (0 above all)
     rows = []
     for cell in cells:
-        n = counts.cells.get(tuple(cell), 0)
-        published = policy.publish(n)
+        n = found.get(tuple(cell), 0)
+        if n not in published_of:
+            published_of[n] = publish(n)
+        published = published_of[n]
         row: dict[str, Any] = dict(zip(group_by, cell, strict=True))
-        if ward_at is not None:
-            ward = by_code.get(cell[ward_at])
-            row["ward_name"] = ward.name if ward else None
-        row["count"] = published
-        row["suppressed"] = published is None
-        if ward_at is not None:
-            ward = by_code.get(cell[ward_at])
-            population = ward.population if ward else None
+        if ward_at is None:
+            row["count"], row["suppressed"] = published, published is None
+        else:
+            name, population = ward_terms.get(cell[ward_at], (None, None))
+            row["ward_name"], row["count"], row["suppressed"] = name, published, published is None
             # Rates come from the published (rounded) count, never the raw one, so they disclose nothing more.
             row["rate_per_1000"] = (
                 round(published * 1000 / population, 2) if published is not None and population else None

@@ -29,20 +29,26 @@ def import_command(
     with Session(db.get_engine()) as session, _progress() as progress:
         task = progress.add_task("importing", total=None)
         try:
-            records = list(importer.load_source(source, fmt=format))
+            # A local file is read once first (holding nothing) so a broken one fails before anything is
+            # written, and so the bar knows its length; a remote feed is paged through as it comes.
+            total = importer.scan_source(source, fmt=format)
+            progress.update(task, total=total)
+            importer.import_records(
+                session=session,
+                records=importer.load_source(source, fmt=format),
+                report=report,
+                actor=actor,
+                on_record=lambda: progress.advance(task),
+                on_batch=session.commit,  # each batch is whole; a running server's writes are not held up
+            )
         except importer.FeedError as exc:
             progress.stop()
             console.print(f"[red]Cannot import: {exc}[/red]")
+            if report.created or report.updated:  # a remote feed that failed part-way: earlier batches are kept
+                console.print("[red]The feed stopped part-way; what was imported before that is reported below.[/red]")
+                print_report(report)
             raise typer.Exit(2) from None
-        progress.update(task, total=len(records))
-        importer.import_records(
-            session=session,
-            records=records,
-            report=report,
-            actor=actor,
-            on_record=lambda: progress.advance(task),
-        )
-        progress.update(task, completed=len(records))
+        progress.update(task, total=report.total, completed=report.total)
         if not dry_run:
             session.commit()
     print_report(report)

@@ -17,7 +17,7 @@ EditorDep = Annotated[Caller, Depends(allow(Role.editor))]
 
 
 @router.post("/imports", operation_id="directory_import", response_model=ImportReportOut)
-async def import_feed(
+def import_feed(
     session: SessionDep,
     caller: EditorDep,
     file: Annotated[UploadFile, File(description="An ORUK 1.0 or 3.0 JSON feed, or the CSV export")],
@@ -25,20 +25,22 @@ async def import_feed(
     dry_run: Annotated[bool, Query(description="Report what would change and write nothing")] = False,
 ) -> dict[str, Any]:
     """Import an uploaded feed and report what was created, updated, unchanged, duplicated or rejected."""
+    # A plain `def`: a large feed takes a while, and runs in a worker thread rather than holding up the loop.
     if format is not None and format not in importer.FORMATS:
         raise Problem(
             422,
             f"format must be one of {', '.join(importer.FORMATS)}.",
             errors=[{"loc": ["body", "format"], "message": f"unknown format {format!r}"}],
         )
-    data = await file.read()
+    filename = file.filename or ""
     try:
-        records = importer.read_file_records(data, format, file.filename or "")
+        importer.scan_file(file.file, format, filename)  # a broken file fails before anything is written
     except importer.FeedError as exc:
         raise Problem(
             422, f"The file cannot be imported: {exc}.", errors=[{"loc": ["body", "file"], "message": str(exc)}]
         ) from None
-    report = importer.ImportReport(source=file.filename or "upload", format=format or "auto", dry_run=dry_run)
+    report = importer.ImportReport(source=filename or "upload", format=format or "auto", dry_run=dry_run)
+    records = importer.iter_file_records(file.file, format, filename)
     importer.import_records(session=session, records=records, report=report, actor=caller.name)
     if not dry_run:
         session.commit()

@@ -3,9 +3,11 @@
 import asyncio
 import json
 import logging
+import tempfile
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import IO, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,14 +44,39 @@ def _error_body(path: str, status: int, title: str, code: str, detail: str) -> t
     return json.dumps(body).encode(), PROBLEM_JSON.encode()
 
 
-class RequestMiddleware:
-    """Wraps every HTTP request: limits the body, times it, logs one line, counts it."""
+# A body larger than the ordinary limit (an upload to a route allowed more) waits on disk, not in memory,
+# and is handed to the app in pieces of this size.
+REPLAY_CHUNK = 64 * 1024
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+
+class RequestMiddleware:
+    """Wraps every HTTP request: limits the body, times it, logs one line, counts it.
+
+    Every body is capped at `max_body_bytes`, except a POST to one of `upload_paths` (feed imports), which
+    may be up to `max_upload_bytes`.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        upload_paths: Iterable[str] = (),
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.upload_paths = frozenset(upload_paths)
+        self.max_upload_bytes = max(max_body_bytes, max_upload_bytes or 0)
         self._gate: asyncio.Semaphore | None = None
+
+    def body_limit(self, scope: Scope) -> int:
+        """The largest body this request may send."""
+        if scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
+            return self.max_upload_bytes
+        return self.max_body_bytes
 
     def gate(self) -> asyncio.Semaphore:
         """At most about half the connection pool's worth of requests in the app at once; the rest wait here.
@@ -78,7 +105,7 @@ class RequestMiddleware:
         started = time.perf_counter()
         status = 500
         responded = False
-        limit = self.max_body_bytes
+        limit = self.body_limit(scope)
         received = 0
 
         headers = dict(scope.get("headers", []))
@@ -153,22 +180,47 @@ class RequestMiddleware:
         # Read the whole body (bounded by the limit) before taking a place at the gate, so a client that
         # sends slowly holds only its own connection, never a place that others are waiting for.
         buffered: list[Message] = []
+        spool: IO[bytes] | None = None  # the body, once it outgrows the ordinary limit
         if declared not in (None, b"0") or b"transfer-encoding" in headers:
-            chunks = []
+            chunks: list[bytes] = []
+            size = 0
             while True:
                 message = await limited_receive()
                 if message["type"] != "http.request":
                     buffered.append(message)
+                    if spool is not None:  # the client left: the app hears only that
+                        spool.close()
+                        spool = None
                     break
-                chunks.append(message.get("body", b""))
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if spool is None and size > self.max_body_bytes:
+                    spool = tempfile.SpooledTemporaryFile(max_size=self.max_body_bytes)
+                    spool.writelines(chunks)
+                    chunks = []
+                if spool is not None:
+                    spool.write(chunk)
+                else:
+                    chunks.append(chunk)
                 if not message.get("more_body", False):
-                    buffered.insert(0, {"type": "http.request", "body": b"".join(chunks), "more_body": False})
+                    if spool is None:
+                        buffered.insert(0, {"type": "http.request", "body": b"".join(chunks), "more_body": False})
+                    else:
+                        spool.seek(0)
                     break
             if rejected:
+                if spool is not None:
+                    spool.close()
                 self._record(scope, 413, started, request_id)
                 return
 
         async def replay_receive() -> Message:
+            if spool is not None and not spool.closed:
+                chunk = spool.read(REPLAY_CHUNK)
+                more = spool.tell() < size
+                if not more:
+                    spool.close()
+                return {"type": "http.request", "body": chunk, "more_body": more}
             return buffered.pop(0) if buffered else await limited_receive()
 
         try:
@@ -189,6 +241,8 @@ class RequestMiddleware:
                 )
             status = 413
         finally:
+            if spool is not None:
+                spool.close()
             self._record(scope, status, started, request_id)
 
     async def _reject(self, scope: Scope, send: Send, status: int, title: str, code: str, detail: str) -> None:

@@ -197,3 +197,79 @@ def test_imported_full_text_row_is_what_the_directory_would_index(session):
     directory.index_service(session=session, service_id=record["id"])
     session.refresh(row)
     assert (row.name, row.description, row.organization, row.taxonomy) == imported
+
+
+def test_a_json_list_read_in_pieces_gives_every_record(monkeypatch):
+    import io
+
+    monkeypatch.setattr(importer, "_CHUNK", 7)  # every record straddles the buffer's edges
+    records = [oruk_service(), 12345, oruk_service(name="Ünïcode “quotes”"), "text", None]
+    data = ("\ufeff\n [ " + ",\n".join(json.dumps(r) for r in records) + " ]\n").encode()
+    assert list(importer.iter_file_records(io.BytesIO(data), None, "feed.json")) == records
+    assert list(importer.iter_file_records(io.BytesIO(b" [ ] "), None, "feed.json")) == []
+
+
+def test_a_broken_file_fails_before_anything_is_written(client, session):
+    import io
+
+    records = [oruk_service(), oruk_service()]
+    data = json.dumps(records, indent=1).encode()[:-40]
+    with pytest.raises(importer.FeedError, match="not valid JSON .*line"):
+        importer.scan_file(io.BytesIO(data), None, "feed.json")
+    response = client.post(
+        "/api/v1/directory/imports",
+        headers=bearer(make_key(session, "editor")),
+        files={"file": ("feed.json", data, "application/json")},
+    )
+    assert response.status_code == 422
+    assert session.get(Service, records[0]["id"]) is None
+
+
+def test_close_names_in_one_organisation_are_duplicates_across_batches(session):
+    first = oruk_service(name="Riverside Advice Centre")
+    org = first["organization"]
+    close = oruk_service(name="Riverside Advice Centr", organization=org)
+    elsewhere = oruk_service(name="Riverside Advice Centre", organization={"id": "another-org", "name": "Other"})
+    elsewhere["service_at_locations"][0]["location"]["addresses"][0]["postal_code"] = "LS6 1AA"
+    report = importer.ImportReport(source="test", format="oruk3")
+    importer.import_records(session=session, records=[first, close, elsewhere], report=report, actor="t", batch_size=1)
+    assert [d["id"] for d in report.duplicates] == [close["id"]]
+    match = report.duplicates[0]["matches"][0]
+    assert (match["id"], match["reason"]) == (first["id"], "a close name (97%) in the same organisation")
+
+
+def test_same_name_at_a_held_postcode_is_a_duplicate_in_another_organisation(session):
+    held = oruk_service(name="Hope Food Bank")
+    load(session, held)
+    again = oruk_service(name="The Hope Food Bank", organization={"id": "other-org", "name": "Other"})
+    report = load(session, again)
+    assert report.duplicates[0]["matches"][0]["id"] == held["id"]
+    assert report.duplicates[0]["matches"][0]["reason"] == "same name at postcode LS1 1UR"
+
+
+def test_each_batch_is_handed_to_the_caller_to_commit(session):
+    calls = []
+    records = [oruk_service() for _ in range(5)]
+    report = importer.ImportReport(source="test", format="oruk3")
+    importer.import_records(
+        session=session, records=records, report=report, actor="t", batch_size=2, on_batch=lambda: calls.append(1)
+    )
+    assert len(calls) == 3 and len(report.created) == 5
+    dry = importer.ImportReport(source="test", format="oruk3", dry_run=True)
+    importer.import_records(session=session, records=[oruk_service()], report=dry, actor="t", on_batch=calls.clear)
+    assert len(calls) == 3
+
+
+def test_reimport_after_an_edit_elsewhere_updates_the_search_row(session):
+    from signpost.directory.models import ServiceSearch
+
+    record = oruk_service()
+    load(session, record)
+    service = session.get(Service, record["id"])
+    service.name = "Edited in the directory"
+    session.add(service)
+    session.flush()
+    report = load(session, record)
+    assert report.updated == [record["id"]]
+    row = session.exec(select(ServiceSearch).where(ServiceSearch.service_id == record["id"])).one()
+    assert row.name == record["name"]

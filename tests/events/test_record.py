@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pytest
 from sqlmodel import select
 
 from signpost import events
@@ -35,3 +36,20 @@ def test_the_key_is_an_hmac_not_a_plain_hash() -> None:
     key = events.key_hmac("secret", "scope", "response-1")
     assert key != hashlib.sha256(b"response-1").hexdigest()
     assert key != events.key_hmac("other secret", "scope", "response-1")
+
+
+def test_many_submissions_at_once_each_count_once(session) -> None:  # type: ignore[no-untyped-def]
+    first, second = (events.key_hmac("secret", "scope", name) for name in ("many-1", "many-2"))
+    events.record(session=session, key=first, source="prescriber", events=[_event()])
+    fresh = events.record_many(
+        session=session, source="prescriber", submissions=[(first, [_event()]), (second, [_event(), _event()])]
+    )
+    assert fresh == [False, True]
+    assert len(session.exec(select(SignpostEvent)).all()) == 3
+
+
+def test_a_key_repeated_within_one_call_is_refused(session) -> None:  # type: ignore[no-untyped-def]
+    key = events.key_hmac("secret", "scope", "twice")
+    with pytest.raises(ValueError):
+        events.record_many(session=session, source="prescriber", submissions=[(key, [_event()]), (key, [_event()])])
+    assert session.exec(select(SignpostEvent)).all() == []
