@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from signpost.auth import Caller, Role, allow
@@ -76,19 +77,25 @@ async def signpost_response(
 ) -> FhirResponse:
     """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
     body = await read_json_body(request)
+    # The database work is synchronous: it runs off the event loop, and commits in the same worker thread, so the
+    # roll-up rows it updates are not held locked while the request waits for another thread to commit.
+    result = await run_in_threadpool(
+        _signpost_and_commit,
+        session=session,
+        body=body,
+        caller=caller,
+        settings=settings,
+        idempotency_key=idempotency_key,
+        base=fhir_base(request),
+    )
+    return FhirResponse(result)
+
+
+def _signpost_and_commit(*, session: Session, **given: Any) -> dict[str, Any]:
     try:
-        # The database work is synchronous: run it off the event loop.
-        result = await run_in_threadpool(
-            submission.signpost,
-            session=session,
-            body=body,
-            caller=caller,
-            settings=settings,
-            idempotency_key=idempotency_key,
-            base=fhir_base(request),
-        )
-        await run_in_threadpool(session.commit)
+        result = submission.signpost(session=session, **given)
+        session.commit()
     except Problem:
         session.rollback()
         raise
-    return FhirResponse(result)
+    return result

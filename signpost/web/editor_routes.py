@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from signpost.config import Settings
 from signpost.db import SessionDep
@@ -30,7 +32,6 @@ TEXT_FIELDS = [
 ]
 AGE_FIELDS = [("minimum_age", "Youngest age"), ("maximum_age", "Oldest age")]
 STATUSES = [(s.value, s.value.replace("_", " ").capitalize()) for s in ServiceStatus]
-MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def _form_from(detail: dict[str, Any]) -> dict[str, Any]:
@@ -357,20 +358,13 @@ async def editor_import(
             report=None,
             errors={"file": "Choose a JSON or CSV file to import"},
         )
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        return _page(
-            request,
-            settings,
-            "editor/import.html",
-            status=413,
-            report=None,
-            errors={"file": "The file is larger than 5 MB; import it with the command line instead"},
-        )
+    # The upload waits in a temporary file (the body limit for imports is SIGNPOST_IMPORT_MAX_BODY_BYTES); it is
+    # read twice, streamed, in a worker thread: once to refuse a broken file before anything is written, then to import.
+    report = importer.ImportReport(source=upload.filename, format="file", dry_run=dry_run)
     try:
-        records = importer.read_file_records(data, None, upload.filename)
-        report = importer.ImportReport(source=upload.filename, format="file", dry_run=dry_run)
-        importer.import_records(session=session, records=records, report=report, actor=viewer.actor.name)
+        await run_in_threadpool(importer.scan_file, upload.file, None, upload.filename)
+        records = importer.iter_file_records(upload.file, None, upload.filename)
+        await run_in_threadpool(_import_and_finish, session, records, report, viewer.actor.name)
     except importer.FeedError as exc:
         session.rollback()
         return _page(
@@ -381,8 +375,13 @@ async def editor_import(
             report=None,
             errors={"file": f"The file could not be read: {exc}"},
         )
-    if dry_run:
+    return _page(request, settings, "editor/import.html", report=report)
+
+
+def _import_and_finish(session: Session, records: Any, report: importer.ImportReport, actor: str) -> None:
+    """Import, then commit (or, for a dry run, roll back) in the same worker thread: no lock waits on a thread."""
+    importer.import_records(session=session, records=records, report=report, actor=actor)
+    if report.dry_run:
         session.rollback()
     else:
         session.commit()
-    return _page(request, settings, "editor/import.html", report=report)
