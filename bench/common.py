@@ -56,6 +56,8 @@ def server(app: str, env: dict[str, str] | None = None, workers: int = 1) -> Ite
             "--workers",
             str(workers),
             "--no-access-log",
+            "--timeout-keep-alive",
+            "75",
             "--log-level",
             "warning",
         ],

@@ -31,6 +31,9 @@ app.add_typer(geography_cli.app, name="geography")
 app.add_typer(indicators_cli.app, name="indicators")
 
 console = Console(stderr=True)
+# Idle keep-alive connections stay open longer than a load balancer's (60 s is common), so the balancer, not the
+# service, closes them: otherwise a request can be sent on a connection the service is closing, and is lost.
+KEEP_ALIVE_SECONDS = 75
 
 
 def _session() -> Session:
@@ -65,6 +68,7 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
