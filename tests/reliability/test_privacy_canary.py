@@ -71,6 +71,18 @@ def _recipes(op: Operation, session) -> list[dict[str, Any]]:  # type: ignore[no
             }
             for kind in ("signposted", "referred")
         ]
+    if op.id == "POST /api/v1/signposts/batch":
+        item = {
+            "services": [_a_service_id(session)],
+            "needs": ["housing-at-risk"],
+            "postcode": canary.POSTCODE,
+            "birth_date": canary.BIRTH_DATE,
+        }
+        items = [
+            {**item, "kind": kind, "idempotency_key": f"{canary.NHS_NUMBER}-{kind}"}
+            for kind in ("signposted", "referred")
+        ]
+        return [{"json": {"signposts": items}}]
     if op.method == "POST" and op.path.startswith("/fhir/QuestionnaireResponse/"):
         return [_fhir(body) for body in _questionnaire_responses()]
     return []
