@@ -20,6 +20,24 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
 
 import httpx
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from signpost.directory.models import (
+    Contact,
+    CostOption,
+    Language,
+    Location,
+    Organization,
+    Phone,
+    Schedule,
+    Service,
+    ServiceArea,
+    ServiceAtLocation,
+    ServiceAudit,
+    ServiceSearch,
+    ServiceTaxonomy,
+    TaxonomyTerm,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -852,21 +870,6 @@ def _held_records(connection: "Connection", ids: list[str]) -> dict[str, tuple[d
     The record has the shape `normalise_service` gives a feed record, so comparing the two says whether a
     re-import changes anything.
     """
-    from sqlalchemy import select
-
-    from signpost.directory.models import (
-        Contact,
-        CostOption,
-        Language,
-        Location,
-        Organization,
-        Phone,
-        Schedule,
-        Service,
-        ServiceArea,
-        ServiceAtLocation,
-        ServiceTaxonomy,
-    )
 
     def rows(model: Any, column: str, keys: Iterable[str]) -> list[Any]:
         table = _table(model)
@@ -972,10 +975,8 @@ class _DuplicateIndex:
         self.org_numbers: dict[str, list[tuple[str, str]]] = {}  # organisation id → its keys in `numbers`
 
     def load(self) -> None:
-        from sqlalchemy import select
 
         from signpost.directory import service as directory
-        from signpost.directory.models import Location, Organization, Service, ServiceAtLocation
 
         if self.loaded:
             return
@@ -1129,24 +1130,6 @@ def _write_batch(
     state: _ImportState,
 ) -> None:
     """One batch in a few set-wise statements: parents before children, as the foreign keys need."""
-    from sqlalchemy import bindparam, delete, insert, select, update
-
-    from signpost.directory.models import (
-        Contact,
-        CostOption,
-        Language,
-        Location,
-        Organization,
-        Phone,
-        Schedule,
-        Service,
-        ServiceArea,
-        ServiceAtLocation,
-        ServiceAudit,
-        ServiceSearch,
-        ServiceTaxonomy,
-        TaxonomyTerm,
-    )
 
     connection = session.connection()
     duplicates = state.duplicates
@@ -1349,16 +1332,6 @@ def _search_text(
 
 def _child_rows(sid: str, record: dict[str, Any]) -> Iterator[tuple[Any, dict[str, Any]]]:
     """A service's related rows from the record, with ids derived from the service so re-imports reuse them."""
-    from signpost.directory.models import (
-        Contact,
-        CostOption,
-        Language,
-        Phone,
-        Schedule,
-        ServiceArea,
-        ServiceAtLocation,
-        ServiceTaxonomy,
-    )
 
     for i, loc in enumerate(record["locations"]):
         yield ServiceAtLocation, {"id": _child_id(sid, "sal", i), "service_id": sid, "location_id": loc["id"]}
