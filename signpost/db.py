@@ -1,6 +1,8 @@
 """Engines and sessions for SQLite (embedded) and PostgreSQL (production)."""
 
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -8,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session, SQLModel
+from starlette.concurrency import run_in_threadpool
 
 from signpost.config import ROOT, Settings, get_settings
 
@@ -20,6 +23,8 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata = SQLModel.metadata
+# How long a SQLite writer waits for the others before it gives up with "database is locked".
+BUSY_SECONDS = 10
 
 
 def normalise_url(url: str) -> str:
@@ -34,9 +39,60 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+# Statements that take SQLite's write lock (WITH may be an insert; queueing a read with it costs little).
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "WITH")
+
+
+class _QueuedWriter(sqlite3.Connection):
+    """A pysqlite connection whose transactions take turns at writing through a lock shared by the engine.
+
+    SQLite lets one connection write at a time. One that finds the database locked polls with back-off sleeps of up
+    to 100 ms, so under load some writers waited seconds while later ones went ahead. Here a transaction takes the
+    engine's lock at its first write and gives it back once its commit or rollback is done: writers queue in turn.
+    """
+
+    writer_lock: threading.Lock
+    lock_timeout: float
+    holds_lock = False
+
+    def take_writer_lock(self) -> None:
+        if not self.writer_lock.acquire(timeout=self.lock_timeout):
+            raise sqlite3.OperationalError("database is locked (waited for the other writers)")
+        self.holds_lock = True
+
+    def _give_back(self) -> None:
+        if self.holds_lock:
+            self.holds_lock = False
+            self.writer_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_back()
+
+
+def _queue_writes(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+    dbapi_connection = cursor.connection
+    if not dbapi_connection.holds_lock and statement.lstrip()[:7].upper().startswith(_WRITES):
+        dbapi_connection.take_writer_lock()
 
 
 def make_engine(url: str) -> Engine:
@@ -49,9 +105,20 @@ def make_engine(url: str) -> Engine:
         # Pools hold as many connections as the 40 worker threads sync routes run in (anyio's default limit),
         # so no thread waits on a connection whose holder needs a thread to give it back.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=20, max_overflow=20
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_SECONDS, "factory": _QueuedWriter},
+            pool_size=20,
+            max_overflow=20,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        writer_lock = threading.Lock()
+
+        def on_connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.writer_lock = writer_lock
+            dbapi_connection.lock_timeout = BUSY_SECONDS
+            _sqlite_pragmas(dbapi_connection, record)
+
+        event.listen(engine, "connect", on_connect)
+        event.listen(engine, "before_cursor_execute", _queue_writes)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
 
@@ -66,10 +133,18 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return _engine_for((settings or get_settings()).effective_database_url)
 
 
-def get_session() -> Iterator[Session]:
+async def get_session() -> AsyncIterator[Session]:
     """A session per request; routes commit, services never do."""
-    with Session(get_engine()) as session:
+    # Async, so a request does not pay two trips to a worker thread for it: making a session does no I/O, and
+    # closing one does only when the route left a transaction open (then it runs in a worker thread).
+    session = Session(get_engine())
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

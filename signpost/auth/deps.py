@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from signpost.auth import service
 from signpost.auth.models import Role
@@ -27,7 +28,7 @@ def allow(*roles: Role) -> Callable[..., Any]:
     """A dependency that admits the named roles only; its roles are read back for docs and tests."""
     names = tuple(r.value for r in roles)
 
-    def dependency(request: Request, session: SessionDep) -> service.Actor:
+    async def dependency(request: Request, session: SessionDep) -> service.Actor:
         secret = _bearer(request)
         if not secret:
             raise Problem(
@@ -35,7 +36,9 @@ def allow(*roles: Role) -> Callable[..., Any]:
                 "This needs an API key: send it as 'Authorization: Bearer <key>'.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        actor = service.authenticate(session=session, secret=secret)
+        actor = service.remembered(secret)
+        if actor is None:
+            actor = await run_in_threadpool(service.authenticate, session=session, secret=secret)
         request.state.actor_role = actor.role.value
         if actor.role.value not in names:
             raise Problem(403, f"The {actor.role.value} role may not do this; it needs {' or '.join(names)}.")

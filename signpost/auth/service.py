@@ -4,10 +4,13 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from signpost.auth.models import ApiKey, Role
 from signpost.errors import Problem
@@ -92,17 +95,45 @@ def revoke_key(*, session: Session, key_id: int) -> ApiKey:
     if record.revoked_at is None:
         record.revoked_at = now()
         session.add(record)
+    _remembered.clear()
     return record
+
+
+_KEY_LOOKUP = sa_select(
+    col(ApiKey.id),
+    col(ApiKey.key_hash),
+    col(ApiKey.name),
+    col(ApiKey.role),
+    col(ApiKey.practice_ods),
+    col(ApiKey.revoked_at),
+).where(col(ApiKey.key_hash) == bindparam("key_hash"))
+
+
+# A key's actor is remembered for a few seconds, so a burst of requests neither looks it up each time nor waits
+# for a worker thread to. Revoking forgets every key at once in this process; other processes (further workers,
+# the CLI) are believed for at most this long.
+REMEMBER_SECONDS = 5.0
+_remembered: dict[str, tuple[Actor, float]] = {}
+
+
+def remembered(secret: str) -> Actor | None:
+    """The actor of a key that authenticated in the last few seconds, if it did."""
+    found = _remembered.get(hash_key(secret))
+    return found[0] if found and found[1] > time.monotonic() else None
 
 
 def authenticate(*, session: Session, secret: str) -> Actor:
     """The actor for a presented key, or a 401 that says why not."""
-    record = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
-    if record is None or not hmac.compare_digest(record.key_hash, hash_key(secret)):
+    digest = hash_key(secret)
+    # Columns, not the ORM entity: every authenticated request runs this.
+    record = session.execute(_KEY_LOOKUP, {"key_hash": digest}).first()
+    if record is None or not hmac.compare_digest(record.key_hash, digest):
         raise Problem(401, "The API key was not recognised.", headers={"WWW-Authenticate": "Bearer"})
     if record.revoked_at is not None:
         raise Problem(401, "The API key has been revoked.", headers={"WWW-Authenticate": "Bearer"})
-    return Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
+    actor = Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
+    _remembered[digest] = (actor, time.monotonic() + REMEMBER_SECONDS)
+    return actor
 
 
 def has_admin(*, session: Session) -> bool:

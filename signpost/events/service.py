@@ -5,6 +5,7 @@ import hmac
 import json
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -80,6 +81,21 @@ def record(*, session: Session, key: str, source: str, events: list[NewEvent]) -
     return record_many(session=session, source=source, submissions=[(key, events)])[0]
 
 
+def _claim(dialect_insert: Any) -> Any:
+    # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling
+    # would make a savepoint the outer transaction, and releasing it would commit the submission alone.
+    table = EventSubmission.__table__  # type: ignore[attr-defined]
+    return (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["key_hmac"])
+        .returning(table.c.key_hmac, table.c.id)
+    )
+
+
+# Built once per dialect (True: SQLite) and run as an "insertmanyvalues" executemany whatever the batch size.
+_CLAIM = {True: _claim(sqlite_insert), False: _claim(pg_insert)}
+
+
 def record_many(*, session: Session, source: str, submissions: list[tuple[str, list[NewEvent]]]) -> list[bool]:
     """Store several submissions (key, events) at once; for each, whether it was new (False: seen before).
 
@@ -89,16 +105,7 @@ def record_many(*, session: Session, source: str, submissions: list[tuple[str, l
     sizes = {key: len(new_events) for key, new_events in submissions}
     if len(sizes) != len(submissions):
         raise ValueError("record_many: a key repeats within the call")
-    # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling
-    # would make a savepoint the outer transaction, and releasing it would commit the submission alone.
-    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    table = EventSubmission.__table__  # type: ignore[attr-defined]
-    # One statement, compiled once and cached, run as an "insertmanyvalues" executemany whatever the batch size.
-    statement = (
-        dialect_insert(table)
-        .on_conflict_do_nothing(index_elements=["key_hmac"])
-        .returning(table.c.key_hmac, table.c.id)
-    )
+    statement = _CLAIM[session.get_bind().dialect.name == "sqlite"]
     now = datetime.now(UTC)
     # Keys in sorted order: concurrent batches sharing keys take their locks in the same order (no deadlock).
     rows = [{"key_hmac": key, "source": source, "created_at": now, "event_count": sizes[key]} for key in sorted(sizes)]

@@ -1,8 +1,8 @@
 """FHIR wire format: media types, `_format`, request bodies, `_count`."""
 
-import json
 from typing import Any
 
+import orjson
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
@@ -14,6 +14,10 @@ JSON_FORMATS = {"json", "application/json", "application/fhir+json", "applicatio
 
 class FhirResponse(JSONResponse):
     media_type = FHIR_JSON
+
+    def render(self, content: Any) -> bytes:
+        # orjson: a $signpost Bundle is over 20 KB, and the standard library took a tenth of the request to write it.
+        return orjson.dumps(content)
 
 
 def check_format(request: Request, _format: str | None = Query(default=None)) -> None:
@@ -36,11 +40,11 @@ async def read_json_body(request: Request) -> Any:
     if not raw:
         raise Problem(400, "The body is empty; a FHIR resource was expected.")
     try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise Problem(400, "The body is not valid UTF-8.") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise Problem(400, f"The body is not valid JSON: {getattr(exc, 'msg', 'too deeply nested')}.") from None
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if "UTF-8" in exc.msg:
+            raise Problem(400, "The body is not valid UTF-8.") from None
+        raise Problem(400, f"The body is not valid JSON: {exc.msg}.") from None
 
 
 def page_size(count: int | None) -> int:

@@ -1,12 +1,16 @@
 """`$signpost`: validate, assess, place, route, count once, and answer with a collection Bundle."""
 
 import base64
+import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import count
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
 
 from signpost import events
 from signpost.auth import Caller
@@ -167,25 +171,41 @@ def _idempotency(
     return events.key_hmac(settings.secret_key, scope, raw)
 
 
-def _contacts(session: Session, offers: list[Offer]) -> dict[str, tuple[Service, leaflet.Contact]]:
+@dataclass(frozen=True)
+class _Listed:
+    """What the answer shows of an offered service: its id, name, description and how to reach it."""
+
+    id: str
+    name: str
+    description: str | None
+    contact: leaflet.Contact
+
+
+# Columns, not ORM entities, in one statement: the answer needs four fields and the first phone of each service.
+_OFFERED = (
+    select(col(Service.id), col(Service.name), col(Service.url), col(Service.description), col(Phone.number))
+    .outerjoin(Phone, col(Phone.service_id) == col(Service.id))
+    .where(col(Service.id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Phone.id))
+)
+
+
+def _contacts(session: Session, offers: list[Offer]) -> dict[str, _Listed]:
     ids = list({m.service_id for o in offers for m in o.matches})
-    if not ids:
-        return {}
-    services = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids)))}
-    phones: dict[str, str] = {}
-    for phone in session.exec(select(Phone).where(col(Phone.service_id).in_(ids)).order_by(col(Phone.id))):
-        phones.setdefault(phone.service_id, phone.number)
-    return {
-        sid: (service, leaflet.Contact(service.name, phones.get(sid), service.url)) for sid, service in services.items()
-    }
+    listed: dict[str, _Listed] = {}
+    if ids:
+        for sid, name, url, description, phone in session.execute(_OFFERED, {"ids": ids}):
+            if sid not in listed:
+                listed[sid] = _Listed(sid, name, description, leaflet.Contact(name, phone, url))
+    return listed
 
 
-def _healthcare_service(service: Service, contact: leaflet.Contact, reasons: list[str], base: str) -> dict[str, Any]:
+def _healthcare_service(service: _Listed, reasons: list[str]) -> dict[str, Any]:
     telecom = []
-    if contact.phone:
-        telecom.append({"system": "phone", "value": contact.phone})
-    if service.url:
-        telecom.append({"system": "url", "value": service.url})
+    if service.contact.phone:
+        telecom.append({"system": "phone", "value": service.contact.phone})
+    if service.contact.url:
+        telecom.append({"system": "url", "value": service.contact.url})
     resource: dict[str, Any] = {
         "resourceType": "HealthcareService",
         "id": service.id,
@@ -229,26 +249,6 @@ def signpost(
             local_authorities=settings.local_authorities,
             now=now,
         )
-        known = place is not None and place.known
-        new_events = [
-            events.NewEvent(
-                occurred_on=today,
-                kind="signposted",
-                source="template",
-                need_code=offer.need.code,
-                category_code=offer.category_code,
-                services_offered=[m.service_id for m in offer.matches],
-                ward_code=place.ward_code if known and place else None,
-                ward_vintage=place.ward_vintage if known and place else None,
-                imd_decile=place.imd_decile if known and place else None,
-                imd_year=place.imd_year if known and place else None,
-                age_band=band,
-                practice_ods=caller.practice_ods,
-            )
-            for offer in offers
-        ]
-        if new_events:
-            events.record(session=session, key=key, source="template", events=new_events)
     elif assessment.needs:
         submission.warnings.append(
             _warning(
@@ -256,7 +256,30 @@ def signpost(
                 "The patient did not agree to be signposted: no services are offered and nothing is counted.",
             )
         )
-    return _bundle(session, response, assessment, offers, submission.warnings, key, base, now)
+    answer = _bundle(session, response, assessment, offers, submission.warnings, key, base, now)
+    # The one write comes last, so the caller's commit follows it at once: a writer holds SQLite's lock (or
+    # PostgreSQL's roll-up row locks) for the insert alone, not while the answer is built.
+    known = place is not None and place.known
+    new_events = [
+        events.NewEvent(
+            occurred_on=today,
+            kind="signposted",
+            source="template",
+            need_code=offer.need.code,
+            category_code=offer.category_code,
+            services_offered=[m.service_id for m in offer.matches],
+            ward_code=place.ward_code if known and place else None,
+            ward_vintage=place.ward_vintage if known and place else None,
+            imd_decile=place.imd_decile if known and place else None,
+            imd_year=place.imd_year if known and place else None,
+            age_band=band,
+            practice_ods=caller.practice_ods,
+        )
+        for offer in offers
+    ]
+    if new_events:
+        events.record(session=session, key=key, source="template", events=new_events)
+    return answer
 
 
 def _bundle(
@@ -269,10 +292,10 @@ def _bundle(
     base: str,
     now: datetime,
 ) -> dict[str, Any]:
-    counter = iter(range(10_000))
+    ids = _resource_ids(key)
 
     def new_id() -> str:
-        return str(uuid.uuid5(ID_NAMESPACE, f"{key}:{next(counter)}"))
+        return next(ids)
 
     contacts = _contacts(session, offers)
     # The response's own time, so that a retry is answered with the same resources.
@@ -292,13 +315,13 @@ def _bundle(
         )
     for offer in offers:
         for match in offer.matches:
-            service, contact = contacts[match.service_id]
+            service = contacts[match.service_id]
             if match.service_id not in services_done:
                 services_done.add(match.service_id)
                 entries.append(
                     {
                         "fullUrl": f"{base}/HealthcareService/{service.id}",
-                        "resource": _healthcare_service(service, contact, match.reasons, base),
+                        "resource": _healthcare_service(service, match.reasons),
                     }
                 )
             request = {
@@ -318,7 +341,7 @@ def _bundle(
     for observation in observations(response, assessment):
         observation["id"] = new_id()
         entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
-    plain = {sid: pair[1] for sid, pair in contacts.items()}
+    plain = {sid: listed.contact for sid, listed in contacts.items()}
     leaflet_text = leaflet.text(offers, plain)
     leaflet_html = leaflet.html_page(offers, plain)
     document = {
@@ -377,6 +400,17 @@ def _bundle(
         "timestamp": now.isoformat(timespec="seconds"),
         "entry": entries,
     }
+
+
+def _resource_ids(key: str) -> Iterator[str]:
+    """Ids for the resources of one answer: the same for a retry (the same key), different between submissions."""
+    # In the form of a uuid5: a hash of the key names the answer and a counter its resources (computing a uuid5 for
+    # each resource took a twentieth of the request).
+    digest = hashlib.sha1(ID_NAMESPACE.bytes + key.encode()).hexdigest()
+    variant = "89ab"[int(digest[16], 16) & 3]
+    prefix = f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:24]}"
+    for number in count():
+        yield f"{prefix}{number:08x}"
 
 
 def _b64(text: str) -> str:

@@ -26,8 +26,8 @@ def _all() -> dict[tuple[str, str], dict[str, Any]]:
 
 def reload() -> None:
     """Forget the cached files (tests that edit a resource call this)."""
-    _all.cache_clear()
-    expansion.cache_clear()
+    for cached in (_all, expansion, need_concepts, concept_map_targets):
+        cached.cache_clear()
 
 
 def of_type(resource_type: str) -> list[dict[str, Any]]:
@@ -75,8 +75,9 @@ def expansion(url: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(dict.fromkeys(codes))
 
 
+@lru_cache
 def need_concepts() -> dict[str, dict[str, Any]]:
-    """The social-need CodeSystem's concepts by code."""
+    """The social-need CodeSystem's concepts by code (shared: do not change it)."""
     return {c["code"]: c for c in _concepts(NEED_SYSTEM, None)}
 
 
@@ -85,8 +86,9 @@ def is_sensitive(need_code: str) -> bool:
     return any(p.get("code") == "sensitive" and p.get("valueBoolean") for p in concept.get("property", []))
 
 
+@lru_cache
 def concept_map_targets(map_id: str) -> dict[str, list[dict[str, Any]]]:
-    """A shipped ConceptMap as source code → its targets, in the order written."""
+    """A shipped ConceptMap as source code → its targets, in the order written (shared: do not change it)."""
     concept_map = read("ConceptMap", map_id) or {}
     targets: dict[str, list[dict[str, Any]]] = {}
     for group in concept_map.get("group", []):
