@@ -4,9 +4,9 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import monotonic
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
@@ -119,7 +119,7 @@ _remembered: dict[str, tuple[Actor, float]] = {}
 def remembered(secret: str) -> Actor | None:
     """The actor of a key that authenticated in the last few seconds, if it did."""
     found = _remembered.get(hash_key(secret))
-    return found[0] if found and found[1] > time.monotonic() else None
+    return found[0] if found and found[1] > monotonic() else None
 
 
 def authenticate(*, session: Session, secret: str) -> Actor:
@@ -132,7 +132,7 @@ def authenticate(*, session: Session, secret: str) -> Actor:
     if record.revoked_at is not None:
         raise Problem(401, "The API key has been revoked.", headers={"WWW-Authenticate": "Bearer"})
     actor = Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
-    _remembered[digest] = (actor, time.monotonic() + REMEMBER_SECONDS)
+    _remembered[digest] = (actor, monotonic() + REMEMBER_SECONDS)
     return actor
 
 

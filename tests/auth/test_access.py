@@ -1,9 +1,15 @@
 """Deny by default: anonymous 401, wrong role 403, revoked 401, each with a body that says why."""
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 from fastapi import APIRouter, FastAPI
+from sqlmodel import select
 
 from signpost.auth.deps import enforce_declared_roles
+from signpost.auth.models import ApiKey
+from signpost.auth.service import REMEMBER_SECONDS, hash_key
 from tests.factories import bearer, make_key
 
 
@@ -98,3 +104,20 @@ def test_every_route_of_the_app_declares_roles(app) -> None:  # type: ignore[no-
 
     routes = [r for r in app.routes if isinstance(r, APIRoute)]
     assert routes and all(route_roles(r) for r in routes)
+
+
+def test_a_key_revoked_by_another_process_stops_working_within_the_remembered_time(
+    client, session, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    key = make_key(session, "admin")
+    assert client.get("/api/v1/admin/keys", headers=bearer(key)).status_code == 200
+    # As `signpost keys revoke` in another process does it: straight to the database, this process not told.
+    record = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).one()
+    record.revoked_at = datetime.now(UTC)
+    session.add(record)
+    session.flush()
+    assert client.get("/api/v1/admin/keys", headers=bearer(key)).status_code == 200
+    later = time.monotonic() + REMEMBER_SECONDS + 1  # the service's own clock, not the event loop's
+    monkeypatch.setattr("signpost.auth.service.monotonic", lambda: later)
+    after = client.get("/api/v1/admin/keys", headers=bearer(key))
+    assert after.status_code == 401 and "revoked" in after.json()["detail"]

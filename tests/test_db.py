@@ -1,0 +1,94 @@
+"""SQLite writers of one process queue on the engine's lock: in turn, given back after commit, rollback or close."""
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from signpost import db
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    # A short wait, so that a writer that would wait for ever fails the test quickly instead.
+    monkeypatch.setattr(db, "BUSY_SECONDS", 2)
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'writers.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE tally (writer INTEGER, n INTEGER)"))
+    return engine
+
+
+def _insert(engine: Engine, writer: int, n: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO tally VALUES (:writer, :n)"), {"writer": writer, "n": n})
+
+
+def test_many_threads_writing_at_once_all_commit(sqlite_engine: Engine) -> None:
+    failures: list[BaseException] = []
+
+    def write(writer: int) -> None:
+        try:
+            for n in range(25):
+                _insert(sqlite_engine, writer, n)
+        except BaseException as exc:  # noqa: BLE001  (collected and asserted on below)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM tally")).scalar_one() == 16 * 25
+
+
+def test_a_second_writer_waits_until_the_first_commits(sqlite_engine: Engine) -> None:
+    first = sqlite_engine.connect()
+    first.begin()
+    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
+    second = threading.Thread(target=_insert, args=(sqlite_engine, 2, 1))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive(), "the second writer went ahead while the first held the lock"
+    first.commit()
+    second.join(5)
+    assert not second.is_alive()
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM tally")).scalar_one() == 2
+    first.close()
+
+
+@pytest.mark.parametrize("ending", ["rollback", "close"])
+def test_the_lock_is_given_back_when_a_writer_rolls_back_or_closes(sqlite_engine: Engine, ending: str) -> None:
+    first = sqlite_engine.connect()
+    first.begin()
+    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
+    getattr(first, ending)()
+    _insert(sqlite_engine, 2, 1)  # would wait BUSY_SECONDS and fail if the lock were still held
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT writer FROM tally")).scalars().all() == [2]
+    first.close()
+
+
+def test_a_writer_kept_waiting_too_long_gets_database_locked_from_the_queue(sqlite_engine: Engine) -> None:
+    first = sqlite_engine.connect()
+    first.begin()
+    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
+    with pytest.raises(OperationalError, match="database is locked .waited for the other writers"):
+        _insert(sqlite_engine, 2, 1)
+    first.rollback()
+    first.close()
+
+
+def test_readers_do_not_wait_for_a_writer(sqlite_engine: Engine) -> None:
+    first = sqlite_engine.connect()
+    first.begin()
+    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
+    with sqlite_engine.connect() as reader:
+        # WAL: the reader sees the last committed state, at once.
+        assert reader.execute(text("SELECT count(*) FROM tally")).scalar_one() == 0
+    first.rollback()
+    first.close()
