@@ -2,7 +2,7 @@
 
 from alembic import context
 import signpost.models  # noqa: F401  (registers every table)
-from signpost.db import make_engine, metadata
+from signpost.db import include_object_for, make_engine, metadata
 from signpost.config import get_settings
 from signpost.directory.fulltext import include_name  # full-text index objects are not tables
 
@@ -39,6 +39,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=include_name,
+        include_object=include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,7 +2,7 @@
 
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -148,6 +148,16 @@ async def get_session() -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def include_object_for(dialect: str) -> Callable[..., bool]:
+    """Alembic comparison filter: leave out what a model declares for another database only (`ddl_if`)."""
+
+    def include(found: Any, _name: Any, _type: Any, _reflected: Any, _compare_to: Any) -> bool:
+        wanted = getattr(getattr(found, "_ddl_if", None), "dialect", None)
+        return wanted is None or (wanted == dialect if isinstance(wanted, str) else dialect in wanted)
+
+    return include
 
 
 def alembic_config(url: str) -> Any:

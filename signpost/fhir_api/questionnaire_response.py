@@ -6,6 +6,7 @@ from fastapi import Depends, Header, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from signpost import events
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, get_settings
 from signpost.db import SessionDep
@@ -91,11 +92,12 @@ async def signpost_response(
     return FhirResponse(result)
 
 
-def _signpost_and_commit(*, session: Session, **given: Any) -> dict[str, Any]:
-    try:
-        result = submission.signpost(session=session, **given)
-        session.commit()
-    except Problem:
-        session.rollback()
-        raise
+def _signpost_and_commit(*, session: Session, settings: Settings, **given: Any) -> dict[str, Any]:
+    with events.recording_turns(settings.recording_at_once):
+        try:
+            result = submission.signpost(session=session, settings=settings, **given)
+            session.commit()
+        except Problem:
+            session.rollback()
+            raise
     return result
