@@ -126,7 +126,7 @@ def authenticate(*, session: Session, secret: str) -> Actor:
     """The actor for a presented key, or a 401 that says why not."""
     digest = hash_key(secret)
     # Columns, not the ORM entity: every authenticated request runs this.
-    record = session.execute(_KEY_LOOKUP, {"key_hash": digest}).first()
+    record = session.connection().execute(_KEY_LOOKUP, {"key_hash": digest}).first()
     if record is None or not hmac.compare_digest(record.key_hash, digest):
         raise Problem(401, "The API key was not recognised.", headers={"WWW-Authenticate": "Bearer"})
     if record.revoked_at is not None:

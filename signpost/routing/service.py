@@ -161,11 +161,13 @@ def _candidates(
     mode = "in_person" if preferences.no_phone else "no_internet" if preferences.phone_only else "any"
     params: dict[str, Any] = {"categories": sorted(categories), "age": age}
     found: dict[str, _Candidate] = {}
-    for *facts, code in session.execute(_candidate_query(age is not None, mode), params):
+    # Core execution on the session's connection: these read columns, so the ORM's layer would be pure cost.
+    connection = session.connection()
+    for *facts, code in connection.execute(_candidate_query(age is not None, mode), params):
         found.setdefault(facts[0], _Candidate(_Facts(*facts))).categories.add(code)
     if not found:
         return found
-    for service_id, kind, text, code, vintage, lat, lon in session.execute(DETAILS, {"ids": list(found)}):
+    for service_id, kind, text, code, vintage, lat, lon in connection.execute(DETAILS, {"ids": list(found)}):
         candidate = found[service_id]
         if kind == "area":
             candidate.areas.append(_Area(text, code, vintage))

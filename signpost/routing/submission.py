@@ -194,7 +194,7 @@ def _contacts(session: Session, offers: list[Offer]) -> dict[str, _Listed]:
     ids = list({m.service_id for o in offers for m in o.matches})
     listed: dict[str, _Listed] = {}
     if ids:
-        for sid, name, url, description, phone in session.execute(_OFFERED, {"ids": ids}):
+        for sid, name, url, description, phone in session.connection().execute(_OFFERED, {"ids": ids}):
             if sid not in listed:
                 listed[sid] = _Listed(sid, name, description, leaflet.Contact(name, phone, url))
     return listed
