@@ -148,6 +148,17 @@ def _wrk(
     return result
 
 
+async def _succeeds(
+    client: httpx.AsyncClient, method: str, url: str, body: bytes | None, headers: dict[str, str]
+) -> bool:
+    """One request: whether it was answered without an error status."""
+    try:
+        response = await client.request(method, url, content=body, headers=headers)
+    except httpx.HTTPError:
+        return False
+    return response.status_code < 400
+
+
 async def _httpx_load(
     url: str, method: str, body: bytes | None, headers: dict[str, str], connections: int, seconds: float
 ) -> LoadResult:
@@ -161,12 +172,7 @@ async def _httpx_load(
             nonlocal errors
             while time.monotonic() < stop:
                 started = time.perf_counter()
-                try:
-                    response = await client.request(method, url, content=body, headers=headers)
-                    if response.status_code >= 400:
-                        errors += 1
-                except httpx.HTTPError:
-                    errors += 1
+                errors += not await _succeeds(client, method, url, body, headers)
                 latencies.append((time.perf_counter() - started) * 1000)
 
         started = time.monotonic()
@@ -185,12 +191,7 @@ async def _paced_load(
 
         async def one(due: float) -> None:
             nonlocal errors
-            try:
-                response = await client.request(method, url, content=body, headers=headers)
-                if response.status_code >= 400:
-                    errors += 1
-            except httpx.HTTPError:
-                errors += 1
+            errors += not await _succeeds(client, method, url, body, headers)
             latencies.append((time.perf_counter() - due) * 1000)
 
         started = time.perf_counter()
