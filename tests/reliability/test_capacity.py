@@ -1,7 +1,5 @@
 """Capacity: what lets the service keep answering when more clients arrive than it has connections for."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import anyio
 import anyio.to_thread
 
@@ -11,9 +9,7 @@ from signpost import db
 def test_the_connection_pool_is_at_least_as_large_as_the_thread_pool(settings) -> None:  # type: ignore[no-untyped-def]
     pool = db.make_engine(settings.database_url).pool
     capacity = pool.size() + pool._max_overflow  # type: ignore[attr-defined]
-    # In a thread of its own: the browser tests' Playwright leaves an event loop running in this one.
-    with ThreadPoolExecutor(1) as runner:
-        assert capacity >= runner.submit(anyio.run, _thread_limit).result()
+    assert capacity >= anyio.run(_thread_limit)
 
 
 async def _thread_limit() -> float:
