@@ -33,7 +33,7 @@ def record_signpost(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SignpostRecorded:
     """Record that someone was signposted or referred; a retry with the same Idempotency-Key counts once."""
-    with events.recording_turns(settings.recording_at_once):
+    with events.recording(session, settings.recording_at_once):
         count, replayed = prescriber.record_signpost(
             session=session,
             data=body,
@@ -41,7 +41,6 @@ def record_signpost(
             scope=f"prescriber-key:{actor.key_id}",
             secret_key=settings.secret_key,
         )
-        session.commit()
     # A retry answers exactly as the first call did; only this header tells them apart.
     response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
     return SignpostRecorded(recorded=count, needs=list(dict.fromkeys(body.needs)))
@@ -52,14 +51,13 @@ def record_signposts(
     body: SignpostBatch, session: SessionDep, settings: SettingsDep, actor: PrescriberDep
 ) -> SignpostBatchRecorded:
     """Record up to 1,000 signposts at once, all or none; each item's idempotency_key makes its retry count once."""
-    with events.recording_turns(settings.recording_at_once):
+    with events.recording(session, settings.recording_at_once):
         outcomes = prescriber.record_signposts(
             session=session,
             items=body.signposts,
             scope=f"prescriber-key:{actor.key_id}",
             secret_key=settings.secret_key,
         )
-        session.commit()
     results = [
         SignpostItemRecorded(recorded=count, needs=list(dict.fromkeys(item.needs)), replayed=replayed)
         for item, (count, replayed) in zip(body.signposts, outcomes, strict=True)

@@ -4,6 +4,8 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -44,6 +46,19 @@ def recording_turns(at_once: int) -> threading.BoundedSemaphore:
     interpreter between the two while the rest wait on it; PostgreSQL served 40 `$signpost`/s without turns, 60 with 3.
     """
     return threading.BoundedSemaphore(at_once)
+
+
+@contextmanager
+def recording(session: Session, at_once: int) -> Iterator[None]:
+    """Run the block in one of the turns and commit before giving the turn back (if the block raises, nothing is
+    committed and the request's session rolls back as it closes).
+
+    For the request or command that records: the commit must fall inside the turn, as the turn is for the locks
+    the transaction holds until then.
+    """
+    with recording_turns(at_once):
+        yield
+        session.commit()
 
 
 def key_hmac(secret_key: str, scope: str, identifier: str) -> str:

@@ -10,7 +10,6 @@ from signpost import events
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, get_settings
 from signpost.db import SessionDep
-from signpost.errors import Problem
 from signpost.fhir_api.bundle import fhir_base
 from signpost.fhir_api.io import FhirResponse, read_json_body
 from signpost.fhir_api.routes import fhir_router
@@ -93,11 +92,5 @@ async def signpost_response(
 
 
 def _signpost_and_commit(*, session: Session, settings: Settings, **given: Any) -> dict[str, Any]:
-    with events.recording_turns(settings.recording_at_once):
-        try:
-            result = submission.signpost(session=session, settings=settings, **given)
-            session.commit()
-        except Problem:
-            session.rollback()
-            raise
-    return result
+    with events.recording(session, settings.recording_at_once):
+        return submission.signpost(session=session, settings=settings, **given)

@@ -107,7 +107,7 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
         parameters.append({"name": "postcode", "valueString": _first(form, "postcode")})
     if _first(form, "birth_date"):
         parameters.append({"name": "birthDate", "valueDate": _first(form, "birth_date")})
-    with events.recording_turns(settings.recording_at_once):
+    with events.recording(session, settings.recording_at_once):
         bundle = signposting.signpost(
             session=session,
             body={"resourceType": "Parameters", "parameter": parameters},
@@ -116,7 +116,6 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
             idempotency_key=None,
             base=settings.public_base_url.rstrip("/") + "/fhir",
         )
-        session.commit()
     _, assessment = signposting.checked_assessment(response)
     return "done", _result_view(session, settings, bundle, assessment)
 
