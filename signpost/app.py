@@ -1,5 +1,7 @@
 """The application factory."""
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from signpost import __version__
+from signpost import __version__, db
 from signpost.auth.deps import enforce_declared_roles
 from signpost.auth.routes import router as keys_router
 from signpost.config import Settings, get_settings
@@ -24,6 +26,7 @@ from signpost.fhir_api.questionnaire import router as fhir_questionnaire_router
 from signpost.fhir_api.questionnaire_response import router as fhir_questionnaire_response_router
 from signpost.fhir_api.routes import router as fhir_base_router
 from signpost.fhir_api.terminology import router as fhir_terminology_router
+from signpost.indicators import rollup
 from signpost.indicators.routes import router as indicators_router
 from signpost.openreferral.routes import router as openreferral_router
 from signpost.openreferral.transfer_routes import router as directory_transfer_router
@@ -97,7 +100,7 @@ def _routers() -> list[Any]:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # What importing and building the app made lives as long as the process. Frozen once (by the first app a
     # process starts), the collector's full passes no longer walk those 150,000 objects (70 ms a pass). A request
     # makes a few thousand short-lived containers: collecting the youngest generation every 10,000 allocations
@@ -106,7 +109,17 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
-    yield
+    settings: Settings = app.state.settings
+    if not settings.fold_seconds:
+        yield
+        return
+    folder = asyncio.create_task(rollup.fold_every(db.get_engine(settings), settings.fold_seconds))
+    try:
+        yield
+    finally:
+        folder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await folder
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -120,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.metrics = Metrics()
+    app.state.settings = settings
     install_handlers(app)
     web_errors.install(app)
 

@@ -41,8 +41,8 @@ class Settings(BaseSettings):
     postcode_resolver_timeout_s: float = 2.0
     review_months: int = 12
     matches_per_need: int = 3
-    # Transactions that record events (and add to the roll-ups) running at once in a worker: see events.recording.
-    recording_at_once: int = Field(default=3, ge=1)
+    # How often the server folds newly recorded events into the roll-ups (rollup.fold_all); 0: never.
+    fold_seconds: float = Field(default=1.0, ge=0)
     suppression_policy: Literal["nhs", "threshold", "none"] = "nhs"
     suppression_threshold: int = 10
     report_max_months: int = 36

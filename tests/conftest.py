@@ -46,6 +46,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     patch.setenv("SIGNPOST_VAR_DIR", str(tmp_path_factory.mktemp("var")))
     patch.setenv("SIGNPOST_SECRET_KEY", "test-secret-key-for-hmac")
     patch.setenv("SIGNPOST_ENVIRONMENT", "development")
+    # No background folding: tests share one database, and those that fold do it themselves (tests/indicators).
+    patch.setenv("SIGNPOST_FOLD_SECONDS", "0")
     get_settings.cache_clear()
     yield get_settings()
     patch.undo()

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from signpost import events
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, get_settings
 from signpost.db import SessionDep
@@ -33,14 +32,14 @@ def record_signpost(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SignpostRecorded:
     """Record that someone was signposted or referred; a retry with the same Idempotency-Key counts once."""
-    with events.recording(session, settings.recording_at_once):
-        count, replayed = prescriber.record_signpost(
-            session=session,
-            data=body,
-            idempotency_key=idempotency_key or uuid.uuid4().hex,
-            scope=f"prescriber-key:{actor.key_id}",
-            secret_key=settings.secret_key,
-        )
+    count, replayed = prescriber.record_signpost(
+        session=session,
+        data=body,
+        idempotency_key=idempotency_key or uuid.uuid4().hex,
+        scope=f"prescriber-key:{actor.key_id}",
+        secret_key=settings.secret_key,
+    )
+    session.commit()
     # A retry answers exactly as the first call did; only this header tells them apart.
     response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
     return SignpostRecorded(recorded=count, needs=list(dict.fromkeys(body.needs)))
@@ -51,13 +50,13 @@ def record_signposts(
     body: SignpostBatch, session: SessionDep, settings: SettingsDep, actor: PrescriberDep
 ) -> SignpostBatchRecorded:
     """Record up to 1,000 signposts at once, all or none; each item's idempotency_key makes its retry count once."""
-    with events.recording(session, settings.recording_at_once):
-        outcomes = prescriber.record_signposts(
-            session=session,
-            items=body.signposts,
-            scope=f"prescriber-key:{actor.key_id}",
-            secret_key=settings.secret_key,
-        )
+    outcomes = prescriber.record_signposts(
+        session=session,
+        items=body.signposts,
+        scope=f"prescriber-key:{actor.key_id}",
+        secret_key=settings.secret_key,
+    )
+    session.commit()
     results = [
         SignpostItemRecorded(recorded=count, needs=list(dict.fromkeys(item.needs)), replayed=replayed)
         for item, (count, replayed) in zip(body.signposts, outcomes, strict=True)

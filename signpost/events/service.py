@@ -3,12 +3,8 @@
 import hashlib
 import hmac
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -35,30 +31,6 @@ class NewEvent:
     imd_year: int | None = None
     age_band: str = "unknown"
     practice_ods: str | None = None
-
-
-@lru_cache
-def recording_turns(at_once: int) -> threading.BoundedSemaphore:
-    """The turns this process gives transactions that record events: at most `at_once` run at a time.
-
-    Every such transaction adds to roll-up rows that others add to as well, holding them locked from its first
-    count to its commit (SQLite: the whole database). With more threads than a few, the holder waits for the
-    interpreter between the two while the rest wait on it; PostgreSQL served 40 `$signpost`/s without turns, 60 with 3.
-    """
-    return threading.BoundedSemaphore(at_once)
-
-
-@contextmanager
-def recording(session: Session, at_once: int) -> Iterator[None]:
-    """Run the block in one of the turns and commit before giving the turn back (if the block raises, nothing is
-    committed and the request's session rolls back as it closes).
-
-    For the request or command that records: the commit must fall inside the turn, as the turn is for the locks
-    the transaction holds until then.
-    """
-    with recording_turns(at_once):
-        yield
-        session.commit()
 
 
 def key_hmac(secret_key: str, scope: str, identifier: str) -> str:
@@ -104,7 +76,8 @@ def record(*, session: Session, key: str, source: str, events: list[NewEvent]) -
     """Store the events of one submission; False (and nothing stored) when `key` was seen before.
 
     A unique constraint on the key makes concurrent retries safe: only one insert can win. The caller
-    commits; the roll-ups are updated inside the same transaction so counts never drift from events.
+    commits; the submission is marked for the roll-ups in the same transaction (`rollup.defer`), so reports count
+    its events from that commit on, exactly once.
     """
     return record_many(session=session, source=source, submissions=[(key, events)])[0]
 
@@ -142,8 +115,8 @@ def record_many(*, session: Session, source: str, submissions: list[tuple[str, l
     if fresh:
         _insert_events(session, fresh)
         new_events = [event for _, event in fresh]
-        # Called directly, not registered: the roll-ups cannot be forgotten and share this transaction.
-        rollup.apply(session, new_events)
+        # Called directly, not registered: the roll-ups cannot miss a submission, as its mark commits with it.
+        rollup.defer(session, sorted({submission_id for submission_id, _ in fresh}))
         for hook in EVENT_HOOKS:
             hook(session, new_events)
     return [key in ids for key, _ in submissions]

@@ -6,7 +6,6 @@ from fastapi import Depends, Header, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from signpost import events
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, get_settings
 from signpost.db import SessionDep
@@ -92,5 +91,6 @@ async def signpost_response(
 
 
 def _signpost_and_commit(*, session: Session, settings: Settings, **given: Any) -> dict[str, Any]:
-    with events.recording(session, settings.recording_at_once):
-        return submission.signpost(session=session, settings=settings, **given)
+    result = submission.signpost(session=session, settings=settings, **given)
+    session.commit()
+    return result

@@ -1,4 +1,5 @@
 """Indicators: roll-ups kept current with the events, suppressed reports, FHIR Measures, push.
 
-Others may use `rollup.apply` (called by `events.record`), `service.report`, `suppression.SuppressionPolicy`.
+Others may use `rollup.defer` (called by `events.record`), `rollup.fold_all`, `service.report`,
+`suppression.SuppressionPolicy`.
 """

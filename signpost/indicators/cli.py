@@ -1,4 +1,4 @@
-"""`signpost indicators …`: rebuild the roll-ups, push a month's MeasureReports."""
+"""`signpost indicators …`: fold pending events in, rebuild the roll-ups, push a month's MeasureReports."""
 
 from typing import Annotated
 
@@ -22,6 +22,13 @@ def rebuild() -> None:
         counted = rollup.rebuild(session)
         session.commit()
     print(f"Rebuilt the roll-ups from {counted} events.")
+
+
+@app.command()
+def fold() -> None:
+    """Fold every pending submission's events into the roll-ups now (a running server does it every few seconds)."""
+    folded = rollup.fold_all(db.get_engine())
+    print(f"Folded {folded} submissions into the roll-ups.")
 
 
 @app.command()

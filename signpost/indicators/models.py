@@ -1,4 +1,4 @@
-"""Roll-ups of the anonymised events: counts kept current as events arrive, so reports never scan events."""
+"""Roll-ups of the anonymised events: counts folded in as events arrive, so reports scan only the newest events."""
 
 from datetime import date
 
@@ -56,6 +56,22 @@ def _covering_index(cube: str) -> Index:
         "n",
         sqlite_where=where,
     ).ddl_if(dialect="sqlite")
+
+
+class IndicatorPending(SQLModel, table=True):
+    """A recorded submission whose events the roll-ups do not hold yet; `rollup.fold` moves them in and deletes it.
+
+    Reports add these submissions' events to what they read from the roll-ups, in the same statement.
+    """
+
+    __tablename__ = "indicator_pending"
+
+    submission_id: int = Field(
+        primary_key=True,
+        foreign_key="event_submission.id",
+        ondelete="CASCADE",
+        sa_column_kwargs={"autoincrement": False},
+    )
 
 
 class IndicatorCount(SQLModel, table=True):

@@ -1,11 +1,19 @@
-"""Keeping the roll-ups current: every recorded event adds to each cube in the same transaction.
+"""Keeping the roll-ups current: recorded events are marked pending, then folded into every cube in batches.
 
 A cube is the events counted at one grain (day or month) over a set of dimensions. Reports read the
 smallest cube that holds what they group by, so their cost follows the number of cells, not of events.
-The update is an upsert `n = n + excluded.n` in key order, so concurrent writers on PostgreSQL neither
+
+A transaction that records events adds one pending row per submission (`defer`), not 32 counts to rows every
+other request adds to as well. `fold` takes pending submissions (on PostgreSQL, ones no other folder holds), adds
+their events to the cubes and deletes their pending rows, in one transaction; the server folds every
+`fold_seconds`. Reports read the cubes and the pending events in one statement, so they count every committed
+event exactly once whether or not it has been folded (`service.count`).
+The update is an upsert `n = n + excluded.n` in key order, so concurrent folders on PostgreSQL neither
 lose counts nor deadlock; `rebuild` recomputes every cube from the events with the same key function.
 """
 
+import asyncio
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,11 +21,14 @@ from datetime import date
 from operator import attrgetter
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+import anyio
+from sqlalchemy import Engine, Select, delete, func, insert, literal, select, text
 from sqlmodel import Session
 
 from signpost.events.models import SignpostEvent
-from signpost.indicators.models import DIMENSIONS, IndicatorCount
+from signpost.indicators.models import DIMENSIONS, IndicatorCount, IndicatorPending
+
+log = logging.getLogger(__name__)
 
 UNKNOWN_TEXT = ""
 UNKNOWN_NUMBER = 0
@@ -139,19 +150,87 @@ def _write(session: Session, counts: Counter[Key], *, batch: int = 50_000) -> No
         connection.exec_driver_sql(statement, rows[start : start + batch])
 
 
-def apply(session: Session, events: Iterable[EventLike]) -> None:
-    """Add newly recorded events to every cube (called by `events.record`, inside its transaction)."""
-    counts = tally(events)
-    if counts:
-        _write(session, counts)
+_PENDING = IndicatorPending.__table__  # type: ignore[attr-defined]
+_EVENT_COLUMNS = [SignpostEvent.occurred_on, *(getattr(SignpostEvent, d) for d in DIMENSIONS)]  # type: ignore[attr-defined]
+# Submissions a fold takes at most: its transaction (and, on SQLite, the write lock) stays short.
+FOLD_SUBMISSIONS = 1_000
+
+
+def defer(session: Session, submission_ids: list[int]) -> None:
+    """Mark newly recorded submissions as pending (called by `events.record_many`, inside its transaction)."""
+    session.connection().execute(insert(_PENDING), [{"submission_id": i} for i in submission_ids])
+
+
+def fold(session: Session, *, limit: int = FOLD_SUBMISSIONS) -> int:
+    """Add up to `limit` pending submissions' events to every cube and delete their pending rows; returns how many
+    submissions. The caller commits.
+
+    On PostgreSQL the pending rows are taken FOR UPDATE SKIP LOCKED, so folders running at once take different ones.
+    """
+    taken = select(_PENDING.c.submission_id).order_by(_PENDING.c.submission_id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        taken = taken.with_for_update(skip_locked=True)
+    connection = session.connection()
+    statement = delete(_PENDING).where(_PENDING.c.submission_id.in_(taken.scalar_subquery()))
+    ids = list(connection.execute(statement.returning(_PENDING.c.submission_id)).scalars())
+    if ids:
+        rows = connection.execute(select(*_EVENT_COLUMNS).where(SignpostEvent.submission_id.in_(ids)))  # type: ignore[attr-defined]
+        counts = tally(rows)  # type: ignore[arg-type]
+        if counts:
+            _write(session, counts)
+    return len(ids)
+
+
+def fold_all(engine: Engine) -> int:
+    """Fold every pending submission, a batch per transaction; returns how many (the server's folder calls this)."""
+    folded = 0
+    with Session(engine) as session:
+        # A read first: with nothing pending (most calls when idle), no transaction ever asks for SQLite's write lock.
+        while session.connection().execute(select(literal(1)).select_from(_PENDING).limit(1)).first():
+            taken = fold(session)
+            session.commit()
+            folded += taken
+            if taken == 0:  # every pending row is held by another folder (PostgreSQL)
+                break
+    return folded
+
+
+async def fold_every(engine: Engine, seconds: float) -> None:
+    """Fold the pending events every `seconds` until cancelled (each server worker runs this)."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await anyio.to_thread.run_sync(fold_all, engine)
+        except Exception as exc:  # noqa: BLE001  (the database may be away for a while: try again next time)
+            log.warning("folding events into the roll-ups failed (%s); they stay pending", type(exc).__name__)
+
+
+def pending_events(*columns: str) -> Select:  # type: ignore[type-arg]
+    """The pending events' `columns` (a dimension, or "period_start" for the day), unknowns as the cubes store
+    them, with n = 1: rows a report adds to the cells it reads."""
+    values = []
+    for name in columns:
+        if name == "period_start":
+            values.append(SignpostEvent.occurred_on.label(name))  # type: ignore[attr-defined]
+        else:
+            default = UNKNOWN_NUMBER if name in NUMERIC else UNKNOWN_TEXT
+            values.append(func.coalesce(getattr(SignpostEvent, name), default).label(name))
+    return select(*values, literal(1).label("n")).join_from(
+        _PENDING, SignpostEvent, SignpostEvent.submission_id == _PENDING.c.submission_id
+    )
 
 
 def rebuild(session: Session, *, batch: int = 50_000) -> int:
-    """Recompute every cube from the events; returns how many events were counted. The caller commits."""
-    columns = [SignpostEvent.occurred_on, *(getattr(SignpostEvent, d) for d in DIMENSIONS)]  # type: ignore[attr-defined]
+    """Recompute every cube from the events and clear the pending rows; returns how many events were counted.
+    The caller commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Writers that have marked submissions pending finish first, and none start until this commits, so every
+        # event is counted either here or by a later fold (SQLite: the first write below takes the one write lock).
+        session.execute(text("LOCK TABLE indicator_pending IN SHARE ROW EXCLUSIVE MODE"))
+    session.execute(delete(IndicatorPending))
     counts: Counter[Key] = Counter()
     seen = 0
-    result = session.execute(select(*columns).execution_options(yield_per=batch))
+    result = session.execute(select(*_EVENT_COLUMNS).execution_options(yield_per=batch))
     for chunk in result.partitions():
         counts.update(tally(chunk))  # type: ignore[arg-type]
         seen += len(chunk)
@@ -161,10 +240,17 @@ def rebuild(session: Session, *, batch: int = 50_000) -> int:
     return seen
 
 
-def current(session: Session) -> Counter[Key]:
+def stored(session: Session) -> Counter[Key]:
     """Every stored cell, as a Counter keyed like `tally` (for checks and tests)."""
     table = IndicatorCount.__table__  # type: ignore[attr-defined]
     found: Counter[Key] = Counter()
     for row in session.execute(select(*(table.c[c] for c in KEY_COLUMNS), table.c.n)):
         found[tuple(row[:-1])] = row[-1]
     return found
+
+
+def current(session: Session) -> Counter[Key]:
+    """What reports count: the stored cells plus the pending events (for checks and tests)."""
+    joined = SignpostEvent.submission_id == _PENDING.c.submission_id  # type: ignore[attr-defined]
+    pending = session.execute(select(*_EVENT_COLUMNS).join_from(_PENDING, SignpostEvent, joined))
+    return stored(session) + tally(pending)  # type: ignore[arg-type]

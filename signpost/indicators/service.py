@@ -1,4 +1,4 @@
-"""Indicator reports: counts from the roll-ups, grouped as asked, suppressed before they leave."""
+"""Indicator reports: counts from the roll-ups and pending events, grouped as asked, suppressed before they leave."""
 
 import itertools
 from dataclasses import dataclass, field
@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from signpost.errors import Problem
 from signpost.events import vocabulary
+from signpost.events.models import SignpostEvent
 from signpost.indicators import rollup
 from signpost.indicators.models import IndicatorCount
 from signpost.indicators.suppression import SuppressionPolicy
@@ -138,7 +139,8 @@ def plan(dimensions: set[str], start: date, end: date, *, by_month: bool) -> lis
 def count(
     *, session: Session, start: date, end: date, group_by: list[str], filters: dict[str, str] | None = None
 ) -> Counts:
-    """Unsuppressed counts over [start, end] grouped as asked, read from the smallest roll-ups that hold them."""
+    """Unsuppressed counts over [start, end] grouped as asked, read from the smallest roll-ups that hold them and
+    the events not yet folded into them."""
     filters = {k: v for k, v in (filters or {}).items() if v}
     by_month = "month" in group_by
     # In the order asked; a month is grouped by period_start (days at the edges are folded into months below).
@@ -157,7 +159,15 @@ def count(
         )
         for part in parts
     ]
-    cells = selects[0].subquery() if len(selects) == 1 else union_all(*selects).subquery()
+    # The events recorded since the last fold, in the same statement: one snapshot, so each is counted once.
+    selects.append(
+        rollup.pending_events(*names).where(
+            SignpostEvent.occurred_on >= start,  # type: ignore[arg-type]
+            SignpostEvent.occurred_on <= end,  # type: ignore[arg-type]
+            *(getattr(SignpostEvent, name) == value for name, value in filters.items()),
+        )
+    )
+    cells = union_all(*selects).subquery()
     keys = [cells.c[name] for name in names]
     query = select(*keys, func.sum(cells.c.n)).group_by(*keys)
     unknown = (rollup.UNKNOWN_TEXT, rollup.UNKNOWN_NUMBER)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from signpost import events
 from signpost.config import Settings
 from signpost.db import SessionDep
 from signpost.directory import service as directory
@@ -107,15 +106,15 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
         parameters.append({"name": "postcode", "valueString": _first(form, "postcode")})
     if _first(form, "birth_date"):
         parameters.append({"name": "birthDate", "valueDate": _first(form, "birth_date")})
-    with events.recording(session, settings.recording_at_once):
-        bundle = signposting.signpost(
-            session=session,
-            body={"resourceType": "Parameters", "parameter": parameters},
-            caller=viewer.actor,
-            settings=settings,
-            idempotency_key=None,
-            base=settings.public_base_url.rstrip("/") + "/fhir",
-        )
+    bundle = signposting.signpost(
+        session=session,
+        body={"resourceType": "Parameters", "parameter": parameters},
+        caller=viewer.actor,
+        settings=settings,
+        idempotency_key=None,
+        base=settings.public_base_url.rstrip("/") + "/fhir",
+    )
+    session.commit()
     _, assessment = signposting.checked_assessment(response)
     return "done", _result_view(session, settings, bundle, assessment)
 

@@ -1,5 +1,6 @@
-"""Concurrent writers on PostgreSQL lose no counts: the roll-up upsert adds atomically."""
+"""Concurrent writers and folders on PostgreSQL lose no counts and count none twice."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -15,7 +16,7 @@ from tests.events.factories import make_event
 DAY = date(2020, 2, 2)  # a day no other test uses: these writes are committed
 
 
-def test_concurrent_writers_to_the_same_cells_lose_no_counts(engine: Engine) -> None:
+def test_concurrent_writers_and_folders_lose_no_counts(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("concurrent writers are a PostgreSQL concern (SQLite serialises writers)")
     writers, submissions = 8, 10
@@ -28,11 +29,25 @@ def test_concurrent_writers_to_the_same_cells_lose_no_counts(engine: Engine) -> 
                 events.record(session=session, key=key, source="template", events=batch)
                 session.commit()
 
+    writing = threading.Event()
+    writing.set()
+
+    def fold() -> int:
+        folded = 0
+        while writing.is_set():
+            folded += rollup.fold_all(engine)
+        return folded
+
     try:
-        with ThreadPoolExecutor(writers) as pool:
+        with ThreadPoolExecutor(writers + 2) as pool:
+            folders = [pool.submit(fold) for _ in range(2)]
             list(pool.map(write, range(writers)))
+            writing.clear()
+            folded = sum(f.result() for f in folders) + rollup.fold_all(engine)
+        assert folded >= writers * submissions  # (and whatever an earlier test left pending)
         with Session(engine) as session:
-            cells = {k: n for k, n in rollup.current(session).items() if k[1] == DAY and k[0] == "day"}
+            assert rollup.current(session) == rollup.stored(session)  # nothing left pending
+            cells = {k: n for k, n in rollup.stored(session).items() if k[1] == DAY and k[0] == "day"}
             assert sorted(cells.values()) == [writers * submissions] * 2
     finally:
         with Session(engine) as session:

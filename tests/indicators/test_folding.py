@@ -1,0 +1,75 @@
+"""The server folds pending events into the roll-ups on its own and keeps trying when the database fails it; so does
+`signpost indicators fold`, once."""
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from signpost import db, events
+from signpost.app import create_app
+from signpost.config import Settings
+from signpost.indicators import cli, rollup
+from tests.events.factories import make_event
+
+
+def test_a_running_server_folds_what_was_recorded(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'folding.db'}",
+        var_dir=tmp_path,
+        secret_key="test-secret-key-for-hmac",
+        fold_seconds=0.05,
+    )
+    db.upgrade(settings.database_url)
+    engine = db.get_engine(settings)
+    recorded = [[make_event(), make_event(need_code="carer")], [make_event(ward_code=None)]]
+    with Session(engine) as session:
+        for i, batch in enumerate(recorded):
+            events.record(session=session, key=events.key_hmac("s", "fold", str(i)), source="template", events=batch)
+        session.commit()
+        assert rollup.stored(session) == {}
+    with TestClient(create_app(settings)):
+        deadline = time.monotonic() + 10
+        with Session(engine) as session:
+            while rollup.current(session) != rollup.stored(session) and time.monotonic() < deadline:
+                session.rollback()  # a new snapshot
+                time.sleep(0.05)
+            assert rollup.stored(session) == rollup.tally(e for batch in recorded for e in batch)
+    engine.dispose()
+
+
+def test_a_failed_fold_is_logged_and_tried_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every fold fails
+
+    async def run_a_while() -> None:
+        folder = asyncio.create_task(rollup.fold_every(engine, 0.01))
+        await asyncio.sleep(0.3)
+        folder.cancel()
+
+    with caplog.at_level(logging.WARNING, logger="signpost.indicators.rollup"):
+        asyncio.run(run_a_while())
+    failures = [r for r in caplog.records if "folding events into the roll-ups failed" in r.getMessage()]
+    assert len(failures) >= 2
+    assert failures[0].getMessage().endswith("(OperationalError); they stay pending")
+    engine.dispose()
+
+
+def test_the_fold_command_folds_and_says_how_many(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'command.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with Session(engine) as session:
+        for i in range(3):
+            events.record(session=session, key=f"command-{i}", source="template", events=[make_event()])
+        session.commit()
+    monkeypatch.setattr(cli.db, "get_engine", lambda: engine)
+    result = CliRunner().invoke(cli.app, ["fold"])
+    assert result.exit_code == 0 and "Folded 3 submissions" in result.output
+    with Session(engine) as session:
+        assert rollup.stored(session) == rollup.tally([make_event()] * 3)
+    engine.dispose()
