@@ -196,13 +196,21 @@ def fold_all(engine: Engine) -> int:
 
 
 async def fold_every(engine: Engine, seconds: float) -> None:
-    """Fold the pending events every `seconds` until cancelled (each server worker runs this)."""
+    """Fold the pending events every `seconds` until cancelled (each server worker runs this). A failure is logged
+    once, and again only after a fold has worked: the database may be away for a while."""
+    failing = False
     while True:
         await asyncio.sleep(seconds)
         try:
             await anyio.to_thread.run_sync(fold_all, engine)
-        except Exception as exc:  # noqa: BLE001  (the database may be away for a while: try again next time)
-            log.warning("folding events into the roll-ups failed (%s); they stay pending", type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001  (try again next time; reports count pending events meanwhile)
+            if not failing:
+                log.warning("folding events into the roll-ups failed (%s); they stay pending", type(exc).__name__)
+            failing = True
+        else:
+            if failing:
+                log.warning("folding events into the roll-ups works again")
+            failing = False
 
 
 def pending_events(*columns: str) -> Select:  # type: ignore[type-arg]
