@@ -48,6 +48,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     patch.setenv("SIGNPOST_ENVIRONMENT", "development")
     # No background folding: tests share one database, and those that fold do it themselves (tests/indicators).
     patch.setenv("SIGNPOST_FOLD_SECONDS", "0")
+    # Tests change the directory and route at once, each in its own transaction: routing reads it every time.
+    patch.setenv("SIGNPOST_ROUTING_CACHE_SECONDS", "0")
     get_settings.cache_clear()
     yield get_settings()
     patch.undo()

@@ -76,8 +76,8 @@ async def signpost_response(
 ) -> FhirResponse:
     """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
     body = await read_json_body(request)
-    # The database work is synchronous: it runs off the event loop, and commits in the same worker thread, so the
-    # roll-up rows it updates are not held locked while the request waits for another thread to commit.
+    # The database work is synchronous: it runs off the event loop, and commits in the same worker thread, so its
+    # locks (on SQLite, the one write lock) are not held while the request waits for another thread to commit.
     result = await run_in_threadpool(
         _signpost_and_commit,
         session=session,

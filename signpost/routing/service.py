@@ -1,5 +1,7 @@
 """Needs → service categories (the ConceptMap in `fhir/`) → eligible services, ranked, each with reasons."""
 
+import dataclasses
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -8,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Date, Float, Integer, String, bindparam, cast, literal_column, null, union_all
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, or_
+from sqlmodel import Session, col
 
 from signpost.directory.models import (
     Language,
@@ -100,11 +102,11 @@ _AFTER_CODE = (_TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE, _NUM
 _BEFORE_POINT = (_TEXT, _TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE)
 
 
-@lru_cache(maxsize=8)
-def _routing_query(age_given: bool, mode: str) -> Any:
-    """Everything ranking reads, in one statement: the active services in the wanted categories that the age and
-    contact preferences allow (mode: any | in_person | no_internet), and their areas, languages, open days and
-    points. One round trip instead of two is a third of a route's time.
+@lru_cache(maxsize=1)
+def _routing_query() -> Any:
+    """Everything ranking reads, in one statement: the active services in the wanted categories, and their areas,
+    languages, open days and points. One round trip instead of two is a third of a route's time. (Age and contact
+    preferences are checked in Python, where they give their reasons, so what is read serves every patient.)
 
     Each row is tagged with its kind and fills the columns that kind has; the rest are NULL:
     service (one row per category it matches): id, category code, name, interpretation services, minimum and
@@ -120,14 +122,6 @@ def _routing_query(age_given: bool, mode: str) -> Any:
         .where(col(Service.status) == ServiceStatus.active.value)
         .where(col(Service.retired_at).is_(None))
     )
-    if age_given:
-        age = bindparam("age", type_=Integer)
-        wanted = wanted.where(or_(col(Service.minimum_age).is_(None), col(Service.minimum_age) <= age))
-        wanted = wanted.where(or_(col(Service.maximum_age).is_(None), col(Service.maximum_age) >= age))
-    if mode == "in_person":
-        wanted = wanted.where(col(Service.in_person))
-    elif mode == "no_internet":
-        wanted = wanted.where(or_(col(Service.by_phone), col(Service.in_person)))
     candidate = wanted.cte("candidate")
     ids = sa_select(candidate.c.id)
     c = candidate.c
@@ -185,20 +179,18 @@ def _routing_query(age_given: bool, mode: str) -> Any:
     )
 
 
-def _candidates(
-    session: Session, categories: set[str], age: int | None, preferences: Preferences
-) -> dict[str, _Candidate]:
-    """The services that could be offered, with what their reasons and ranking read."""
-    mode = "in_person" if preferences.no_phone else "no_internet" if preferences.phone_only else "any"
-    params: dict[str, Any] = {"categories": sorted(categories), "age": age}
+def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candidate]]:
+    """Each category's active services, with what their reasons and ranking read."""
     found: dict[str, _Candidate] = {}
+    members: dict[str, list[str]] = {c: [] for c in categories}
     details = []
     # Core execution on the session's connection: these read columns, so the ORM's layer would be pure cost.
-    for row in session.connection().execute(_routing_query(age is not None, mode), params):
+    for row in session.connection().execute(_routing_query(), {"categories": categories}):
         service_id, kind, text, text_2, text_3, number, number_2, in_person, by_phone, assured = row[:10]
         if kind == "service":
             facts = _Facts(service_id, text_2, number, number_2, in_person, by_phone, text_3, assured)
-            found.setdefault(service_id, _Candidate(facts)).categories.add(text)
+            found.setdefault(service_id, _Candidate(facts))
+            members[text].append(service_id)
         else:
             details.append(row)
     for service_id, kind, text, code, _, vintage, *_, lat, lon in details:
@@ -211,6 +203,42 @@ def _candidates(
             candidate.open_days.add(text.upper())
         elif lat is not None and lon is not None:
             candidate.points.append((lat, lon))
+    return {c: {sid: found[sid] for sid in ids} for c, ids in members.items()}
+
+
+# Per process: each category's services as read from the directory, and when (time.monotonic()).
+_remembered: dict[str, tuple[float, dict[str, _Candidate]]] = {}
+
+
+def forget_directory() -> None:
+    """Read the directory afresh at the next route in this process."""
+    _remembered.clear()
+
+
+def _candidates(session: Session, categories: set[str], remember_seconds: float) -> dict[str, _Candidate]:
+    """The services in any of the categories, each with the ones it is in; a category read less than
+    `remember_seconds` ago is not read again (0: read every time)."""
+    now = time.monotonic()
+    by_category: dict[str, dict[str, _Candidate]] = {}
+    missing = []
+    for category in sorted(categories):
+        held = _remembered.get(category)
+        if held is not None and now - held[0] < remember_seconds:
+            by_category[category] = held[1]
+        else:
+            missing.append(category)
+    if missing:
+        read = _read(session, missing)
+        by_category.update(read)
+        if remember_seconds > 0:
+            _remembered.update((category, (now, services)) for category, services in read.items())
+    found: dict[str, _Candidate] = {}
+    for category, services in by_category.items():
+        for service_id, candidate in services.items():
+            mine = found.get(service_id)
+            if mine is None:  # what was read is shared and never changed: only the categories are this route's
+                mine = found[service_id] = dataclasses.replace(candidate, categories=set())
+            mine.categories.add(category)
     return found
 
 
@@ -280,11 +308,13 @@ def route(
     per_need: int,
     local_authorities: list[str],
     now: datetime,
+    remember_seconds: float = 0.0,
 ) -> list[Offer]:
     """For each need, up to `per_need` eligible services: urgent needs to same-day services first,
-    then the most recently verified, then the nearest."""
+    then the most recently verified, then the nearest. What was read of the directory for a category is used
+    again for `remember_seconds` (the server's `routing_cache_seconds`)."""
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
-    candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, age, assessment.preferences)
+    candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, remember_seconds)
     local_now = now.astimezone(UK)
     today_code = WEEKDAYS[local_now.weekday()]
     prefs = assessment.preferences

@@ -248,6 +248,7 @@ def signpost(
             per_need=settings.matches_per_need,
             local_authorities=settings.local_authorities,
             now=now,
+            remember_seconds=settings.routing_cache_seconds,
         )
     elif assessment.needs:
         submission.warnings.append(
