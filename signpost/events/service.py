@@ -46,15 +46,17 @@ def is_recorded(*, session: Session, key: str) -> bool:
 _EVENT_COLUMNS = tuple(f.name for f in fields(NewEvent))
 
 
+# Rows an insert statement carries: 13 parameters each stays within SQLite's 32,766 and PostgreSQL's 65,535.
+_ROWS_PER_INSERT = 500
+
+
 def _insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
-    """One driver-level executemany for every (submission id, event): bulk loads go through here too."""
+    """Every (submission id, event), as few multi-row inserts: a request's events go in one statement (on
+    PostgreSQL an executemany is a round of the driver's pipeline per row), and bulk loads go through here too."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
-    statement = (
-        f"INSERT INTO signpost_event (submission_id, {', '.join(_EVENT_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * (len(_EVENT_COLUMNS) + 1))})"
-    )
-    rows = [
+    row_marks = f"({', '.join([mark] * (len(_EVENT_COLUMNS) + 1))})"
+    values = [
         (
             submission_id,
             e.occurred_on.isoformat() if sqlite else e.occurred_on,
@@ -65,7 +67,14 @@ def _insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> No
         )
         for submission_id, e in recorded
     ]
-    session.connection().exec_driver_sql(statement, rows)
+    connection = session.connection()
+    for start in range(0, len(values), _ROWS_PER_INSERT):
+        chunk = values[start : start + _ROWS_PER_INSERT]
+        statement = (
+            f"INSERT INTO signpost_event (submission_id, {', '.join(_EVENT_COLUMNS)}) "
+            f"VALUES {', '.join([row_marks] * len(chunk))}"
+        )
+        connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
 
 
 def _values(event: NewEvent) -> tuple[object, ...]:

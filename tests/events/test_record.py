@@ -53,3 +53,11 @@ def test_a_key_repeated_within_one_call_is_refused(session) -> None:  # type: ig
     with pytest.raises(ValueError):
         events.record_many(session=session, source="prescriber", submissions=[(key, [_event()]), (key, [_event()])])
     assert session.exec(select(SignpostEvent)).all() == []
+
+
+def test_a_large_submission_is_stored_whole_in_several_inserts(session) -> None:  # type: ignore[no-untyped-def]
+    needs = [f"need-{i}" for i in range(1_201)]  # past two statements' worth of rows
+    key = events.key_hmac("secret", "scope", "large")
+    assert events.record(session=session, key=key, source="template", events=[_event(n) for n in needs])
+    stored = session.exec(select(SignpostEvent.need_code, SignpostEvent.occurred_on, SignpostEvent.age_band)).all()
+    assert sorted(stored) == sorted((n, date(2026, 10, 3), "25-34") for n in needs)
