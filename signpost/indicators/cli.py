@@ -26,8 +26,9 @@ def rebuild() -> None:
 
 @app.command()
 def fold() -> None:
-    """Fold every pending submission's events into the roll-ups now (a running server does it every few seconds)."""
-    folded = rollup.fold_all(db.get_engine())
+    """Fold every pending submission's events into the roll-ups now (a server does it every SIGNPOST_FOLD_SECONDS)."""
+    with console.status("Folding…") as status:
+        folded = rollup.fold_all(db.get_engine(), lambda done: status.update(f"Folded {done:,} submissions…"))
     print(f"Folded {folded} submissions into the roll-ups.")
 
 

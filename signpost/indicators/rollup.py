@@ -15,7 +15,7 @@ lose counts nor deadlock; `rebuild` recomputes every cube from the events with t
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
@@ -181,8 +181,9 @@ def fold(session: Session, *, limit: int = FOLD_SUBMISSIONS) -> int:
     return len(ids)
 
 
-def fold_all(engine: Engine) -> int:
-    """Fold every pending submission, a batch per transaction; returns how many (the server's folder calls this)."""
+def fold_all(engine: Engine, progress: Callable[[int], None] | None = None) -> int:
+    """Fold every pending submission, a batch per transaction; returns how many (the server's folder calls this).
+    `progress` is told the running total after each batch."""
     folded = 0
     with Session(engine) as session:
         # A read first: with nothing pending (most calls when idle), no transaction ever asks for SQLite's write lock.
@@ -190,6 +191,8 @@ def fold_all(engine: Engine) -> int:
             taken = fold(session)
             session.commit()
             folded += taken
+            if progress:
+                progress(folded)
             if taken == 0:  # every pending row is held by another folder (PostgreSQL)
                 break
     return folded

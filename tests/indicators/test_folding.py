@@ -79,3 +79,19 @@ def test_the_fold_command_folds_and_says_how_many(tmp_path: Path, monkeypatch: p
     with Session(engine) as session:
         assert rollup.stored(session) == rollup.tally([make_event()] * 3)
     engine.dispose()
+
+
+def test_fold_all_tells_its_progress_and_then_finds_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'progress.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with Session(engine) as session:
+        for i in range(3):
+            events.record(session=session, key=f"progress-{i}", source="template", events=[make_event()])
+        session.commit()
+    told: list[int] = []
+    assert rollup.fold_all(engine, told.append) == 3
+    assert told == [3]
+    assert rollup.fold_all(engine, told.append) == 0
+    assert told == [3]
+    engine.dispose()
