@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
@@ -65,14 +66,20 @@ def test_a_failing_fold_is_logged_once_and_tried_until_it_works(
     engine.dispose()
 
 
-def test_the_fold_command_folds_and_says_how_many(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"sqlite:///{tmp_path / 'command.db'}"
+def three_pending(tmp_path: Path) -> Engine:
+    """A migrated database holding three recorded submissions not yet folded."""
+    url = f"sqlite:///{tmp_path / 'pending.db'}"
     db.upgrade(url)
     engine = db.make_engine(url)
     with Session(engine) as session:
         for i in range(3):
-            events.record(session=session, key=f"command-{i}", source="template", events=[make_event()])
+            events.record(session=session, key=f"pending-{i}", source="template", events=[make_event()])
         session.commit()
+    return engine
+
+
+def test_the_fold_command_folds_and_says_how_many(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = three_pending(tmp_path)
     monkeypatch.setattr(cli.db, "get_engine", lambda: engine)
     result = CliRunner().invoke(cli.app, ["fold"])
     assert result.exit_code == 0 and "Folded 3 submissions" in result.output
@@ -82,13 +89,7 @@ def test_the_fold_command_folds_and_says_how_many(tmp_path: Path, monkeypatch: p
 
 
 def test_fold_all_tells_its_progress_and_then_finds_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'progress.db'}"
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    with Session(engine) as session:
-        for i in range(3):
-            events.record(session=session, key=f"progress-{i}", source="template", events=[make_event()])
-        session.commit()
+    engine = three_pending(tmp_path)
     told: list[int] = []
     assert rollup.fold_all(engine, told.append) == 3
     assert told == [3]
