@@ -5,8 +5,9 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Depends
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -86,3 +87,12 @@ def load_dev_secrets(settings: Settings) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings; a FastAPI dependency that tests override."""
     return load_dev_secrets(Settings())
+
+
+async def request_settings() -> Settings:
+    """get_settings as a route dependency (tests override this one). Async, because FastAPI runs a plain function
+    dependency in its thread pool: a trip to a worker thread, per request, for a cached value."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(request_settings)]

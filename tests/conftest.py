@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from signpost import db
 from signpost.app import create_app
-from signpost.config import Settings, get_settings
+from signpost.config import Settings, get_settings, request_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -87,7 +87,7 @@ def session(engine: Engine) -> Iterator[Session]:
 def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
     application = create_app(settings)
     application.dependency_overrides[db.get_session] = lambda: session
-    application.dependency_overrides[get_settings] = lambda: settings
+    application.dependency_overrides[request_settings] = lambda: settings
     return application
 
 

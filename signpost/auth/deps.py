@@ -48,7 +48,7 @@ def allow(*roles: Role) -> Callable[..., Any]:
     return dependency
 
 
-def public() -> None:
+async def public() -> None:
     """Open to everyone, without a key."""
 
 

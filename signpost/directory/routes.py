@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from signpost.auth import Caller, Role, allow
-from signpost.config import Settings, get_settings
+from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.directory import search as directory_search
 from signpost.directory import service as directory
@@ -16,7 +16,6 @@ from signpost.errors import Problem
 
 EditorDep = Annotated[Caller, Depends(allow(Role.editor))]
 ReaderDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber, Role.editor))]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 router = APIRouter(prefix="/api/v1/directory", tags=["directory"])

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Response
 
 from signpost.auth import Caller, Role, allow
-from signpost.config import Settings, get_settings
+from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.events import prescriber
 from signpost.events.schemas import (
@@ -19,7 +19,6 @@ from signpost.events.schemas import (
 
 router = APIRouter(prefix="/api/v1/signposts", tags=["events"])
 PrescriberDep = Annotated[Caller, Depends(allow(Role.prescriber))]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 @router.post("", status_code=201, response_model=SignpostRecorded, operation_id="record_signpost")

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from signpost.auth import Caller, Role, allow
-from signpost.config import Settings, get_settings
+from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.directory import fhir as directory_fhir
 from signpost.directory import service as directory
@@ -15,7 +15,6 @@ from signpost.fhir_api.routes import fhir_router
 
 router = fhir_router(["fhir", "directory"])
 ReaderDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber, Role.editor))]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 @router.get("/HealthcareService", operation_id="search_healthcare_services")

@@ -20,7 +20,7 @@ class FhirResponse(JSONResponse):
         return orjson.dumps(content)
 
 
-def check_format(request: Request, _format: str | None = Query(default=None)) -> None:
+async def check_format(request: Request, _format: str | None = Query(default=None)) -> None:
     """Honour `_format` and Accept: JSON only; anything else is 406."""
     if _format is not None and _format.split(";")[0].strip().lower() not in JSON_FORMATS:
         raise Problem(406, f"_format={_format} is not supported; this server speaks application/fhir+json.")

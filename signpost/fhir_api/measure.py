@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from signpost.auth import Caller, Public, Role, allow
-from signpost.config import Settings, get_settings
+from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
 from signpost.fhir_api.bundle import fhir_base, searchset
@@ -17,7 +17,6 @@ from signpost.indicators.suppression import policy_for
 
 router = fhir_router(["fhir", "indicators"])
 AnalystDep = Annotated[Caller, Depends(allow(Role.analyst, Role.admin))]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def _measure(measure_id: str) -> dict:  # type: ignore[type-arg]

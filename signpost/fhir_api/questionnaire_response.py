@@ -7,7 +7,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from signpost.auth import Caller, Role, allow
-from signpost.config import Settings, get_settings
+from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.fhir_api.bundle import fhir_base
 from signpost.fhir_api.io import FhirResponse, read_json_body
@@ -19,7 +19,6 @@ router = fhir_router(["fhir-questionnaire-response"])
 
 ClinicianDep = Annotated[Caller, Depends(allow(Role.clinician))]
 TemplateReaderDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber, Role.editor))]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,

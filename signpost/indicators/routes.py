@@ -7,14 +7,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from signpost.auth import Caller, Role, allow
-from signpost.config import Settings, get_settings
+from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.indicators import service
 from signpost.indicators.suppression import policy_for
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 AnalystDep = Annotated[Caller, Depends(allow(Role.analyst, Role.admin))]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 @router.get(

@@ -12,7 +12,7 @@ from fastapi import Depends, Form, Request, Response
 from signpost.auth import users
 from signpost.auth.deps import ROLES_ATTR
 from signpost.auth.models import Role
-from signpost.config import Settings, get_settings
+from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
 
@@ -20,8 +20,6 @@ SESSION_COOKIE = "signpost_session"
 # Before sign-in there is no session; this random cookie anchors the sign-in form's CSRF token.
 PRE_COOKIE = "signpost_pre"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 class PageProblem(Problem):

@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 
 from signpost import db
 from signpost.app import create_app
-from signpost.config import Settings, get_settings
+from signpost.config import Settings, request_settings
 from signpost.events.models import EventSubmission, SignpostEvent
 from tests.factories import bearer, make_key
 from tests.routing.factories import make_service
@@ -53,7 +53,7 @@ def test_ten_concurrent_identical_submissions_store_one_event_set(settings: Sett
 
     app = create_app(settings)
     app.dependency_overrides[db.get_session] = sessions
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[request_settings] = lambda: settings
     body = make_response({"work": [True], "isolation": [True]}, identifier={"value": "same-response-10x"})
     headers = {"Content-Type": "application/fhir+json", **bearer(key)}
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from signpost import db
 from signpost.app import create_app
-from signpost.config import get_settings
+from signpost.config import request_settings
 from signpost.directory.models import Service
 from tests.conftest import SHARED_DATA
 from tests.factories import bearer, make_key
@@ -32,7 +32,7 @@ def small_limit_client(settings, session) -> Iterator[TestClient]:  # type: igno
     small = settings.model_copy(update={"import_max_body_bytes": 2 * 1024 * 1024})
     application = create_app(small)
     application.dependency_overrides[db.get_session] = lambda: session
-    application.dependency_overrides[get_settings] = lambda: small
+    application.dependency_overrides[request_settings] = lambda: small
     with TestClient(application, raise_server_exceptions=False) as test_client:
         yield test_client
 
