@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from signpost.directory.models import (
     Language,
     Location,
+    Phone,
     Schedule,
     Service,
     ServiceArea,
@@ -40,6 +41,9 @@ class Match:
     reasons: list[str]
     same_day: bool = False
     distance_km: float | None = None
+    description: str | None = None
+    phone: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,8 @@ class Offer:
 
 @dataclass(frozen=True)
 class _Facts:
-    """The columns of a service that routing reads: loading these alone keeps a route well under a millisecond."""
+    """The columns of a service that routing and the answer read (its first phone too): loading these alone keeps a
+    route well under a millisecond."""
 
     id: str
     name: str
@@ -63,6 +68,9 @@ class _Facts:
     by_phone: bool
     interpretation_services: str | None
     assured_date: date | None
+    description: str | None
+    phone: str | None
+    url: str | None
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,7 @@ FACTS = [
 _TEXT, _INTEGER, _BOOLEAN, _DATE, _NUMBER = (cast(null(), kind) for kind in (String, Integer, Boolean, Date, Float))
 _AFTER_CODE = (_TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE, _NUMBER, _NUMBER)
 _BEFORE_POINT = (_TEXT, _TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE)
+_NO_CONTACT = (_TEXT, _TEXT, _TEXT)
 
 
 @lru_cache(maxsize=1)
@@ -110,11 +119,24 @@ def _routing_query() -> Any:
 
     Each row is tagged with its kind and fills the columns that kind has; the rest are NULL:
     service (one row per category it matches): id, category code, name, interpretation services, minimum and
-    maximum age, in person, by phone, assured date; area: scope, code, vintage; language: code; day: weekday;
-    point: latitude and longitude.
+    maximum age, in person, by phone, assured date, and last description, first phone and url (what the answer
+    shows); area: scope, code, vintage; language: code; day: weekday; point: latitude and longitude.
     """
+    first_phone = (
+        sa_select(col(Phone.number))
+        .where(col(Phone.service_id) == col(Service.id))
+        .order_by(col(Phone.id))
+        .limit(1)
+        .scalar_subquery()
+    )
     wanted = (
-        sa_select(*FACTS, col(TaxonomyTerm.code).label("category"))
+        sa_select(
+            *FACTS,
+            col(TaxonomyTerm.code).label("category"),
+            col(Service.description),
+            first_phone.label("phone"),
+            col(Service.url),
+        )
         .join(ServiceTaxonomy, col(ServiceTaxonomy.service_id) == col(Service.id))
         .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
         .where(col(TaxonomyTerm.taxonomy) == "service-category")
@@ -140,6 +162,9 @@ def _routing_query() -> Any:
             c.assured_date,
             _NUMBER,
             _NUMBER,
+            c.description,
+            c.phone,
+            c.url,
         ),
         sa_select(
             col(ServiceArea.service_id),
@@ -154,18 +179,21 @@ def _routing_query() -> Any:
             _DATE,
             _NUMBER,
             _NUMBER,
+            *_NO_CONTACT,
         ).where(col(ServiceArea.service_id).in_(ids)),
         sa_select(
             col(Language.service_id),
             literal_column("'language'"),
             col(Language.code),
             *_AFTER_CODE,
+            *_NO_CONTACT,
         ).where(col(Language.service_id).in_(ids)),
         sa_select(
             col(Schedule.service_id),
             literal_column("'day'"),
             col(Schedule.byday),
             *_AFTER_CODE,
+            *_NO_CONTACT,
         ).where(col(Schedule.service_id).in_(ids)),
         sa_select(
             col(ServiceAtLocation.service_id),
@@ -173,6 +201,7 @@ def _routing_query() -> Any:
             *_BEFORE_POINT,
             col(Location.latitude),
             col(Location.longitude),
+            *_NO_CONTACT,
         )
         .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
         .where(col(ServiceAtLocation.service_id).in_(ids)),
@@ -188,12 +217,15 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
     for row in session.connection().execute(_routing_query(), {"categories": categories}):
         service_id, kind, text, text_2, text_3, number, number_2, in_person, by_phone, assured = row[:10]
         if kind == "service":
-            facts = _Facts(service_id, text_2, number, number_2, in_person, by_phone, text_3, assured)
+            description, phone, url = row[12:]
+            facts = _Facts(
+                service_id, text_2, number, number_2, in_person, by_phone, text_3, assured, description, phone, url
+            )
             found.setdefault(service_id, _Candidate(facts))
             members[text].append(service_id)
         else:
             details.append(row)
-    for service_id, kind, text, code, _, vintage, *_, lat, lon in details:
+    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _ in details:
         candidate = found[service_id]
         if kind == "area":
             candidate.areas.append(_Area(text, code, vintage))
@@ -368,7 +400,10 @@ def route(
                 -float(assured),
                 distance if distance is not None else float("inf"),
             )
-            ranked.append((key, Match(service.id, service.name, reasons, same_day, distance)))
+            match = Match(
+                service.id, service.name, reasons, same_day, distance, service.description, service.phone, service.url
+            )
+            ranked.append((key, match))
         ranked.sort(key=lambda pair: (pair[0], pair[1].name, pair[1].service_id))
         offers.append(Offer(need, cats[0] if cats else None, [m for _, m in ranked[:per_need]]))
     return offers

@@ -9,13 +9,11 @@ from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from signpost import events
 from signpost.auth import Caller
 from signpost.config import Settings
-from signpost.directory.models import Phone, Service
 from signpost.errors import Problem
 from signpost.geography import service as geography
 from signpost.routing import leaflet
@@ -181,23 +179,13 @@ class _Listed:
     contact: leaflet.Contact
 
 
-# Columns, not ORM entities, in one statement: the answer needs four fields and the first phone of each service.
-_OFFERED = (
-    select(col(Service.id), col(Service.name), col(Service.url), col(Service.description), col(Phone.number))
-    .outerjoin(Phone, col(Phone.service_id) == col(Service.id))
-    .where(col(Service.id).in_(bindparam("ids", expanding=True)))
-    .order_by(col(Phone.id))
-)
-
-
-def _contacts(session: Session, offers: list[Offer]) -> dict[str, _Listed]:
-    ids = list({m.service_id for o in offers for m in o.matches})
-    listed: dict[str, _Listed] = {}
-    if ids:
-        for sid, name, url, description, phone in session.connection().execute(_OFFERED, {"ids": ids}):
-            if sid not in listed:
-                listed[sid] = _Listed(sid, name, description, leaflet.Contact(name, phone, url))
-    return listed
+def _contacts(offers: list[Offer]) -> dict[str, _Listed]:
+    """Each offered service as the answer shows it (routing read its contact details with the rest)."""
+    return {
+        m.service_id: _Listed(m.service_id, m.name, m.description, leaflet.Contact(m.name, m.phone, m.url))
+        for o in offers
+        for m in o.matches
+    }
 
 
 def _healthcare_service(service: _Listed, reasons: list[str]) -> dict[str, Any]:
@@ -257,7 +245,7 @@ def signpost(
                 "The patient did not agree to be signposted: no services are offered and nothing is counted.",
             )
         )
-    answer = _bundle(session, response, assessment, offers, submission.warnings, key, base, now)
+    answer = _bundle(response, assessment, offers, submission.warnings, key, base, now)
     # The one write comes last, so the caller's commit follows it at once: a writer holds SQLite's lock (or
     # PostgreSQL's roll-up row locks) for the insert alone, not while the answer is built.
     known = place is not None and place.known
@@ -284,7 +272,6 @@ def signpost(
 
 
 def _bundle(
-    session: Session,
     response: dict[str, Any],
     assessment: Assessment,
     offers: list[Offer],
@@ -298,7 +285,7 @@ def _bundle(
     def new_id() -> str:
         return next(ids)
 
-    contacts = _contacts(session, offers)
+    contacts = _contacts(offers)
     # The response's own time, so that a retry is answered with the same resources.
     authored = str(response.get("authored") or "")
     when = authored if "T" in authored else now.isoformat(timespec="seconds")

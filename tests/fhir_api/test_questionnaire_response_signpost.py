@@ -46,7 +46,9 @@ def leaflet(bundle: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def test_signpost_answers_a_valid_collection_bundle(client: TestClient, session: Session) -> None:
-    food = make_service(session, "Food Bank", ["food"])
+    food = make_service(
+        session, "Food Bank", ["food"], url="https://food.example.org", description="Parcels and a hot meal."
+    )
     body = make_response({"food-worried": [ans("often-true")], "food-today": [False]}, identifier={"value": "qr-a1"})
     response = client.post(PATH, json=body, headers=clinician(session))
     assert response.status_code == 200, response.text
@@ -56,6 +58,12 @@ def test_signpost_answers_a_valid_collection_bundle(client: TestClient, session:
     [service] = resources(bundle, "HealthcareService")
     assert service["id"] == food.id
     assert any(e["valueString"] == "Helps with food insecurity" for e in service["extension"])
+    assert service["telecom"] == [
+        {"system": "phone", "value": "0113 000 0000"},
+        {"system": "url", "value": "https://food.example.org"},
+    ]
+    assert service["comment"] == "Parcels and a hot meal."
+    assert "Food Bank: 0113 000 0000" in leaflet(bundle)[0]
     [request] = resources(bundle, "ServiceRequest")
     assert (request["status"], request["intent"]) == ("draft", "proposal")
     assert request["reasonCode"][0]["coding"][0]["code"] == "food-insecurity"

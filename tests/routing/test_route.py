@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from signpost.directory.models import Phone
 from signpost.geography.service import Place
 from signpost.routing import route
 from signpost.template import assess, validate
@@ -41,6 +42,26 @@ def test_need_routes_through_the_concept_map_to_its_category(session: Session) -
     [offer] = routed(session, {"food-worried": [ans("often-true")], "food-today": [False]})
     assert names(offer) == ["Food Bank"]
     assert offer.category_code == "food"
+
+
+def test_a_match_carries_what_the_answer_shows_the_first_phone_by_id(session: Session) -> None:
+    bank = make_service(
+        session, "Food Bank", ["food"], phone=None, description="Food parcels.", url="https://food.example.org"
+    )
+    session.add_all(
+        [
+            Phone(id="b-later", service_id=bank.id, number="0113 222"),
+            Phone(id="a-first", service_id=bank.id, number="0113 111"),
+        ]
+    )
+    make_service(session, "Pantry", ["food"], phone=None)
+    session.flush()
+    [offer] = routed(session, {"food-worried": [ans("often-true")], "food-today": [False]})
+    shown = {m.name: (m.description, m.phone, m.url) for m in offer.matches}
+    assert shown == {
+        "Food Bank": ("Food parcels.", "0113 111", "https://food.example.org"),
+        "Pantry": (None, None, None),
+    }
 
 
 def test_inactive_and_retired_services_are_not_offered(session: Session) -> None:
