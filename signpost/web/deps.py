@@ -66,7 +66,7 @@ def as_page_problem(problem: Problem) -> PageProblem:
     return PageProblem(problem.status, problem.detail, errors=problem.errors)
 
 
-def csrf_checked(request: Request, settings: SettingsDep, csrf_token: Annotated[str, Form()] = "") -> None:
+async def csrf_checked(request: Request, settings: SettingsDep, csrf_token: Annotated[str, Form()] = "") -> None:
     """The CSRF check as a dependency, for routes that read the rest of their form themselves."""
     check_csrf(request, settings, csrf_token)
 
