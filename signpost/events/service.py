@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
@@ -44,29 +43,17 @@ def is_recorded(*, session: Session, key: str) -> bool:
 
 
 _EVENT_COLUMNS = tuple(f.name for f in fields(NewEvent))
+_SERVICES = _EVENT_COLUMNS.index("services_offered")
 
 
-# Rows an insert statement carries: 13 parameters each stays within SQLite's 32,766 and PostgreSQL's 65,535.
+# Rows a SQLite insert carries: 13 parameters a row stays within its limit of 32,766.
 _ROWS_PER_INSERT = 500
 
 
 def _insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
-    """Every (submission id, event), as few multi-row inserts: a request's events go in one statement (on
-    PostgreSQL an executemany is a round of the driver's pipeline per row), and bulk loads go through here too."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    row_marks = f"({', '.join([mark] * (len(_EVENT_COLUMNS) + 1))})"
-    values = [
-        (
-            submission_id,
-            e.occurred_on.isoformat() if sqlite else e.occurred_on,
-            *(
-                json.dumps(v) if name == "services_offered" else v
-                for name, v in zip(_EVENT_COLUMNS[1:], _values(e)[1:], strict=True)
-            ),
-        )
-        for submission_id, e in recorded
-    ]
+    """Every (submission id, event) on SQLite, as multi-row inserts: a request's events go in one statement."""
+    row_marks = f"({', '.join(['?'] * (len(_EVENT_COLUMNS) + 1))})"
+    values = [(submission_id, e.occurred_on.isoformat(), *_stored(e)[1:]) for submission_id, e in recorded]
     connection = session.connection()
     for start in range(0, len(values), _ROWS_PER_INSERT):
         chunk = values[start : start + _ROWS_PER_INSERT]
@@ -77,59 +64,99 @@ def _insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> No
         connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
 
 
-def _values(event: NewEvent) -> tuple[object, ...]:
-    return tuple(getattr(event, name) for name in _EVENT_COLUMNS)
+def _stored(event: NewEvent) -> list[Any]:
+    """An event's column values as the drivers take them (the services offered as JSON text)."""
+    values = [getattr(event, name) for name in _EVENT_COLUMNS]
+    values[_SERVICES] = json.dumps(values[_SERVICES])
+    return values
 
 
 def record(*, session: Session, key: str, source: str, events: list[NewEvent]) -> bool:
     """Store the events of one submission; False (and nothing stored) when `key` was seen before.
 
     A unique constraint on the key makes concurrent retries safe: only one insert can win. The caller
-    commits; the submission is marked for the roll-ups in the same transaction (`rollup.defer`), so reports count
-    its events from that commit on, exactly once.
+    commits; the submission is marked pending for the roll-ups in the same transaction, so reports count its events
+    from that commit on, exactly once.
     """
     return record_many(session=session, source=source, submissions=[(key, events)])[0]
 
 
-def _claim(dialect_insert: Any) -> Any:
-    # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling
-    # would make a savepoint the outer transaction, and releasing it would commit the submission alone.
-    table = EventSubmission.__table__  # type: ignore[attr-defined]
-    return (
-        dialect_insert(table)
-        .on_conflict_do_nothing(index_elements=["key_hmac"])
-        .returning(table.c.key_hmac, table.c.id)
-    )
+# INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling would make a
+# savepoint the outer transaction, and releasing it would commit the submission alone. Built once; run as an
+# "insertmanyvalues" executemany whatever the batch size.
+_SQLITE_CLAIM = (
+    sqlite_insert(EventSubmission.__table__)  # type: ignore[attr-defined]
+    .on_conflict_do_nothing(index_elements=["key_hmac"])
+    .returning(EventSubmission.__table__.c.key_hmac, EventSubmission.__table__.c.id)  # type: ignore[attr-defined]
+)
+
+# On PostgreSQL one statement does it all, whatever the batch size: each column goes as one array (13 parameters
+# for any number of rows, so the driver caches its parsing and prepares it once). It claims the new keys in sorted
+# order (concurrent batches sharing keys lock them in the same order: no deadlock), inserts their events and marks
+# them pending for the roll-ups (what `rollup.defer` does on SQLite), and returns the keys it claimed.
+_PG_TYPES = {
+    "occurred_on": "date",
+    "services_offered": "json",
+    **dict.fromkeys(("ward_vintage", "imd_decile", "imd_year"), "integer"),
+}
+_PG_RECORD = f"""
+WITH claimed AS (
+    INSERT INTO event_submission (key_hmac, source, created_at, event_count)
+    SELECT key, %(source)s, %(now)s, size FROM unnest(%(keys)s::text[], %(sizes)s::integer[]) AS s (key, size)
+    ORDER BY key
+    ON CONFLICT (key_hmac) DO NOTHING
+    RETURNING id, key_hmac, event_count
+), stored AS (
+    INSERT INTO signpost_event (submission_id, {", ".join(_EVENT_COLUMNS)})
+    SELECT claimed.id, {", ".join(f"e.{name}" for name in _EVENT_COLUMNS)}
+    FROM unnest(%(event_keys)s::text[], {", ".join(f"%(e_{n})s::{_PG_TYPES.get(n, 'text')}[]" for n in _EVENT_COLUMNS)})
+        AS e (key, {", ".join(_EVENT_COLUMNS)})
+    JOIN claimed ON claimed.key_hmac = e.key
+), pending AS (
+    INSERT INTO indicator_pending (submission_id) SELECT id FROM claimed WHERE event_count > 0
+)
+SELECT key_hmac FROM claimed
+"""
 
 
-# Built once per dialect (True: SQLite) and run as an "insertmanyvalues" executemany whatever the batch size.
-_CLAIM = {True: _claim(sqlite_insert), False: _claim(pg_insert)}
+def _record_postgresql(
+    session: Session, source: str, now: datetime, submissions: list[tuple[str, list[NewEvent]]]
+) -> set[str]:
+    rows = [(key, *_stored(event)) for key, new_events in submissions for event in new_events]
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * (len(_EVENT_COLUMNS) + 1)
+    parameters: dict[str, Any] = {
+        "source": source,
+        "now": now,
+        "keys": [key for key, _ in submissions],
+        "sizes": [len(new_events) for _, new_events in submissions],
+        "event_keys": columns[0],
+        **{f"e_{name}": column for name, column in zip(_EVENT_COLUMNS, columns[1:], strict=True)},
+    }
+    return set(session.connection().exec_driver_sql(_PG_RECORD, parameters).scalars())
 
 
 def record_many(*, session: Session, source: str, submissions: list[tuple[str, list[NewEvent]]]) -> list[bool]:
     """Store several submissions (key, events) at once; for each, whether it was new (False: seen before).
 
-    The same guarantees as `record`, in one round of statements: a batch upload costs a few inserts, not
-    a few per item. Keys must differ within the call. The caller commits.
+    The same guarantees as `record`, in one round of statements (one statement on PostgreSQL): a batch upload costs
+    a few inserts, not a few per item. Keys must differ within the call. The caller commits.
     """
-    sizes = {key: len(new_events) for key, new_events in submissions}
-    if len(sizes) != len(submissions):
+    if len({key for key, _ in submissions}) != len(submissions):
         raise ValueError("record_many: a key repeats within the call")
-    statement = _CLAIM[session.get_bind().dialect.name == "sqlite"]
     now = datetime.now(UTC)
-    # Keys in sorted order: concurrent batches sharing keys take their locks in the same order (no deadlock).
-    rows = [{"key_hmac": key, "source": source, "created_at": now, "event_count": sizes[key]} for key in sorted(sizes)]
-    ids: dict[str, int] = dict(session.connection().execute(statement, rows).tuples().all())
-    fresh = [(ids[key], event) for key, new_events in submissions if key in ids for event in new_events]
-    if fresh:
-        _insert_events(session, fresh)
-        new_events = [event for _, event in fresh]
-        # Called directly, not registered: the roll-ups cannot miss a submission, as its mark commits with it.
-        rollup.defer(session, sorted({submission_id for submission_id, _ in fresh}))
-        for hook in EVENT_HOOKS:
-            hook(session, new_events)
-    return [key in ids for key, _ in submissions]
-
-
-# Further functions called with (session, the NewEvents) inside the recording transaction.
-EVENT_HOOKS: list = []  # type: ignore[type-arg]
+    if session.get_bind().dialect.name == "postgresql":
+        claimed = _record_postgresql(session, source, now, submissions)
+    else:
+        # Keys in sorted order, as on PostgreSQL.
+        rows = [
+            {"key_hmac": key, "source": source, "created_at": now, "event_count": len(new_events)}
+            for key, new_events in sorted(submissions, key=lambda pair: pair[0])
+        ]
+        ids: dict[str, int] = dict(session.connection().execute(_SQLITE_CLAIM, rows).tuples().all())
+        fresh = [(ids[key], event) for key, new_events in submissions if key in ids for event in new_events]
+        if fresh:
+            _insert_events(session, fresh)
+            # Called directly, not registered: the roll-ups cannot miss a submission, as its mark commits with it.
+            rollup.defer(session, sorted({submission_id for submission_id, _ in fresh}))
+        claimed = set(ids)
+    return [key in claimed for key, _ in submissions]

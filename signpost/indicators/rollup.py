@@ -157,7 +157,8 @@ FOLD_SUBMISSIONS = 1_000
 
 
 def defer(session: Session, submission_ids: list[int]) -> None:
-    """Mark newly recorded submissions as pending (called by `events.record_many`, inside its transaction)."""
+    """Mark newly recorded submissions as pending (called by `events.record_many` on SQLite, inside its transaction;
+    on PostgreSQL its one statement does the same)."""
     session.connection().execute(insert(_PENDING), [{"submission_id": i} for i in submission_ids])
 
 

@@ -1,12 +1,14 @@
 """Events are recorded once per submission key, and hold only coarse attributes."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from sqlmodel import select
 
 from signpost import events
-from signpost.events.models import SignpostEvent
+from signpost.events.models import EventSubmission, SignpostEvent
+from signpost.indicators.models import IndicatorPending
 
 
 def _event(need: str = "housing-damp") -> events.NewEvent:
@@ -61,3 +63,35 @@ def test_a_large_submission_is_stored_whole_in_several_inserts(session) -> None:
     assert events.record(session=session, key=key, source="template", events=[_event(n) for n in needs])
     stored = session.exec(select(SignpostEvent.need_code, SignpostEvent.occurred_on, SignpostEvent.age_band)).all()
     assert sorted(stored) == sorted((n, date(2026, 10, 3), "25-34") for n in needs)
+
+
+def test_a_batch_stores_each_new_submission_with_its_events_and_marks_only_those_with_events_pending(session) -> None:  # type: ignore[no-untyped-def]
+    seen = "s-key"
+    events.record(session=session, key=seen, source="prescriber", events=[_event("seen-before")])
+    batch = [
+        ("b-key", [replace(_event("debt"), services_offered=["svc-1", "svc-2"]), _event("food")]),
+        (seen, [_event("again")]),
+        ("a-key", []),
+        ("c-key", [_event()]),
+    ]
+    assert events.record_many(session=session, source="prescriber", submissions=batch) == [True, False, True, True]
+    stored = session.exec(select(EventSubmission.key_hmac, EventSubmission.event_count, EventSubmission.source)).all()
+    assert sorted(stored) == [
+        ("a-key", 0, "prescriber"),
+        ("b-key", 2, "prescriber"),
+        ("c-key", 1, "prescriber"),
+        (seen, 1, "prescriber"),
+    ]
+    by_key = session.exec(
+        select(
+            EventSubmission.key_hmac, SignpostEvent.need_code, SignpostEvent.services_offered, SignpostEvent.source
+        ).join(SignpostEvent, SignpostEvent.submission_id == EventSubmission.id)  # type: ignore[arg-type]
+    ).all()
+    assert sorted(by_key) == [
+        ("b-key", "debt", ["svc-1", "svc-2"], "template"), ("b-key", "food", [], "template"),
+        ("c-key", "housing-damp", [], "template"), (seen, "seen-before", [], "template"),
+    ]  # fmt: skip
+    pending = session.exec(
+        select(EventSubmission.key_hmac).join(IndicatorPending, IndicatorPending.submission_id == EventSubmission.id)  # type: ignore[arg-type]
+    ).all()
+    assert sorted(pending) == ["b-key", "c-key", seen]
