@@ -15,7 +15,7 @@ from signpost.directory.models import Service
 from signpost.errors import Problem
 from signpost.geography import service as geography
 from signpost.routing import submission as signposting
-from signpost.template import validate
+from signpost.template import assess, validate
 from signpost.web import questionnaire as qform
 from signpost.web import render
 from signpost.web.deps import ClinicianViewer, CsrfChecked, SettingsDep
@@ -96,7 +96,7 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
     except ValueError:
         identifier = str(uuid.uuid4())
     response = qform.response_from_form(form, identifier=identifier)
-    _, issues = validate(response)
+    checked, issues = validate(response)
     item_errors = qform.errors_by_item(issues, response) if issues else {}
     field_errors = _patient_errors(form)
     if item_errors or field_errors:
@@ -115,8 +115,8 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
         base=settings.public_base_url.rstrip("/") + "/fhir",
     )
     session.commit()
-    _, assessment = signposting.checked_assessment(response)
-    return "done", _result_view(session, settings, bundle, assessment)
+    assert checked is not None  # signpost() refuses a response that does not validate
+    return "done", _result_view(session, settings, bundle, assess(checked))
 
 
 def _result_view(session: Any, settings: Settings, bundle: dict[str, Any], assessment: Any) -> dict[str, Any]:
