@@ -1,9 +1,9 @@
 """Alembic environment: the project's metadata, batch mode on SQLite."""
 
-from alembic import context
 import signpost.models  # noqa: F401  (registers every table)
-from signpost.db import include_object_for, make_engine, metadata
+from alembic import context
 from signpost.config import get_settings
+from signpost.db import include_object_for, make_engine, metadata
 from signpost.directory.fulltext import include_name  # full-text index objects are not tables
 
 config = context.config
