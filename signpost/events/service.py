@@ -152,7 +152,7 @@ def record_many(*, session: Session, source: str, submissions: list[tuple[str, l
             {"key_hmac": key, "source": source, "created_at": now, "event_count": len(new_events)}
             for key, new_events in sorted(submissions, key=lambda pair: pair[0])
         ]
-        ids: dict[str, int] = dict(session.connection().execute(_SQLITE_CLAIM, rows).tuples().all())
+        ids: dict[str, int] = {key: id_ for key, id_ in session.connection().execute(_SQLITE_CLAIM, rows)}
         fresh = [(ids[key], event) for key, new_events in submissions if key in ids for event in new_events]
         if fresh:
             _insert_events(session, fresh)
