@@ -1,13 +1,18 @@
-"""SQLite writers of one process queue on the engine's lock: in turn, given back after commit, rollback or close."""
+"""SQLite writers of one process queue on the engine's lock: in turn, given back after commit, rollback or close; a
+request's work (`run_and_commit`) runs on the event loop holding it, and never waits there."""
 
+import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from signpost import db
+from signpost.errors import Problem
 
 
 @pytest.fixture
@@ -92,3 +97,53 @@ def test_readers_do_not_wait_for_a_writer(sqlite_engine: Engine) -> None:
         assert reader.execute(text("SELECT count(*) FROM tally")).scalar_one() == 0
     first.rollback()
     first.close()
+
+
+def _busy_timeout(session: Session) -> int:
+    return int(session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+
+
+def test_request_work_runs_on_the_loop_holding_the_lock_and_commits(sqlite_engine: Engine) -> None:
+    ran_in: list[int] = []
+
+    def work() -> str:
+        ran_in.append(threading.get_ident())
+        session.connection().execute(text("INSERT INTO tally VALUES (1, 1)"))
+        return "done"
+
+    with Session(sqlite_engine) as session:
+        assert asyncio.run(db.run_and_commit(session, work)) == "done"
+        assert ran_in == [threading.get_ident()]
+        assert _busy_timeout(session) == db.BUSY_SECONDS * 1000
+    _insert(sqlite_engine, 2, 1)  # the lock is free
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT writer FROM tally ORDER BY writer")).scalars().all() == [1, 2]
+
+
+def test_a_refusal_before_any_write_gives_the_lock_back_at_once(sqlite_engine: Engine) -> None:
+    def work() -> None:
+        raise Problem(422, "refused")
+
+    with Session(sqlite_engine) as session:
+        with pytest.raises(Problem):
+            asyncio.run(db.run_and_commit(session, work))
+        _insert(sqlite_engine, 2, 1)  # while the session is still open: would wait and fail if the lock were held
+        assert _busy_timeout(session) == db.BUSY_SECONDS * 1000
+
+
+def test_work_that_finds_another_process_writing_is_done_again_in_a_thread(sqlite_engine: Engine) -> None:
+    other = sqlite3.connect(str(sqlite_engine.url.database), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, other.execute, ["ROLLBACK"]).start()
+    ran_in: list[int] = []
+
+    def work() -> None:
+        ran_in.append(threading.get_ident())
+        session.connection().execute(text("INSERT INTO tally VALUES (1, 1)"))
+
+    with Session(sqlite_engine) as session:
+        asyncio.run(db.run_and_commit(session, work))
+    other.close()
+    assert ran_in[0] == threading.get_ident() and ran_in[1:] and ran_in[-1] != threading.get_ident()
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM tally")).scalar_one() == 1

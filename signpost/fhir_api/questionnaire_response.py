@@ -3,11 +3,10 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
+from signpost import db
 from signpost.auth import Caller, Role, allow
-from signpost.config import Settings, SettingsDep
+from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.fhir_api.bundle import fhir_base
 from signpost.fhir_api.io import FhirResponse, read_json_body
@@ -75,21 +74,12 @@ async def signpost_response(
 ) -> FhirResponse:
     """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
     body = await read_json_body(request)
-    # The database work is synchronous: it runs off the event loop, and commits in the same worker thread, so its
-    # locks (on SQLite, the one write lock) are not held while the request waits for another thread to commit.
-    result = await run_in_threadpool(
-        _signpost_and_commit,
-        session=session,
-        body=body,
-        caller=caller,
-        settings=settings,
-        idempotency_key=idempotency_key,
-        base=fhir_base(request),
-    )
-    return FhirResponse(result)
+    base = fhir_base(request)
 
+    def work() -> dict[str, Any]:
+        return submission.signpost(
+            session=session, body=body, caller=caller, settings=settings, idempotency_key=idempotency_key, base=base
+        )
 
-def _signpost_and_commit(*, session: Session, settings: Settings, **given: Any) -> dict[str, Any]:
-    result = submission.signpost(session=session, settings=settings, **given)
-    session.commit()
-    return result
+    # With an online postcode resolver, an unknown postcode is looked up over the network: that may not block the loop.
+    return FhirResponse(await db.run_and_commit(session, work, may_block=bool(settings.postcode_resolver_url)))
