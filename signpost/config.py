@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     matches_per_need: int = 3
     # How long a worker routes from what it read of a category's services before reading them again; 0: every time.
     routing_cache_seconds: float = Field(default=5.0, ge=0)
-    # How often the server folds newly recorded events into the roll-ups (rollup.fold_all); 0: never.
+    # How often the server folds newly recorded events into the roll-ups (rollup.fold_pending); 0: never.
     fold_seconds: float = Field(default=1.0, ge=0)
     suppression_policy: Literal["nhs", "threshold", "none"] = "nhs"
     suppression_threshold: int = 10

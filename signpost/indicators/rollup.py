@@ -21,10 +21,10 @@ from datetime import date
 from operator import attrgetter
 from typing import Any, Protocol
 
-import anyio
 from sqlalchemy import Engine, Select, delete, func, insert, literal, select, text
 from sqlmodel import Session
 
+from signpost import db
 from signpost.events.models import SignpostEvent
 from signpost.indicators.models import DIMENSIONS, IndicatorCount, IndicatorPending
 
@@ -182,21 +182,42 @@ def fold(session: Session, *, limit: int = FOLD_SUBMISSIONS) -> int:
     return len(ids)
 
 
+def _fold_if_pending(session: Session, limit: int = FOLD_SUBMISSIONS) -> int:
+    # A read first: with nothing pending (most calls when idle), no transaction asks for SQLite's write lock.
+    if session.connection().execute(select(literal(1)).select_from(_PENDING).limit(1)).first() is None:
+        return 0
+    return fold(session, limit=limit)
+
+
 def fold_all(engine: Engine, progress: Callable[[int], None] | None = None) -> int:
-    """Fold every pending submission, a batch per transaction; returns how many (the server's folder calls this).
+    """Fold every pending submission, a batch per transaction; returns how many (`signpost indicators fold`).
     `progress` is told the running total after each batch."""
     folded = 0
     with Session(engine) as session:
-        # A read first: with nothing pending (most calls when idle), no transaction ever asks for SQLite's write lock.
-        while session.connection().execute(select(literal(1)).select_from(_PENDING).limit(1)).first():
-            taken = fold(session)
+        while taken := _fold_if_pending(session):  # 0: nothing pending, or all held by another folder (PostgreSQL)
             session.commit()
             folded += taken
             if progress:
                 progress(folded)
-            if taken == 0:  # every pending row is held by another folder (PostgreSQL)
-                break
     return folded
+
+
+# A batch the server folds between requests: on SQLite it runs on the event loop, so it stays short.
+SERVER_FOLD_SUBMISSIONS = 200
+
+
+async def fold_pending(engine: Engine) -> int:
+    """Fold every pending submission as the server does, each batch through `db.run_and_commit`: on SQLite on the
+    event loop between requests, in a worker thread elsewhere. (Folding in a thread, on SQLite, held the write lock
+    while the thread waited for the interpreter, and $signpost's p99 at 300 req/s went from 35 ms to 157.)"""
+    folded = 0
+    while True:
+        with Session(engine) as session:
+            taken = await db.run_and_commit(session, lambda: _fold_if_pending(session, SERVER_FOLD_SUBMISSIONS))
+        if taken == 0:
+            return folded
+        folded += taken
+        await asyncio.sleep(0)  # the requests that came meanwhile go first
 
 
 async def fold_every(engine: Engine, seconds: float) -> None:
@@ -206,7 +227,7 @@ async def fold_every(engine: Engine, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            await anyio.to_thread.run_sync(fold_all, engine)
+            await fold_pending(engine)
         except Exception as exc:  # noqa: BLE001  (try again next time; reports count pending events meanwhile)
             if not failing:
                 log.warning("folding events into the roll-ups failed (%s); they stay pending", type(exc).__name__)

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from signpost import db, events
 from signpost.app import create_app
 from signpost.config import Settings
 from signpost.indicators import cli, rollup
+from signpost.indicators.models import IndicatorPending
 from tests.events.factories import make_event
 
 
@@ -95,4 +96,27 @@ def test_fold_all_tells_its_progress_and_then_finds_nothing(tmp_path: Path) -> N
     assert told == [3]
     assert rollup.fold_all(engine, told.append) == 0
     assert told == [3]
+    engine.dispose()
+
+
+def test_the_server_folds_in_short_batches_letting_requests_in_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = three_pending(tmp_path)
+    monkeypatch.setattr(rollup, "SERVER_FOLD_SUBMISSIONS", 2)
+    seen: list[int] = []
+
+    async def a_request_meanwhile() -> None:  # starts at the folder's first pause
+        with Session(engine) as session:
+            seen.append(len(session.exec(select(IndicatorPending)).all()))
+
+    async def both() -> int:
+        folded, _ = await asyncio.gather(rollup.fold_pending(engine), a_request_meanwhile())
+        return folded
+
+    assert asyncio.run(both()) == 3
+    assert seen == [1]  # it ran after the first batch of two, before the last
+    with Session(engine) as session:
+        assert rollup.stored(session) == rollup.tally([make_event()] * 3)
+        assert session.exec(select(IndicatorPending)).all() == []
     engine.dispose()
