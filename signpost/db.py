@@ -67,12 +67,11 @@ class _QueuedWriter(sqlite3.Connection):
 
     def take_writer_lock(self, *, wait: bool = True) -> bool:
         """Take the lock, waiting up to lock_timeout (then OperationalError); with wait=False, only if it is free."""
-        if wait and not self.writer_lock.acquire(timeout=self.lock_timeout):
+        taken = self.writer_lock.acquire(timeout=self.lock_timeout) if wait else self.writer_lock.acquire(False)
+        if not taken and wait:
             raise sqlite3.OperationalError("database is locked (waited for the other writers)")
-        if not wait and not self.writer_lock.acquire(blocking=False):
-            return False
-        self.holds_lock = True
-        return True
+        self.holds_lock = taken
+        return taken
 
     def wait_for_writer_lock(self) -> None:
         """Wait up to lock_timeout (then OperationalError) until no writer holds the lock; leave it free."""

@@ -119,7 +119,7 @@ def _routing_query() -> Any:
 
     Each row is tagged with its kind and fills the columns that kind has; the rest are NULL:
     service (one row per category it matches): id, category code, name, interpretation services, minimum and
-    maximum age, in person, by phone, assured date, and last description, first phone and url (what the answer
+    maximum age, in person, by phone, assured date, then description, first phone and url (what the answer
     shows); area: scope, code, vintage; language: code; day: weekday; point: latitude and longitude.
     """
     first_phone = (
