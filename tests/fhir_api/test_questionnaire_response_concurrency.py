@@ -10,11 +10,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session, func, select
 
 from signpost import db
-from signpost.app import create_app
-from signpost.config import Settings, request_settings
+from signpost.config import Settings
 from signpost.events.models import EventSubmission, SignpostEvent
-from tests.factories import bearer, make_key
-from tests.routing.factories import make_service
+from tests.fhir_api.committed import signpost_app
 from tests.template.builders import make_response
 
 PATH = "/fhir/QuestionnaireResponse/$signpost"
@@ -42,20 +40,8 @@ def committed_engine(settings: Settings, tmp_path) -> Iterator[Engine]:  # type:
 
 
 def test_ten_concurrent_identical_submissions_store_one_event_set(settings: Settings, committed_engine: Engine) -> None:
-    with Session(committed_engine) as session:
-        make_service(session, "Jobs Club", ["employment"])
-        key = make_key(session, "clinician", practice_ods="B86001")
-        session.commit()
-
-    def sessions() -> Iterator[Session]:
-        with Session(committed_engine) as session:
-            yield session
-
-    app = create_app(settings)
-    app.dependency_overrides[db.get_session] = sessions
-    app.dependency_overrides[request_settings] = lambda: settings
+    app, headers = signpost_app(settings, committed_engine)
     body = make_response({"work": [True], "isolation": [True]}, identifier={"value": "same-response-10x"})
-    headers = {"Content-Type": "application/fhir+json", **bearer(key)}
 
     async def submit_ten() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -14,11 +14,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from signpost import db
-from signpost.app import create_app
-from signpost.config import Settings, request_settings
+from signpost.config import Settings
 from signpost.events.models import SignpostEvent
-from tests.factories import bearer, make_key
-from tests.routing.factories import make_service
+from tests.fhir_api.committed import signpost_app
 from tests.template.builders import make_response
 
 PATH = "/fhir/QuestionnaireResponse/$signpost"
@@ -68,20 +66,8 @@ def _a_thread_of_this_process(engine: Engine) -> Callable[[], None]:
 def test_the_loop_answers_while_a_submission_waits_for_another_writer(
     settings: Settings, engine_on_file: Engine, hold: Callable[[Engine], Callable[[], None]]
 ) -> None:
-    with Session(engine_on_file) as session:
-        make_service(session, "Jobs Club", ["employment"])
-        key = make_key(session, "clinician", practice_ods="B86001")
-        session.commit()
-
-    async def sessions() -> AsyncIterator[Session]:
-        with Session(engine_on_file) as session:
-            yield session
-
-    app = create_app(settings)
-    app.dependency_overrides[db.get_session] = sessions
-    app.dependency_overrides[request_settings] = lambda: settings
+    app, headers = signpost_app(settings, engine_on_file)
     body = make_response({"work": [True], "isolation": [True]}, identifier={"value": "waits-for-a-writer"})
-    headers = {"Content-Type": "application/fhir+json", **bearer(key)}
 
     async def scenario() -> tuple[httpx.Response, list[int]]:
         release = hold(engine_on_file)
