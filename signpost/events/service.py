@@ -44,23 +44,21 @@ def is_recorded(*, session: Session, key: str) -> bool:
 
 _EVENT_COLUMNS = tuple(f.name for f in fields(NewEvent))
 _SERVICES = _EVENT_COLUMNS.index("services_offered")
+_EVENT_TABLE = f"signpost_event (submission_id, {', '.join(_EVENT_COLUMNS)})"
 
 
 # Rows a SQLite insert carries: 13 parameters a row stays within its limit of 32,766.
 _ROWS_PER_INSERT = 500
+_ROW_MARKS = f"({', '.join(['?'] * (len(_EVENT_COLUMNS) + 1))})"
 
 
 def _insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
     """Every (submission id, event) on SQLite, as multi-row inserts: a request's events go in one statement."""
-    row_marks = f"({', '.join(['?'] * (len(_EVENT_COLUMNS) + 1))})"
     values = [(submission_id, e.occurred_on.isoformat(), *_stored(e)[1:]) for submission_id, e in recorded]
     connection = session.connection()
     for start in range(0, len(values), _ROWS_PER_INSERT):
         chunk = values[start : start + _ROWS_PER_INSERT]
-        statement = (
-            f"INSERT INTO signpost_event (submission_id, {', '.join(_EVENT_COLUMNS)}) "
-            f"VALUES {', '.join([row_marks] * len(chunk))}"
-        )
+        statement = f"INSERT INTO {_EVENT_TABLE} VALUES {', '.join([_ROW_MARKS] * len(chunk))}"
         connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
 
 
@@ -107,7 +105,7 @@ WITH claimed AS (
     ON CONFLICT (key_hmac) DO NOTHING
     RETURNING id, key_hmac, event_count
 ), stored AS (
-    INSERT INTO signpost_event (submission_id, {", ".join(_EVENT_COLUMNS)})
+    INSERT INTO {_EVENT_TABLE}
     SELECT claimed.id, {", ".join(f"e.{name}" for name in _EVENT_COLUMNS)}
     FROM unnest(%(event_keys)s::text[], {", ".join(f"%(e_{n})s::{_PG_TYPES.get(n, 'text')}[]" for n in _EVENT_COLUMNS)})
         AS e (key, {", ".join(_EVENT_COLUMNS)})
