@@ -182,7 +182,7 @@ def fold(session: Session, *, limit: int = FOLD_SUBMISSIONS) -> int:
     return len(ids)
 
 
-def _fold_if_pending(session: Session, limit: int = FOLD_SUBMISSIONS) -> int:
+def _fold_if_pending(session: Session, limit: int) -> int:
     # A read first: with nothing pending (most calls when idle), no transaction asks for SQLite's write lock.
     if session.connection().execute(select(literal(1)).select_from(_PENDING).limit(1)).first() is None:
         return 0
@@ -190,33 +190,31 @@ def _fold_if_pending(session: Session, limit: int = FOLD_SUBMISSIONS) -> int:
 
 
 def fold_all(engine: Engine, progress: Callable[[int], None] | None = None) -> int:
-    """Fold every pending submission, a batch per transaction; returns how many (`signpost indicators fold`).
-    `progress` is told the running total after each batch."""
-    folded = 0
-    with Session(engine) as session:
-        while taken := _fold_if_pending(session):  # 0: nothing pending, or all held by another folder (PostgreSQL)
-            session.commit()
-            folded += taken
-            if progress:
-                progress(folded)
-    return folded
+    """`fold_pending` for a command (`signpost indicators fold`), in batches of FOLD_SUBMISSIONS."""
+    return asyncio.run(fold_pending(engine, limit=FOLD_SUBMISSIONS, progress=progress))
 
 
 # A batch the server folds between requests: on SQLite it runs on the event loop, so it stays short.
 SERVER_FOLD_SUBMISSIONS = 200
 
 
-async def fold_pending(engine: Engine) -> int:
-    """Fold every pending submission as the server does, each batch through `db.run_and_commit`: on SQLite on the
-    event loop between requests, in a worker thread elsewhere. (Folding in a thread, on SQLite, held the write lock
+async def fold_pending(
+    engine: Engine, *, limit: int | None = None, progress: Callable[[int], None] | None = None
+) -> int:
+    """Fold every pending submission, `limit` (default SERVER_FOLD_SUBMISSIONS) a transaction, each through
+    `db.run_and_commit`: on SQLite on the event loop between requests, in a worker thread elsewhere; returns how many.
+    `progress` is told the running total after each batch. (Folding in a thread, on SQLite, held the write lock
     while the thread waited for the interpreter, and $signpost's p99 at 300 req/s went from 35 ms to 157.)"""
+    batch = limit or SERVER_FOLD_SUBMISSIONS
     folded = 0
     while True:
         with Session(engine) as session:
-            taken = await db.run_and_commit(session, lambda: _fold_if_pending(session, SERVER_FOLD_SUBMISSIONS))
-        if taken == 0:
+            taken = await db.run_and_commit(session, lambda: _fold_if_pending(session, batch))
+        if taken == 0:  # nothing pending, or all held by another folder (PostgreSQL)
             return folded
         folded += taken
+        if progress:
+            progress(folded)
         await asyncio.sleep(0)  # the requests that came meanwhile go first
 
 
