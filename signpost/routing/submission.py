@@ -17,7 +17,7 @@ from signpost.config import Settings
 from signpost.errors import Problem
 from signpost.geography import service as geography
 from signpost.routing import leaflet
-from signpost.routing.service import Offer, route
+from signpost.routing.service import Match, Offer, route
 from signpost.template import conformance
 from signpost.template.extract import observations, response_reference
 from signpost.template.needs import Assessment, assess
@@ -169,37 +169,19 @@ def _idempotency(
     return events.key_hmac(settings.secret_key, scope, raw)
 
 
-@dataclass(frozen=True)
-class _Listed:
-    """What the answer shows of an offered service: its id, name, description and how to reach it."""
-
-    id: str
-    name: str
-    description: str | None
-    contact: leaflet.Contact
-
-
-def _contacts(offers: list[Offer]) -> dict[str, _Listed]:
-    """Each offered service as the answer shows it (routing read its contact details with the rest)."""
-    return {
-        m.service_id: _Listed(m.service_id, m.name, m.description, leaflet.Contact(m.name, m.phone, m.url))
-        for o in offers
-        for m in o.matches
-    }
-
-
-def _healthcare_service(service: _Listed, reasons: list[str]) -> dict[str, Any]:
+def _healthcare_service(service: Match) -> dict[str, Any]:
+    """The offered service as the answer shows it (routing read its contact details with the rest)."""
     telecom = []
-    if service.contact.phone:
-        telecom.append({"system": "phone", "value": service.contact.phone})
-    if service.contact.url:
-        telecom.append({"system": "url", "value": service.contact.url})
+    if service.phone:
+        telecom.append({"system": "phone", "value": service.phone})
+    if service.url:
+        telecom.append({"system": "url", "value": service.url})
     resource: dict[str, Any] = {
         "resourceType": "HealthcareService",
-        "id": service.id,
+        "id": service.service_id,
         "active": True,
         "name": service.name,
-        "extension": [{"url": REASON_EXTENSION, "valueString": r} for r in reasons],
+        "extension": [{"url": REASON_EXTENSION, "valueString": r} for r in service.reasons],
     }
     if service.description:
         resource["comment"] = service.description[:1000]
@@ -285,7 +267,6 @@ def _bundle(
     def new_id() -> str:
         return next(ids)
 
-    contacts = _contacts(offers)
     # The response's own time, so that a retry is answered with the same resources.
     authored = str(response.get("authored") or "")
     when = authored if "T" in authored else now.isoformat(timespec="seconds")
@@ -303,14 +284,10 @@ def _bundle(
         )
     for offer in offers:
         for match in offer.matches:
-            service = contacts[match.service_id]
             if match.service_id not in services_done:
                 services_done.add(match.service_id)
                 entries.append(
-                    {
-                        "fullUrl": f"{base}/HealthcareService/{service.id}",
-                        "resource": _healthcare_service(service, match.reasons),
-                    }
+                    {"fullUrl": f"{base}/HealthcareService/{match.service_id}", "resource": _healthcare_service(match)}
                 )
             request = {
                 "resourceType": "ServiceRequest",
@@ -318,10 +295,10 @@ def _bundle(
                 "status": "draft",
                 "intent": "proposal",
                 "priority": "urgent" if offer.need.urgent else "routine",
-                "code": {"text": f"Signpost to {service.name}"},
+                "code": {"text": f"Signpost to {match.name}"},
                 "subject": subject,
                 "reasonCode": [{"coding": [offer.need.coding], "text": offer.need.display}],
-                "performer": [{"reference": f"HealthcareService/{service.id}", "display": service.name}],
+                "performer": [{"reference": f"HealthcareService/{match.service_id}", "display": match.name}],
                 "note": [{"text": "; ".join(match.reasons)}],
                 "authoredOn": when,
             }
@@ -329,7 +306,7 @@ def _bundle(
     for observation in observations(response, assessment):
         observation["id"] = new_id()
         entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
-    plain = {sid: listed.contact for sid, listed in contacts.items()}
+    plain = {m.service_id: leaflet.Contact(m.name, m.phone, m.url) for o in offers for m in o.matches}
     leaflet_text = leaflet.text(offers, plain)
     leaflet_html = leaflet.html_page(offers, plain)
     document = {
