@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -110,16 +111,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
     settings: Settings = app.state.settings
-    if not settings.fold_seconds:
+    engine = db.get_engine(settings)
+    async with contextlib.AsyncExitStack() as stack:
+        writes = db.async_pool(engine)
+        if writes is not None:
+            await stack.enter_async_context(writes)
+            app.state.async_writes = writes
+            stack.callback(setattr, app.state, "async_writes", None)
+        if settings.fold_seconds:
+            folder = asyncio.create_task(rollup.fold_every(engine, settings.fold_seconds, writes))
+            stack.push_async_callback(_stop, folder)
         yield
-        return
-    folder = asyncio.create_task(rollup.fold_every(db.get_engine(settings), settings.fold_seconds))
-    try:
-        yield
-    finally:
-        folder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await folder
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -134,11 +142,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = Metrics()
     app.state.settings = settings
+    app.state.async_writes = None  # PostgreSQL: a pool of async connections while the app runs (its lifespan)
     install_handlers(app)
     web_errors.install(app)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(psycopg.OperationalError)  # async writes, and their pool timing out
     async def _database_down(request: Request, exc: Exception) -> JSONResponse:
         return render(
             request, Problem(503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"})

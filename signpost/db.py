@@ -3,13 +3,18 @@
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import psycopg
 from fastapi import Depends
-from sqlalchemy import Engine, create_engine, event
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, SQLModel
@@ -152,6 +157,9 @@ def make_engine(url: str) -> Engine:
     # opened for a request and closed after it costs PostgreSQL a new backend whose catalog caches start cold, and
     # loses its prepared statements: with 10 kept, $signpost cost PostgreSQL 9.6 ms of CPU a request; with 20, 2.9.
     engine = create_engine(url, pool_size=20, max_overflow=20)
+    # First, so that a connection refused on the loop is not pinged either.
+    event.listen(engine, "checkout", _refuse_on_loop)
+    event.listen(engine, "before_cursor_execute", _refuse_on_loop)
     _ping_when_idle(engine)
     return engine
 
@@ -236,6 +244,100 @@ def _work_and_commit(session: Session, work: Callable[[], T]) -> T:
     result = work()
     session.commit()
     return result
+
+
+# --- PostgreSQL: reads answered from memory on the event loop, and writes through an async connection -------------
+
+
+class WouldWait(Exception):
+    """Work running on the event loop reached for the PostgreSQL database (`run_from_memory` then uses a thread)."""
+
+
+_on_loop: ContextVar[bool] = ContextVar("signpost_db_on_loop", default=False)
+
+
+def _refuse_on_loop(*_args: Any) -> None:
+    if _on_loop.get():
+        raise WouldWait
+
+
+async def run_from_memory(session: Session, work: Callable[[], T], *, may_block: bool = False) -> T:
+    """Run work that only reads (PostgreSQL) on the event loop while what it needs is in memory, else in a thread.
+
+    Routing and postcode lookups keep what they read, so most requests need nothing from the database until their
+    write. Such work runs here, without the worker-thread trip that cost $signpost a millisecond of CPU a request.
+    Should it reach for the database (a cache ran out), the statement is refused before anything is sent, and the
+    work is done again from the start in a worker thread, where waiting for PostgreSQL blocks no other request.
+    Work that `may_block` on the network goes straight to a thread.
+    """
+    if not may_block:
+        marked = _on_loop.set(True)
+        try:
+            return work()
+        except WouldWait:
+            pass
+        finally:
+            _on_loop.reset(marked)
+    return await run_in_threadpool(work)
+
+
+# Connections each worker keeps for its async writes and folds (PostgreSQL), besides the engine's pool.
+ASYNC_WRITERS = 10
+_idle_since: "weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], float]" = weakref.WeakKeyDictionary()
+
+
+async def _note_idle(connection: psycopg.AsyncConnection[Any]) -> None:
+    _idle_since[connection] = time.monotonic()
+
+
+async def _ping_if_idle(connection: psycopg.AsyncConnection[Any]) -> None:
+    """As for the engine's pool: check a connection that sat idle IDLE_PING_SECONDS (the pool replaces it if dead)."""
+    if time.monotonic() - _idle_since.get(connection, 0.0) >= IDLE_PING_SECONDS:
+        await connection.execute("SELECT 1")
+
+
+@asynccontextmanager
+async def async_connection(pool: AsyncConnectionPool) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """One of `pool`'s connections, for the block."""
+    async with pool.connection() as connection:
+        yield connection
+        # Noted here rather than in the pool's reset callback, which would cost a hand-off to its worker task.
+        _idle_since[connection] = time.monotonic()
+
+
+def async_pool(engine: Engine) -> AsyncConnectionPool | None:
+    """A pool of autocommit async connections to `engine`'s PostgreSQL database, not yet open; None on SQLite.
+
+    A single-statement write sent through one of these is one round trip (it commits by itself), and the event loop
+    serves other requests while it waits.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    return AsyncConnectionPool(
+        _conninfo(engine.url),
+        kwargs={"autocommit": True},
+        min_size=2,
+        max_size=ASYNC_WRITERS,
+        open=False,
+        configure=_note_idle,
+        check=_ping_if_idle,
+        name="signpost-async-writes",
+    )
+
+
+def writes_through(pool: AsyncConnectionPool | None, session: Session) -> AsyncConnectionPool | None:
+    """`pool` if it reaches the database `session` commits to (not so for a session bound to one connection, as in
+    tests that roll back): else None, and writes go through the session."""
+    bind = session.get_bind()
+    if pool is None or not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return None
+    return pool if _conninfo(bind.url) == pool.conninfo else None
+
+
+@lru_cache
+def _conninfo(url: URL) -> str:
+    """What psycopg connects with, from a SQLAlchemy URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @lru_cache

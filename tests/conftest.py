@@ -4,12 +4,14 @@ SQLite by default; PostgreSQL when SIGNPOST_TEST_DATABASE_URL is set.
 """
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 from signpost import db
@@ -95,3 +97,38 @@ def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def committed_engine(settings: Settings, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A database of its own, migrated, where commits are real (not the rolled-back test session)."""
+    if settings.database_url.startswith("postgresql"):
+        name = f"signpost_committed_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(db.normalise_url(settings.database_url), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = db.normalise_url(settings.database_url).rsplit("/", 1)[0] + f"/{name}"
+    else:
+        admin, name, url = None, "", f"sqlite:///{tmp_path / 'committed.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    yield engine
+    engine.dispose()
+    if admin is not None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def thread_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The names of the functions `db` sends to a worker thread."""
+    trips: list[str] = []
+    real = db.run_in_threadpool
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(function, "__name__", repr(function)))
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(db, "run_in_threadpool", counted)
+    yield trips

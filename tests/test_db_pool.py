@@ -1,12 +1,16 @@
 """PostgreSQL's pooled connections are pinged only after sitting idle: one that died meanwhile is replaced before a
-request gets it, and one in steady use costs no round trip."""
+request gets it, and one in steady use costs no round trip. Work run from memory on the event loop sends nothing
+from it."""
 
+import asyncio
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from signpost import db
 
@@ -60,3 +64,44 @@ def test_a_connection_in_steady_use_is_not_pinged_so_its_death_fails_one_request
     with pytest.raises(OperationalError), pg_engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     assert _backend(pg_engine) > 0  # the pool let the dead connection go: the next request works
+
+
+def _loop_and_work_threads(
+    engine: Engine, reads: bool, may_block: bool = False, connected: bool = False
+) -> tuple[int, int, int]:
+    """(the loop's thread, the thread the work finished in, the work's answer), for work run by `run_from_memory`
+    in a session that has (`connected`) or has not yet got its connection."""
+    statements: list[int] = []
+    event.listen(engine, "after_cursor_execute", lambda *_: statements.append(threading.get_ident()))
+
+    async def scenario() -> tuple[int, int, int]:
+        with Session(engine) as session:
+            if connected:  # as when the request's key was looked up
+                await asyncio.to_thread(session.connection)
+
+            def work() -> tuple[int, int]:
+                answer = session.connection().execute(text("SELECT 42")).scalar_one() if reads else 7
+                return threading.get_ident(), answer
+
+            worked_in, answer = await db.run_from_memory(session, work, may_block=may_block)
+        return threading.get_ident(), worked_in, answer
+
+    loop, worked_in, answer = asyncio.run(scenario())
+    assert all(thread == worked_in for thread in statements)  # nothing was sent from the loop
+    return loop, worked_in, answer
+
+
+def test_work_that_needs_nothing_from_the_database_runs_on_the_loop(pg_engine: Engine) -> None:
+    loop, worked_in, answer = _loop_and_work_threads(pg_engine, reads=False)
+    assert (worked_in, answer) == (loop, 7)
+
+
+@pytest.mark.parametrize("connected", [False, True], ids=["at-checkout", "at-its-statement"])
+def test_work_that_reads_is_refused_on_the_loop_and_done_again_in_a_thread(pg_engine: Engine, connected: bool) -> None:
+    loop, worked_in, answer = _loop_and_work_threads(pg_engine, reads=True, connected=connected)
+    assert worked_in != loop and answer == 42
+
+
+def test_work_that_may_block_goes_straight_to_a_thread(pg_engine: Engine) -> None:
+    loop, worked_in, answer = _loop_and_work_threads(pg_engine, reads=False, may_block=True)
+    assert worked_in != loop and answer == 7

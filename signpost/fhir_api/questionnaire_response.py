@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from signpost import db
+from signpost import db, events
 from signpost.auth import Caller, Role, allow
 from signpost.config import SettingsDep
 from signpost.db import SessionDep
@@ -73,13 +73,21 @@ async def signpost_response(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> FhirResponse:
     """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
-    body = await read_json_body(request)
-    base = fhir_base(request)
-
-    def work() -> dict[str, Any]:
-        return submission.signpost(
-            session=session, body=body, caller=caller, settings=settings, idempotency_key=idempotency_key, base=base
-        )
-
+    given: dict[str, Any] = {
+        "session": session,
+        "body": await read_json_body(request),
+        "caller": caller,
+        "settings": settings,
+        "idempotency_key": idempotency_key,
+        "base": fhir_base(request),
+    }
     # With an online postcode resolver, an unknown postcode is looked up over the network: that may not block the loop.
-    return FhirResponse(await db.run_and_commit(session, work, may_block=bool(settings.postcode_resolver_url)))
+    may_block = bool(settings.postcode_resolver_url)
+    writes = db.writes_through(request.app.state.async_writes, session)
+    if writes is None:  # SQLite, or a session on one connection of its own (tests)
+        return FhirResponse(await db.run_and_commit(session, lambda: submission.signpost(**given), may_block=may_block))
+    # PostgreSQL: the reads from memory on the event loop, the write one statement the loop does not wait for.
+    done = await db.run_from_memory(session, lambda: submission.prepare(**given), may_block=may_block)
+    if done.events:
+        await events.record_now(writes, key=done.key, source="template", events=done.events)
+    return FhirResponse(done.answer)

@@ -28,8 +28,9 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("httpx", "httpcore"):
-        # httpx logs every outbound URL at INFO, query string and all (a postcode lookup would leak the postcode).
+    # httpx logs every outbound URL at INFO, query string and all (a postcode lookup would leak the postcode);
+    # psycopg's pool logs each connection it hands out and takes back (the async writes: three lines a request).
+    for name in ("httpx", "httpcore", "psycopg.pool"):
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     for name in ("uvicorn.access",):
         logging.getLogger(name).disabled = True  # its line carries the query string

@@ -190,6 +190,15 @@ def _healthcare_service(service: Match) -> dict[str, Any]:
     return resource
 
 
+@dataclass
+class Signposted:
+    """`$signpost`'s answer, and the events to count once under `key`."""
+
+    answer: dict[str, Any]
+    key: str
+    events: list[events.NewEvent]
+
+
 def signpost(
     *,
     session: Session,
@@ -201,6 +210,33 @@ def signpost(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything `$signpost` does; the caller commits. Raises Problem (nothing stored) on bad input."""
+    done = prepare(
+        session=session,
+        body=body,
+        caller=caller,
+        settings=settings,
+        idempotency_key=idempotency_key,
+        base=base,
+        now=now,
+    )
+    # The one write comes last, so the caller's commit follows it at once: a writer holds SQLite's lock (or
+    # PostgreSQL's roll-up row locks) for the insert alone, not while the answer is built.
+    if done.events:
+        events.record(session=session, key=done.key, source="template", events=done.events)
+    return done.answer
+
+
+def prepare(
+    *,
+    session: Session,
+    body: Any,
+    caller: Caller,
+    settings: Settings,
+    idempotency_key: str | None,
+    base: str,
+    now: datetime | None = None,
+) -> Signposted:
+    """`$signpost` up to its write: the database is only read. Raises Problem on bad input."""
     now = now or datetime.now(UTC)
     submission = unwrap(body)
     response, assessment = checked_assessment(submission.response)
@@ -228,8 +264,6 @@ def signpost(
             )
         )
     answer = _bundle(response, assessment, offers, submission.warnings, key, base, now)
-    # The one write comes last, so the caller's commit follows it at once: a writer holds SQLite's lock (or
-    # PostgreSQL's roll-up row locks) for the insert alone, not while the answer is built.
     known = place is not None and place.known
     new_events = [
         events.NewEvent(
@@ -248,9 +282,7 @@ def signpost(
         )
         for offer in offers
     ]
-    if new_events:
-        events.record(session=session, key=key, source="template", events=new_events)
-    return answer
+    return Signposted(answer, key, new_events)
 
 
 def _bundle(

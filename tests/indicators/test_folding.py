@@ -45,6 +45,28 @@ def test_a_running_server_folds_what_was_recorded(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_a_server_on_postgresql_folds_through_its_async_pool_without_a_thread(
+    settings: Settings, committed_engine: Engine, thread_trips: list[str]
+) -> None:
+    if committed_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's async pool")
+    recorded = [[make_event(), make_event(need_code="carer", ward_code=None)], [make_event(practice_ods=None)]]
+    with Session(committed_engine) as session:
+        for i, batch in enumerate(recorded):
+            events.record(session=session, key=f"async-fold-{i}", source="template", events=batch)
+        session.commit()
+    url = committed_engine.url.render_as_string(hide_password=False)
+    with TestClient(create_app(settings.model_copy(update={"database_url": url, "fold_seconds": 0.05}))):
+        deadline = time.monotonic() + 10
+        with Session(committed_engine) as session:
+            while rollup.current(session) != rollup.stored(session) and time.monotonic() < deadline:
+                session.rollback()  # a new snapshot
+                time.sleep(0.05)
+            assert rollup.stored(session) == rollup.tally(e for batch in recorded for e in batch)
+            assert session.exec(select(IndicatorPending)).all() == []
+    assert thread_trips == []
+
+
 def test_a_failing_fold_is_logged_once_and_tried_until_it_works(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

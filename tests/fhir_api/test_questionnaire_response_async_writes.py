@@ -1,0 +1,129 @@
+"""On PostgreSQL, a serving app answers `$signpost` on the event loop while routing and postcodes come from memory,
+and stores its events with one statement through an async connection: counted once, committed before the answer.
+When the reads need the database, they run in a worker thread; when the write cannot reach it, the answer is 503
+and nothing is stored."""
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, func, select
+
+from signpost import db
+from signpost.app import create_app
+from signpost.config import Settings
+from signpost.events.models import EventSubmission, SignpostEvent
+from tests.fhir_api.committed import served, signpost_app
+from tests.template.builders import make_response
+
+PATH = "/fhir/QuestionnaireResponse/$signpost"
+
+
+@pytest.fixture
+def pg_engine(committed_engine: Engine) -> Engine:
+    if committed_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's async writes (SQLite writes on the loop through the session)")
+    return committed_engine
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with Session(engine) as session:
+        submissions = session.exec(select(func.count()).select_from(EventSubmission)).one()
+        events = session.exec(select(func.count()).select_from(SignpostEvent)).one()
+    return submissions, events
+
+
+def _body(identifier: str) -> dict[str, Any]:
+    return make_response({"work": [True], "isolation": [True]}, identifier={"value": identifier})
+
+
+def test_with_the_directory_in_memory_no_request_waits_for_a_thread(
+    settings: Settings, pg_engine: Engine, thread_trips: list[str]
+) -> None:
+    app, headers = signpost_app(settings, pg_engine, routing_cache_seconds=60)
+
+    async def scenario() -> list[tuple[int, int]]:
+        async with served(app) as client:
+            assert (await client.post(PATH, json=_body("first"), headers=headers)).status_code == 200
+            thread_trips.clear()  # the first request read the directory and the geography in a thread
+            stored = []
+            for name in ("second", "third", "second"):
+                answer = await client.post(PATH, json=_body(name), headers=headers)
+                assert answer.status_code == 200, answer.text
+                stored.append(_counts(pg_engine))  # committed before the answer: another connection sees it
+            assert app.state.async_writes.get_stats()["requests_num"] == 4
+            return stored
+
+    assert asyncio.run(scenario()) == [(2, 4), (3, 6), (3, 6)]  # the retry of "second" is counted once
+    assert thread_trips == []
+
+
+def test_reads_that_need_the_database_run_in_a_thread_and_the_answer_is_the_same(
+    settings: Settings, pg_engine: Engine, thread_trips: list[str]
+) -> None:
+    app, headers = signpost_app(settings, pg_engine, routing_cache_seconds=0)  # routing reads every time
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with served(app) as client:
+            answers = [await client.post(PATH, json=_body("read-each-time"), headers=headers) for _ in range(2)]
+            assert [a.status_code for a in answers] == [200, 200]
+            return [a.json() for a in answers]
+
+    first, retry = asyncio.run(scenario())
+    assert first["entry"] == retry["entry"]
+    assert [e["resource"]["name"] for e in first["entry"] if e["resource"]["resourceType"] == "HealthcareService"] == [
+        "Jobs Club"
+    ]
+    assert thread_trips.count("<lambda>") == 2  # the reads, once a request; the writes did not need a thread
+    assert _counts(pg_engine) == (1, 2)
+
+
+def test_a_write_that_cannot_reach_the_database_is_answered_503_and_stores_nothing(
+    settings: Settings, pg_engine: Engine
+) -> None:
+    app, headers = signpost_app(settings, pg_engine, routing_cache_seconds=60)
+
+    async def scenario() -> Any:
+        async with served(app) as client:
+            assert (await client.post(PATH, json=_body("before"), headers=headers)).status_code == 200
+            await app.state.async_writes.close()  # as when the server shuts down, or the pool cannot connect
+            return await client.post(PATH, json=_body("after"), headers=headers)
+
+    answer = asyncio.run(scenario())
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    outcome = answer.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "database is unavailable" in outcome["issue"][0]["diagnostics"]
+    assert _counts(pg_engine) == (1, 2)
+
+
+def test_an_async_connection_that_died_while_idle_is_replaced_before_the_write(
+    settings: Settings, pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, headers = signpost_app(settings, pg_engine, routing_cache_seconds=60)
+
+    async def scenario() -> int:
+        async with served(app) as client:
+            assert (await client.post(PATH, json=_body("before"), headers=headers)).status_code == 200
+            with pg_engine.connect() as connection:  # as a database restart would
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            await asyncio.sleep(0.1)  # the backends exit
+            monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # as if they had all sat idle since
+            return (await client.post(PATH, json=_body("after"), headers=headers)).status_code
+
+    assert asyncio.run(scenario()) == 200
+    assert _counts(pg_engine) == (2, 4)
+
+
+def test_the_pool_does_not_log_each_connection_it_hands_out(settings: Settings) -> None:
+    create_app(settings.model_copy(update={"log_level": "INFO"}))
+    assert logging.getLogger().isEnabledFor(logging.INFO)
+    assert not logging.getLogger("psycopg.pool").isEnabledFor(logging.INFO)  # three lines a request
