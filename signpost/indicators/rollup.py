@@ -9,7 +9,8 @@ their events to the cubes and deletes their pending rows, in one transaction; th
 `fold_seconds`. Reports read the cubes and the pending events in one statement, so they count every committed
 event exactly once whether or not it has been folded (`service.count`).
 The update is an upsert `n = n + excluded.n` in key order, so concurrent folders on PostgreSQL neither
-lose counts nor deadlock; `rebuild` recomputes every cube from the events with the same key function.
+lose counts nor deadlock; `rebuild` recomputes every cube from the events with the same key function (`tally`).
+On PostgreSQL a fold is one statement that counts in the database what `tally` counts (`_PG_FOLD`).
 """
 
 import asyncio
@@ -177,7 +178,8 @@ _PG_CELLS = "\n    UNION ALL ".join(_pg_cells(cube) for cube in CUBES)
 # PostgreSQL folds in one statement, counting in the database what `tally` counts in Python (the property test
 # in tests/indicators holds the two to the same cells): it takes pending submissions no other folder holds, counts
 # their events into every cube, upserts the cells in key order (concurrent folders lock them in the same order: no
-# deadlock) and deletes the pending rows. In Python, a fold cost the server 1.3 ms of CPU a request recorded.
+# deadlock) and deletes the pending rows. Folding in Python, in a worker thread, had cost the server 1.3 ms of CPU
+# for each request recorded.
 _PG_FOLD = f"""
 WITH taken AS (
     DELETE FROM indicator_pending WHERE submission_id IN (

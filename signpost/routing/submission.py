@@ -219,8 +219,8 @@ def signpost(
         base=base,
         now=now,
     )
-    # The one write comes last, so the caller's commit follows it at once: a writer holds SQLite's lock (or
-    # PostgreSQL's roll-up row locks) for the insert alone, not while the answer is built.
+    # The one write comes last, so the caller's commit follows it at once: a writer holds SQLite's lock for the
+    # insert alone, not while the answer is built.
     if done.events:
         events.record(session=session, key=done.key, source="template", events=done.events)
     return done.answer
