@@ -335,8 +335,7 @@ def _bundle(
                 "authoredOn": when,
             }
             entries.append({"fullUrl": f"urn:uuid:{request['id']}", "resource": request})
-    for observation in observations(response, assessment):
-        observation["id"] = new_id()
+    for observation in observations(response, assessment, new_id):
         entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
     plain = {m.service_id: leaflet.Contact(m.name, m.phone, m.url) for o in offers for m in o.matches}
     leaflet_text = leaflet.text(offers, plain)

@@ -1,6 +1,7 @@
 """SDC observation-based extraction: one coded Observation per need, each derivedFrom the response."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +24,15 @@ def response_reference(response: dict[str, Any]) -> dict[str, Any]:
     return {"type": "QuestionnaireResponse", "display": "The submitted social determinants template"}
 
 
-def observations(response: dict[str, Any], assessment: Assessment) -> list[dict[str, Any]]:
-    """The Observations for the record: the need coded (and its verified SNOMED CT equivalent), no subject."""
+def _random_id() -> str:
+    return str(uuid.uuid4())
+
+
+def observations(
+    response: dict[str, Any], assessment: Assessment, new_id: Callable[[], str] = _random_id
+) -> list[dict[str, Any]]:
+    """The Observations for the record: the need coded (and its verified SNOMED CT equivalent), no subject; each
+    with an id from `new_id`."""
     snomed = conformance.concept_map_targets(conformance.NEED_TO_SNOMED_MAP)
     when = response.get("authored") or datetime.now(UTC).isoformat(timespec="seconds")
     derived_from = [response_reference(response)]
@@ -37,7 +45,7 @@ def observations(response: dict[str, Any], assessment: Assessment) -> list[dict[
         ]
         observation: dict[str, Any] = {
             "resourceType": "Observation",
-            "id": str(uuid.uuid4()),
+            "id": new_id(),
             "status": "final",
             "category": [{"coding": [SOCIAL_HISTORY]}],
             "code": {"coding": codings, "text": need.display},
