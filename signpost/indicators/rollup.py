@@ -187,7 +187,8 @@ WITH taken AS (
     )
     RETURNING submission_id
 ), events AS (
-    SELECT signpost_event.* FROM signpost_event JOIN taken USING (submission_id)
+    -- Not a join: planned for ~200 taken rows, that read the whole event table (9 ms at 75,000 events, 0.3 here).
+    SELECT * FROM signpost_event WHERE submission_id = ANY(ARRAY(SELECT submission_id FROM taken))
 ), cells ({", ".join(KEY_COLUMNS)}) AS (
     {_PG_CELLS}
 ), counted AS (
