@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from signpost import db, events
+from signpost import db
 from signpost.auth import Caller, Role, allow
 from signpost.config import SettingsDep
 from signpost.db import SessionDep
@@ -85,9 +85,14 @@ async def signpost_response(
     may_block = bool(settings.postcode_resolver_url)
     writes = db.writes_through(request.app.state.async_writes, session)
     if writes is None:  # SQLite, or a session on one connection of its own (tests)
-        return FhirResponse(await db.run_and_commit(session, lambda: submission.signpost(**given), may_block=may_block))
+
+        def work() -> dict[str, Any]:
+            done = submission.prepare(**given)
+            done.record(session)
+            return done.answer
+
+        return FhirResponse(await db.run_and_commit(session, work, may_block=may_block))
     # PostgreSQL: the reads from memory on the event loop, the write one statement the loop does not wait for.
     done = await db.run_from_memory(session, lambda: submission.prepare(**given), may_block=may_block)
-    if done.events:
-        await events.record_now(writes, key=done.key, source="template", events=done.events)
+    await done.record_now(writes)
     return FhirResponse(done.answer)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlmodel import Session
 
 from signpost import events
@@ -198,32 +199,16 @@ class Signposted:
     key: str
     events: list[events.NewEvent]
 
+    def record(self, session: Session) -> None:
+        """Store the events through `session`; the caller commits. (Done last, so that the commit follows at once:
+        a writer holds SQLite's lock for the insert alone, not while the answer is built.)"""
+        if self.events:
+            events.record(session=session, key=self.key, source="template", events=self.events)
 
-def signpost(
-    *,
-    session: Session,
-    body: Any,
-    caller: Caller,
-    settings: Settings,
-    idempotency_key: str | None,
-    base: str,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Everything `$signpost` does; the caller commits. Raises Problem (nothing stored) on bad input."""
-    done = prepare(
-        session=session,
-        body=body,
-        caller=caller,
-        settings=settings,
-        idempotency_key=idempotency_key,
-        base=base,
-        now=now,
-    )
-    # The one write comes last, so the caller's commit follows it at once: a writer holds SQLite's lock for the
-    # insert alone, not while the answer is built.
-    if done.events:
-        events.record(session=session, key=done.key, source="template", events=done.events)
-    return done.answer
+    async def record_now(self, pool: AsyncConnectionPool) -> None:
+        """Store the events through `pool` (PostgreSQL): committed by the time this returns."""
+        if self.events:
+            await events.record_now(pool, key=self.key, source="template", events=self.events)
 
 
 def prepare(
@@ -236,7 +221,8 @@ def prepare(
     base: str,
     now: datetime | None = None,
 ) -> Signposted:
-    """`$signpost` up to its write: the database is only read. Raises Problem on bad input."""
+    """Everything `$signpost` does but its write (`Signposted.record`): the database is only read. Raises Problem
+    (nothing stored) on bad input."""
     now = now or datetime.now(UTC)
     submission = unwrap(body)
     response, assessment = checked_assessment(submission.response)

@@ -106,7 +106,7 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
         parameters.append({"name": "postcode", "valueString": _first(form, "postcode")})
     if _first(form, "birth_date"):
         parameters.append({"name": "birthDate", "valueDate": _first(form, "birth_date")})
-    bundle = signposting.signpost(
+    done = signposting.prepare(
         session=session,
         body={"resourceType": "Parameters", "parameter": parameters},
         caller=viewer.actor,
@@ -114,9 +114,10 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
         idempotency_key=None,
         base=settings.public_base_url.rstrip("/") + "/fhir",
     )
+    done.record(session)
     session.commit()
-    assert checked is not None  # signpost() refuses a response that does not validate
-    return "done", _result_view(session, settings, bundle, assess(checked))
+    assert checked is not None  # prepare() refuses a response that does not validate
+    return "done", _result_view(session, settings, done.answer, assess(checked))
 
 
 def _result_view(session: Any, settings: Settings, bundle: dict[str, Any], assessment: Any) -> dict[str, Any]:
