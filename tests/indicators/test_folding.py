@@ -20,28 +20,32 @@ from signpost.indicators.models import IndicatorPending
 from tests.events.factories import make_event
 
 
-def test_a_running_server_folds_what_was_recorded(tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'folding.db'}",
-        var_dir=tmp_path,
-        secret_key="test-secret-key-for-hmac",
-        fold_seconds=0.05,
-    )
-    db.upgrade(settings.database_url)
-    engine = db.get_engine(settings)
-    recorded = [[make_event(), make_event(need_code="carer")], [make_event(ward_code=None)]]
+def _served_until_folded(settings: Settings, engine: Engine) -> None:
+    """Record three events in `engine`'s database, then run the app on `settings` (folding every 0.05 s) until the
+    roll-ups hold them: they must equal a recount, with nothing left pending."""
+    recorded = [[make_event(), make_event(need_code="carer", ward_code=None)], [make_event(practice_ods=None)]]
     with Session(engine) as session:
         for i, batch in enumerate(recorded):
             events.record(session=session, key=events.key_hmac("s", "fold", str(i)), source="template", events=batch)
         session.commit()
         assert rollup.stored(session) == {}
-    with TestClient(create_app(settings)):
+    with TestClient(create_app(settings.model_copy(update={"fold_seconds": 0.05}))):
         deadline = time.monotonic() + 10
         with Session(engine) as session:
             while rollup.current(session) != rollup.stored(session) and time.monotonic() < deadline:
                 session.rollback()  # a new snapshot
                 time.sleep(0.05)
             assert rollup.stored(session) == rollup.tally(e for batch in recorded for e in batch)
+            assert session.exec(select(IndicatorPending)).all() == []
+
+
+def test_a_running_server_folds_what_was_recorded(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'folding.db'}", var_dir=tmp_path, secret_key="test-secret-key-for-hmac"
+    )
+    db.upgrade(settings.database_url)
+    engine = db.get_engine(settings)
+    _served_until_folded(settings, engine)
     engine.dispose()
 
 
@@ -50,20 +54,8 @@ def test_a_server_on_postgresql_folds_through_its_async_pool_without_a_thread(
 ) -> None:
     if committed_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's async pool")
-    recorded = [[make_event(), make_event(need_code="carer", ward_code=None)], [make_event(practice_ods=None)]]
-    with Session(committed_engine) as session:
-        for i, batch in enumerate(recorded):
-            events.record(session=session, key=f"async-fold-{i}", source="template", events=batch)
-        session.commit()
     url = committed_engine.url.render_as_string(hide_password=False)
-    with TestClient(create_app(settings.model_copy(update={"database_url": url, "fold_seconds": 0.05}))):
-        deadline = time.monotonic() + 10
-        with Session(committed_engine) as session:
-            while rollup.current(session) != rollup.stored(session) and time.monotonic() < deadline:
-                session.rollback()  # a new snapshot
-                time.sleep(0.05)
-            assert rollup.stored(session) == rollup.tally(e for batch in recorded for e in batch)
-            assert session.exec(select(IndicatorPending)).all() == []
+    _served_until_folded(settings.model_copy(update={"database_url": url}), committed_engine)
     assert thread_trips == []
 
 
