@@ -181,8 +181,7 @@ def _ping_when_idle(engine: Engine) -> None:
         record.info["idle_since"] = time.monotonic()
 
     def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is not None and time.monotonic() - idle_since >= IDLE_PING_SECONDS:
+        if _idle_too_long(record.info.get("idle_since")):
             try:
                 engine.dialect.do_ping(dbapi_connection)
             except Exception as error:  # the pool then replaces this connection and tries again
@@ -190,6 +189,11 @@ def _ping_when_idle(engine: Engine) -> None:
 
     event.listen(engine, "checkin", checked_in)
     event.listen(engine, "checkout", checked_out)
+
+
+def _idle_too_long(idle_since: float | None) -> bool:
+    """Whether a pooled connection returned at `idle_since` (None: new) has sat long enough to need a ping."""
+    return idle_since is not None and time.monotonic() - idle_since >= IDLE_PING_SECONDS
 
 
 def _sqlite_connection(session: Session) -> _QueuedWriter | None:
@@ -292,7 +296,7 @@ async def _note_idle(connection: psycopg.AsyncConnection[Any]) -> None:
 
 async def _ping_if_idle(connection: psycopg.AsyncConnection[Any]) -> None:
     """As for the engine's pool: check a connection that sat idle IDLE_PING_SECONDS (the pool replaces it if dead)."""
-    if time.monotonic() - _idle_since.get(connection, 0.0) >= IDLE_PING_SECONDS:
+    if _idle_too_long(_idle_since.get(connection)):
         await connection.execute("SELECT 1")
 
 
