@@ -73,26 +73,26 @@ async def signpost_response(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> FhirResponse:
     """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
-    given: dict[str, Any] = {
-        "session": session,
-        "body": await read_json_body(request),
-        "caller": caller,
-        "settings": settings,
-        "idempotency_key": idempotency_key,
-        "base": fhir_base(request),
-    }
+    body = await read_json_body(request)
+    base = fhir_base(request)
+
+    def prepare() -> submission.Signposted:
+        return submission.prepare(
+            session=session, body=body, caller=caller, settings=settings, idempotency_key=idempotency_key, base=base
+        )
+
     # With an online postcode resolver, an unknown postcode is looked up over the network: that may not block the loop.
     may_block = bool(settings.postcode_resolver_url)
     writes = db.writes_through(request.app.state.async_writes, session)
     if writes is None:  # SQLite, or a session on one connection of its own (tests)
 
         def work() -> dict[str, Any]:
-            done = submission.prepare(**given)
+            done = prepare()
             done.record(session)
             return done.answer
 
         return FhirResponse(await db.run_and_commit(session, work, may_block=may_block))
     # PostgreSQL: the reads from memory on the event loop, the write one statement the loop does not wait for.
-    done = await db.run_from_memory(session, lambda: submission.prepare(**given), may_block=may_block)
+    done = await db.run_from_memory(session, prepare, may_block=may_block)
     await done.record_now(writes)
     return FhirResponse(done.answer)
