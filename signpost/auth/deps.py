@@ -36,7 +36,7 @@ def allow(*roles: Role) -> Callable[..., Any]:
                 "This needs an API key: send it as 'Authorization: Bearer <key>'.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        actor = service.remembered(secret)
+        actor = service.remembered(secret, session)
         if actor is None:
             actor = await run_in_threadpool(service.authenticate, session=session, secret=secret)
         request.state.actor_role = actor.role.value

@@ -6,7 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from time import monotonic
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from signpost.auth.models import ApiKey, Role
 from signpost.errors import Problem
+from signpost.remember import Remembered, monotonic
 
 KEY_PREFIX = "sp_"
 # ODS organisation codes: a GP practice is a letter and five digits; other bodies 3 to 6 alphanumerics.
@@ -95,44 +96,57 @@ def revoke_key(*, session: Session, key_id: int) -> ApiKey:
     if record.revoked_at is None:
         record.revoked_at = now()
         session.add(record)
-    _remembered.clear()
+    _remembered.forget()
     return record
 
 
-_KEY_LOOKUP = sa_select(
+_KEY_COLUMNS = (
     col(ApiKey.id),
     col(ApiKey.key_hash),
     col(ApiKey.name),
     col(ApiKey.role),
     col(ApiKey.practice_ods),
     col(ApiKey.revoked_at),
-).where(col(ApiKey.key_hash) == bindparam("key_hash"))
+)
+_KEY_LOOKUP = sa_select(*_KEY_COLUMNS).where(col(ApiKey.key_hash) == bindparam("key_hash"))
+
+
+def _actor(record: Any) -> Actor:
+    return Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
+
+
+def _live_actors(session: Session, digests: list[str]) -> dict[str, Actor]:
+    """The actors of those key hashes that are still live (known and not revoked)."""
+    query = sa_select(*_KEY_COLUMNS).where(col(ApiKey.key_hash).in_(digests), col(ApiKey.revoked_at).is_(None))
+    return {record.key_hash: _actor(record) for record in session.connection().execute(query)}
 
 
 # A key's actor is remembered for a few seconds, so a burst of requests neither looks it up each time nor waits
 # for a worker thread to. Revoking forgets every key at once in this process; other processes (further workers,
 # the CLI) are believed for at most this long.
 REMEMBER_SECONDS = 5.0
-_remembered: dict[str, tuple[Actor, float]] = {}
+_remembered: Remembered[str, Actor] = Remembered("API keys", _live_actors)
 
 
-def remembered(secret: str) -> Actor | None:
-    """The actor of a key that authenticated in the last few seconds, if it did."""
-    found = _remembered.get(hash_key(secret))
-    return found[0] if found and found[1] > monotonic() else None
+def remembered(secret: str, session: Session) -> Actor | None:
+    """The actor of a key that authenticated in the last few seconds, if it did (renewed through `session`'s engine
+    while it is used)."""
+    digest = hash_key(secret)
+    return _remembered.held([digest], REMEMBER_SECONDS, session).get(digest)
 
 
 def authenticate(*, session: Session, secret: str) -> Actor:
     """The actor for a presented key, or a 401 that says why not."""
     digest = hash_key(secret)
+    read_at = monotonic()
     # Columns, not the ORM entity: every authenticated request runs this.
     record = session.connection().execute(_KEY_LOOKUP, {"key_hash": digest}).first()
     if record is None or not hmac.compare_digest(record.key_hash, digest):
         raise Problem(401, "The API key was not recognised.", headers={"WWW-Authenticate": "Bearer"})
     if record.revoked_at is not None:
         raise Problem(401, "The API key has been revoked.", headers={"WWW-Authenticate": "Bearer"})
-    actor = Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
-    _remembered[digest] = (actor, monotonic() + REMEMBER_SECONDS)
+    actor = _actor(record)
+    _remembered.keep({digest: actor}, [digest], read_at)
     return actor
 
 

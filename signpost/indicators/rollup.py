@@ -252,7 +252,8 @@ async def fold_pending(
     progress: Callable[[int], None] | None = None,
     pool: AsyncConnectionPool | None = None,
 ) -> int:
-    """Fold every pending submission, `limit` (default SERVER_FOLD_SUBMISSIONS) a transaction; returns how many.
+    """Fold the pending submissions, `limit` (default SERVER_FOLD_SUBMISSIONS) a transaction, until a batch finds
+    fewer than that; returns how many.
     With a `pool` (PostgreSQL, the server's), each batch is one statement sent through it; else each goes through
     `db.run_and_commit`: on SQLite on the event loop between requests, in a worker thread elsewhere. `progress` is
     told the running total after each batch. (Folding in a thread, on SQLite, held the write lock while the thread
@@ -265,11 +266,14 @@ async def fold_pending(
         else:
             with Session(engine) as session:
                 taken = await db.run_and_commit(session, lambda: _fold_if_pending(session, batch))
-        if taken == 0:  # nothing pending, or all held by another folder (PostgreSQL)
-            return folded
         folded += taken
-        if progress:
+        if taken and progress:
             progress(folded)
+        # A short batch took all there was (or all no other folder holds, on PostgreSQL). What was recorded since
+        # waits for the next fold: taking it at once, under load, had folded a few submissions every 7 ms, paying a
+        # fold's fixed cost (1.5 ms on SQLite) 140 times a second.
+        if taken < batch:
+            return folded
         await asyncio.sleep(0)  # the requests that came meanwhile go first
 
 

@@ -1,7 +1,6 @@
 """Needs → service categories (the ConceptMap in `fhir/`) → eligible services, ranked, each with reasons."""
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -25,6 +24,7 @@ from signpost.directory.models import (
     TaxonomyTerm,
 )
 from signpost.geography import service as geography
+from signpost.remember import Remembered, monotonic
 from signpost.template import conformance
 from signpost.template.needs import Assessment, Need, Preferences
 
@@ -238,32 +238,26 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
     return {c: {sid: found[sid] for sid in ids} for c, ids in members.items()}
 
 
-# Per process: each category's services as read from the directory, and when (time.monotonic()).
-_remembered: dict[str, tuple[float, dict[str, _Candidate]]] = {}
+# Per process: each category's services as read from the directory.
+_remembered: Remembered[str, dict[str, _Candidate]] = Remembered("directory categories", _read)
 
 
 def forget_directory() -> None:
     """Read the directory afresh at the next route in this process."""
-    _remembered.clear()
+    _remembered.forget()
 
 
 def _candidates(session: Session, categories: set[str], remember_seconds: float) -> dict[str, _Candidate]:
     """The services in any of the categories, each with the ones it is in; a category read less than
     `remember_seconds` ago is not read again (0: read every time)."""
-    now = time.monotonic()
-    by_category: dict[str, dict[str, _Candidate]] = {}
-    missing = []
-    for category in sorted(categories):
-        held = _remembered.get(category)
-        if held is not None and now - held[0] < remember_seconds:
-            by_category[category] = held[1]
-        else:
-            missing.append(category)
+    by_category = _remembered.held(categories, remember_seconds, session)
+    missing = sorted(categories - by_category.keys())
     if missing:
+        read_at = monotonic()
         read = _read(session, missing)
         by_category.update(read)
         if remember_seconds > 0:
-            _remembered.update((category, (now, services)) for category, services in read.items())
+            _remembered.keep(read, missing, read_at)
     found: dict[str, _Candidate] = {}
     for category, services in by_category.items():
         for service_id, candidate in services.items():

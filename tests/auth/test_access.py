@@ -118,6 +118,6 @@ def test_a_key_revoked_by_another_process_stops_working_within_the_remembered_ti
     session.flush()
     assert client.get("/api/v1/admin/keys", headers=bearer(key)).status_code == 200
     later = time.monotonic() + REMEMBER_SECONDS + 1  # the service's own clock, not the event loop's
-    monkeypatch.setattr("signpost.auth.service.monotonic", lambda: later)
+    monkeypatch.setattr("signpost.remember.monotonic", lambda: later)
     after = client.get("/api/v1/admin/keys", headers=bearer(key))
     assert after.status_code == 401 and "revoked" in after.json()["detail"]

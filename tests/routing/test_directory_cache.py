@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
+from signpost import remember
 from signpost.routing import service as routing
 from signpost.template import assess, validate
 from tests.routing.factories import LEEDS, make_service
@@ -43,8 +44,8 @@ def test_a_category_read_is_used_again_until_it_is_old(session: Session, monkeyp
     session.flush()
     assert names(_routed(session, FOOD, remember=5)) == ["Food Bank"]  # read under 5 s ago
     assert names(_routed(session, FOOD, remember=0)) == []  # 0: read every time
-    clock = routing.time.monotonic() + 5
-    monkeypatch.setattr(routing.time, "monotonic", lambda: clock)
+    clock = remember.monotonic() + 5
+    monkeypatch.setattr(remember, "monotonic", lambda: clock)
     assert names(_routed(session, FOOD, remember=5)) == []  # 5 s on: read again
 
 
@@ -74,5 +75,5 @@ def test_a_route_does_not_change_what_is_remembered(session: Session) -> None:
     food_and_fuel = {**FOOD, "money": [need("fuel-poverty")]}
     assert names(_routed(session, food_and_fuel, remember=60, category="fuel-energy")) == ["Warm Food"]
     assert names(_routed(session, FOOD, remember=60)) == ["Warm Food"]
-    held = [*routing._remembered["food"][1].values(), *routing._remembered["fuel-energy"][1].values()]
-    assert [c.categories for c in held] == [set(), set()]
+    held = routing._remembered.held(["food", "fuel-energy"], 60, session)
+    assert [c.categories for services in held.values() for c in services.values()] == [set(), set()]
