@@ -1,5 +1,6 @@
 """Engines and sessions for SQLite (embedded) and PostgreSQL (production)."""
 
+import re
 import sqlite3
 import threading
 import time
@@ -53,8 +54,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# Statements that take SQLite's write lock (WITH may be an insert; queueing a read with it costs little).
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "WITH")
+# Statements that take SQLite's write lock. A WITH statement writes when its body does: a read queued as a writer
+# (routing's, renewed in a background thread) kept every request waiting behind it for up to 230 ms.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+_WRITES_WITHIN = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 class _QueuedWriter(sqlite3.Connection):
@@ -122,9 +125,16 @@ class _QueuedWriter(sqlite3.Connection):
             self._give_back(open_=False)
 
 
+@lru_cache(maxsize=512)
+def _writes(statement: str) -> bool:
+    # Cached: searching routing's statement (3 KB) took 87 µs, and SQLAlchemy sends the same string object each time.
+    start = statement.lstrip()[:7].upper()
+    return start.startswith(_WRITES) or (start.startswith("WITH") and _WRITES_WITHIN.search(statement) is not None)
+
+
 def _queue_writes(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
     dbapi_connection = cursor.connection
-    if not dbapi_connection.holds_lock and statement.lstrip()[:7].upper().startswith(_WRITES):
+    if not dbapi_connection.holds_lock and _writes(statement):
         dbapi_connection.take_writer_lock()
 
 

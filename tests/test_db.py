@@ -99,6 +99,29 @@ def test_readers_do_not_wait_for_a_writer(sqlite_engine: Engine) -> None:
     first.close()
 
 
+def test_a_read_written_with_a_cte_does_not_wait_for_a_writer(sqlite_engine: Engine) -> None:
+    first = sqlite_engine.connect()
+    first.begin()
+    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
+    with sqlite_engine.connect() as reader:
+        # Routing's read is such a statement, renewed in a background thread: queued as a writer, it held up writers.
+        read = text("WITH updated AS (SELECT n FROM tally) SELECT count(*) FROM updated")
+        assert reader.execute(read).scalar_one() == 0
+        assert not reader.connection.dbapi_connection.holds_lock  # type: ignore[union-attr]
+    first.rollback()
+    first.close()
+
+
+def test_a_cte_that_inserts_queues_as_a_writer(sqlite_engine: Engine) -> None:
+    first = sqlite_engine.connect()
+    first.begin()
+    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
+    with sqlite_engine.connect() as second, pytest.raises(OperationalError, match="waited for the other writers"):
+        second.execute(text("WITH one AS (SELECT 2 AS w) INSERT INTO tally SELECT w, 1 FROM one"))
+    first.rollback()
+    first.close()
+
+
 def _busy_timeout(session: Session) -> int:
     return int(session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar_one())
 
