@@ -43,6 +43,8 @@ class Remembered(Generic[K, V]):
     def held(self, keys: Collection[K], seconds: float, session: Session) -> dict[K, V]:
         """The values of `keys` read less than `seconds` ago; those past half that age are renewed in the background
         when `session` is bound to an Engine (a background thread cannot share a test's connection)."""
+        if seconds <= 0:
+            return {}
         now = monotonic()
         found, stale = {}, []
         for key in keys:

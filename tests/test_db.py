@@ -78,46 +78,35 @@ def test_the_lock_is_given_back_when_a_writer_rolls_back_or_closes(sqlite_engine
     first.close()
 
 
-def test_a_writer_kept_waiting_too_long_gets_database_locked_from_the_queue(sqlite_engine: Engine) -> None:
+@pytest.mark.parametrize(
+    "insert",
+    ["INSERT INTO tally VALUES (2, 1)", "WITH one AS (SELECT 2 AS w) INSERT INTO tally SELECT w, 1 FROM one"],
+    ids=["insert", "cte-insert"],
+)
+def test_a_writer_kept_waiting_too_long_gets_database_locked_from_the_queue(sqlite_engine: Engine, insert: str) -> None:
     first = sqlite_engine.connect()
     first.begin()
     first.execute(text("INSERT INTO tally VALUES (1, 1)"))
-    with pytest.raises(OperationalError, match="database is locked .waited for the other writers"):
-        _insert(sqlite_engine, 2, 1)
+    waited = pytest.raises(OperationalError, match="database is locked .waited for the other writers")
+    with waited, sqlite_engine.begin() as second:
+        second.execute(text(insert))
     first.rollback()
     first.close()
 
 
-def test_readers_do_not_wait_for_a_writer(sqlite_engine: Engine) -> None:
+# A read may begin WITH: routing's does, renewed in a background thread; queued as a writer, it held up writers.
+@pytest.mark.parametrize(
+    "read",
+    ["SELECT count(*) FROM tally", "WITH updated AS (SELECT n FROM tally) SELECT count(*) FROM updated"],
+    ids=["select", "cte-select"],
+)
+def test_readers_do_not_wait_for_a_writer(sqlite_engine: Engine, read: str) -> None:
     first = sqlite_engine.connect()
     first.begin()
     first.execute(text("INSERT INTO tally VALUES (1, 1)"))
     with sqlite_engine.connect() as reader:
         # WAL: the reader sees the last committed state, at once.
-        assert reader.execute(text("SELECT count(*) FROM tally")).scalar_one() == 0
-    first.rollback()
-    first.close()
-
-
-def test_a_read_written_with_a_cte_does_not_wait_for_a_writer(sqlite_engine: Engine) -> None:
-    first = sqlite_engine.connect()
-    first.begin()
-    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
-    with sqlite_engine.connect() as reader:
-        # Routing's read is such a statement, renewed in a background thread: queued as a writer, it held up writers.
-        read = text("WITH updated AS (SELECT n FROM tally) SELECT count(*) FROM updated")
-        assert reader.execute(read).scalar_one() == 0
-        assert not reader.connection.dbapi_connection.holds_lock  # type: ignore[union-attr]
-    first.rollback()
-    first.close()
-
-
-def test_a_cte_that_inserts_queues_as_a_writer(sqlite_engine: Engine) -> None:
-    first = sqlite_engine.connect()
-    first.begin()
-    first.execute(text("INSERT INTO tally VALUES (1, 1)"))
-    with sqlite_engine.connect() as second, pytest.raises(OperationalError, match="waited for the other writers"):
-        second.execute(text("WITH one AS (SELECT 2 AS w) INSERT INTO tally SELECT w, 1 FROM one"))
+        assert reader.execute(text(read)).scalar_one() == 0
     first.rollback()
     first.close()
 

@@ -1,16 +1,18 @@
 """Deny by default: anonymous 401, wrong role 403, revoked 401, each with a body that says why."""
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from signpost.auth.deps import enforce_declared_roles
 from signpost.auth.models import ApiKey
 from signpost.auth.service import REMEMBER_SECONDS, hash_key
 from tests.factories import bearer, make_key
+from tests.fhir_api.committed import served, signpost_app
 
 
 def test_anonymous_gets_401_saying_a_key_is_needed(client) -> None:  # type: ignore[no-untyped-def]
@@ -121,3 +123,34 @@ def test_a_key_revoked_by_another_process_stops_working_within_the_remembered_ti
     monkeypatch.setattr("signpost.remember.monotonic", lambda: later)
     after = client.get("/api/v1/admin/keys", headers=bearer(key))
     assert after.status_code == 401 and "revoked" in after.json()["detail"]
+
+
+def test_a_worker_in_steady_use_learns_of_a_revocation_from_its_background_renewal(
+    settings, committed_engine, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    app, _ = signpost_app(settings, committed_engine)
+    with Session(committed_engine) as session:
+        key = make_key(session, "admin")
+        session.commit()
+    clock = [time.monotonic()]
+    monkeypatch.setattr("signpost.remember.monotonic", lambda: clock[0])
+
+    async def scenario() -> list[int]:
+        async with served(app) as client:
+            statuses = [(await client.get("/api/v1/admin/keys", headers=bearer(key))).status_code]
+            with Session(committed_engine) as session:  # revoked by another process: this one is not told
+                record = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).one()
+                record.revoked_at = datetime.now(UTC)
+                session.add(record)
+                session.commit()
+            clock[0] += REMEMBER_SECONDS * 0.6  # past half its time: believed, and read again in the background
+            statuses.append((await client.get("/api/v1/admin/keys", headers=bearer(key))).status_code)
+            for _ in range(250):  # the clock stands still: only the renewal can stop the key
+                answer = await client.get("/api/v1/admin/keys", headers=bearer(key))
+                if answer.status_code != 200:
+                    assert "revoked" in answer.json()["detail"]
+                    return [*statuses, answer.status_code]
+                await asyncio.sleep(0.02)
+        return statuses
+
+    assert asyncio.run(scenario()) == [200, 200, 401]

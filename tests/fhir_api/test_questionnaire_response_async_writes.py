@@ -5,17 +5,20 @@ and nothing is stored."""
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, func, select
 
-from signpost import db
+from signpost import db, remember
 from signpost.app import create_app
 from signpost.config import Settings
 from signpost.events.models import EventSubmission, SignpostEvent
+from signpost.routing import service as routing
 from tests.fhir_api.committed import served, signpost_app
+from tests.routing.factories import make_service
 from tests.template.builders import make_response
 
 PATH = "/fhir/QuestionnaireResponse/$signpost"
@@ -58,6 +61,41 @@ def test_with_the_directory_in_memory_no_request_waits_for_a_thread(
 
     assert asyncio.run(scenario()) == [(2, 4), (3, 6), (3, 6)]  # the retry of "second" is counted once
     assert thread_trips == []
+
+
+def _services(answer: Any) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    entries = answer.json()["entry"]
+    return sorted(e["resource"]["name"] for e in entries if e["resource"]["resourceType"] == "HealthcareService")
+
+
+def test_past_half_the_routing_time_requests_go_on_from_memory_while_the_directory_is_read_again(
+    settings: Settings, pg_engine: Engine, thread_trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, headers = signpost_app(settings, pg_engine, routing_cache_seconds=10)
+    clock = [time.monotonic()]
+    monkeypatch.setattr(remember, "monotonic", lambda: clock[0])
+
+    async def scenario() -> list[str]:
+        async with served(app) as client:
+            assert _services(await client.post(PATH, json=_body("first"), headers=headers)) == ["Jobs Club"]
+            thread_trips.clear()
+            with Session(pg_engine) as session:  # an editor adds a service
+                make_service(session, "Work Club", ["employment"])
+                session.commit()
+            clock[0] += 6  # the clock stands still from here: only the background read can bring the edit in
+            for number in range(250):
+                found = _services(await client.post(PATH, json=_body(f"then-{number}"), headers=headers))
+                if found != ["Jobs Club"]:
+                    return found
+                await asyncio.sleep(0.02)
+            return found
+
+    try:
+        assert asyncio.run(scenario()) == ["Jobs Club", "Work Club"]
+        assert thread_trips == []  # no request read the directory itself
+    finally:
+        routing.forget_directory()  # read on this test's clock: not for the next test
 
 
 def test_reads_that_need_the_database_run_in_a_thread_and_the_answer_is_the_same(
