@@ -336,9 +336,10 @@ def pending_events(*columns: str) -> Select:  # type: ignore[type-arg]
         else:
             default = UNKNOWN_NUMBER if name in NUMERIC else UNKNOWN_TEXT
             values.append(func.coalesce(getattr(SignpostEvent, name), default).label(name))
-    return select(*values, literal(1).label("n")).join_from(
-        _PENDING, SignpostEvent, SignpostEvent.submission_id == _PENDING.c.submission_id
-    )
+    # IN, not a join: from a join SQLite read every event in the report's dates to find the pending few (1 s a
+    # 12-month report at a million events); from IN it reads the pending rows, then their events.
+    pending = SignpostEvent.submission_id.in_(select(_PENDING.c.submission_id))  # type: ignore[attr-defined]
+    return select(*values, literal(1).label("n")).where(pending)
 
 
 def rebuild(session: Session, *, batch: int = 50_000) -> int:
