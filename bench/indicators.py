@@ -247,6 +247,23 @@ def _duckdb(engine: Any) -> tuple[float, float, int]:
     return exported, statistics.median(timings[1:]), rows
 
 
+def _folded(engine: Any) -> tuple[int, float]:
+    """(submissions pending now, seconds until the server has folded them all)."""
+    from sqlmodel import Session, func, select
+
+    from signpost.indicators.models import IndicatorPending
+
+    started = time.perf_counter()
+    backlog = None
+    while True:
+        with Session(engine) as session:
+            pending = session.exec(select(func.count()).select_from(IndicatorPending)).one()
+        backlog = pending if backlog is None else backlog
+        if not pending:
+            return backlog, time.perf_counter() - started
+        time.sleep(0.2)
+
+
 def _report_timings(base: str, analyst: str) -> tuple[list[float], int]:
     """Milliseconds per request (after one warm-up) and the rows of the report, through HTTP."""
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {analyst}"}, timeout=60) as client:
@@ -310,12 +327,20 @@ def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
                 "> 2,000 events/s",
             )
         )
+        # The ingest leaves submissions for the server to fold (a batch upload records faster than it folds): the
+        # report is timed once they are folded, as reports mostly run, and the wait is a figure of its own.
+        backlog, drained = _folded(engine)
         timings, report_rows = _report_timings(base, analyst)
     p95 = timings[int(0.95 * (len(timings) - 1))]
     rows.append(
         Row(
             f"indicators 12-month ward × decile × need report over HTTP ({dialect} roll-up)",
-            {"p50 ms": f"{statistics.median(timings):.1f}", "p95 ms": f"{p95:.1f}", "rows": str(report_rows)},
+            {
+                "p50 ms": f"{statistics.median(timings):.1f}",
+                "p95 ms": f"{p95:.1f}",
+                "rows": str(report_rows),
+                "seconds": f"{drained:.1f} to fold the ingest's last {backlog:,} submissions first",
+            },
             "< 200 ms, ≤ DuckDB",
         )
     )
