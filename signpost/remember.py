@@ -22,7 +22,7 @@ class Remembered(Generic[K, V]):
     Under steady traffic values are renewed before they run out, so no request waits for the database, and a burst
     of requests does not all read the same thing at once. (Before, every request that arrived while a value was being
     read again read it too: a stall of 50-120 ms every 5 s at 366 requests a second.) A value is never believed
-    once `seconds` have passed; then the caller reads it itself (and `keep`s it). A key the renewal no longer finds is
+    once `seconds` have passed; then the caller reads it itself (`read`). A key the renewal no longer finds is
     forgotten.
     """
 
@@ -75,15 +75,20 @@ class Remembered(Generic[K, V]):
                 else:
                     self._held.pop(key, None)
 
-    def _renew(self, engine: Engine, keys: list[K]) -> None:
+    def read(self, session: Session, keys: list[K], *, keep: bool = True) -> Mapping[K, V]:
+        """Read the values of `keys` now, through `session`, and (unless `keep` is False) remember them."""
         read_at = monotonic()
+        values = self._read(session, keys)
+        if keep:
+            self.keep(values, keys, read_at)
+        return values
+
+    def _renew(self, engine: Engine, keys: list[K]) -> None:
         try:
             with Session(engine) as session:
-                values = self._read(session, keys)
+                self.read(session, keys)
         except Exception as error:  # noqa: BLE001
             # The values run out as they would have, and the next caller reads them; until then no caller tries
             # again (while the database is away, every request would). The class only: a statement's text and
             # parameters stay out of the log.
             log.warning("Could not renew the remembered %s (%s).", self.name, type(error).__name__)
-        else:
-            self.keep(values, keys, read_at)

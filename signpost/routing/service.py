@@ -24,7 +24,7 @@ from signpost.directory.models import (
     TaxonomyTerm,
 )
 from signpost.geography import service as geography
-from signpost.remember import Remembered, monotonic
+from signpost.remember import Remembered
 from signpost.template import conformance
 from signpost.template.needs import Assessment, Need, Preferences
 
@@ -253,11 +253,7 @@ def _candidates(session: Session, categories: set[str], remember_seconds: float)
     by_category = _remembered.held(categories, remember_seconds, session)
     missing = sorted(categories - by_category.keys())
     if missing:
-        read_at = monotonic()
-        read = _read(session, missing)
-        by_category.update(read)
-        if remember_seconds > 0:
-            _remembered.keep(read, missing, read_at)
+        by_category.update(_remembered.read(session, missing, keep=remember_seconds > 0))
     found: dict[str, _Candidate] = {}
     for category, services in by_category.items():
         for service_id, candidate in services.items():
