@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from signpost.directory.models import (
+    CategoryOrigin,
     Language,
     Location,
     Phone,
@@ -88,6 +89,7 @@ class _Candidate:
     languages: set[str] = field(default_factory=set)
     open_days: set[str] = field(default_factory=set)
     points: list[tuple[float, float]] = field(default_factory=list)
+    suggested: set[str] = field(default_factory=set)  # categories only suggested, not yet confirmed by an editor
 
 
 def categories_for(need_code: str) -> list[str]:
@@ -108,7 +110,7 @@ FACTS = [
 _TEXT, _INTEGER, _BOOLEAN, _DATE, _NUMBER = (cast(null(), kind) for kind in (String, Integer, Boolean, Date, Float))
 _AFTER_CODE = (_TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE, _NUMBER, _NUMBER)
 _BEFORE_POINT = (_TEXT, _TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE)
-_NO_CONTACT = (_TEXT, _TEXT, _TEXT)
+_NO_CONTACT = (_TEXT, _TEXT, _TEXT, _TEXT)  # description, phone, url, and the category link's origin
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +122,8 @@ def _routing_query() -> Any:
     Each row is tagged with its kind and fills the columns that kind has; the rest are NULL:
     service (one row per category it matches): id, category code, name, interpretation services, minimum and
     maximum age, in person, by phone, assured date, then description, first phone and url (what the answer
-    shows); area: scope, code, vintage; language: code; day: weekday; point: latitude and longitude.
+    shows) and the category link's origin (suggested ones rank lower); area: scope, code, vintage; language:
+    code; day: weekday; point: latitude and longitude.
     """
     first_phone = (
         sa_select(col(Phone.number))
@@ -136,6 +139,7 @@ def _routing_query() -> Any:
             col(Service.description),
             first_phone.label("phone"),
             col(Service.url),
+            col(ServiceTaxonomy.origin),
         )
         .join(ServiceTaxonomy, col(ServiceTaxonomy.service_id) == col(Service.id))
         .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
@@ -165,6 +169,7 @@ def _routing_query() -> Any:
             c.description,
             c.phone,
             c.url,
+            c.origin,
         ),
         sa_select(
             col(ServiceArea.service_id),
@@ -217,15 +222,17 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
     for row in session.connection().execute(_routing_query(), {"categories": categories}):
         service_id, kind, text, text_2, text_3, number, number_2, in_person, by_phone, assured = row[:10]
         if kind == "service":
-            description, phone, url = row[12:]
+            description, phone, url, origin = row[12:]
             facts = _Facts(
                 service_id, text_2, number, number_2, in_person, by_phone, text_3, assured, description, phone, url
             )
-            found.setdefault(service_id, _Candidate(facts))
+            candidate = found.setdefault(service_id, _Candidate(facts))
+            if origin == CategoryOrigin.suggested.value:
+                candidate.suggested.add(text)
             members[text].append(service_id)
         else:
             details.append(row)
-    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _ in details:
+    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _, _ in details:
         candidate = found[service_id]
         if kind == "area":
             candidate.areas.append(_Area(text, code, vintage))
@@ -259,8 +266,10 @@ def _candidates(session: Session, categories: set[str], remember_seconds: float)
         for service_id, candidate in services.items():
             mine = found.get(service_id)
             if mine is None:  # what was read is shared and never changed: only the categories are this route's
-                mine = found[service_id] = dataclasses.replace(candidate, categories=set())
+                mine = found[service_id] = dataclasses.replace(candidate, categories=set(), suggested=set())
             mine.categories.add(category)
+            if category in candidate.suggested:
+                mine.suggested.add(category)
     return found
 
 
@@ -312,6 +321,13 @@ def _mode_fits(service: _Facts, preferences: Preferences) -> tuple[bool, str | N
     return True, None
 
 
+def _category_reason(matched: list[str], confirmed: list[str]) -> str:
+    """Whether an editor (or the feed) put the service in the category, or it is only suggested from its words."""
+    if confirmed:
+        return f"Listed under {confirmed[0].replace('-', ' ')} (confirmed)"
+    return f"Suggested for {matched[0].replace('-', ' ')} from its description (not yet confirmed by an editor)"
+
+
 def _verified(service: _Facts, today: date) -> str:
     if service.assured_date is None:
         return "Not yet verified"
@@ -354,7 +370,8 @@ def route(
             mode_ok, mode_reason = _mode_fits(service, prefs)
             if area is None or not age_ok or not mode_ok:
                 continue
-            reasons = [f"Helps with {need.display.lower()}", area]
+            confirmed = [c for c in matched if c not in candidate.suggested]
+            reasons = [f"Helps with {need.display.lower()}", area, _category_reason(matched, confirmed)]
             language_fits = True
             if prefs.interpreter and prefs.language:
                 name = prefs.language_display or prefs.language
@@ -386,7 +403,8 @@ def route(
             key = (
                 0.0 if (not need.urgent or same_day) else 1.0,
                 0.0 if language_fits else 1.0,
-                float(cats.index(matched[0])),
+                0.0 if confirmed else 1.0,  # a suggested category ranks below every confirmed one
+                float(cats.index((confirmed or matched)[0])),
                 -float(assured),
                 distance if distance is not None else float("inf"),
             )
