@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from signpost.config import data_dir
@@ -303,7 +303,10 @@ def _after_change(session: Session, changed: dict[str, tuple[list[str], list[str
     connection = session.connection()
     ids = list(changed)
     _refresh_search(session, ids)
-    version = dict(connection.execute(select(col(Service.id), col(Service.version)).where(col(Service.id).in_(ids))))
+    version = {
+        sid: v
+        for sid, v in connection.execute(select(col(Service.id), col(Service.version)).where(col(Service.id).in_(ids)))
+    }
     now = datetime.now(UTC)
     audit = ServiceAudit.__table__  # type: ignore[attr-defined]
     connection.execute(
@@ -328,7 +331,7 @@ def _after_change(session: Session, changed: dict[str, tuple[list[str], list[str
 
 def stale_maps(*, session: Session) -> list[str]:
     """The maps (and classifier rules) whose current version differs from the one last applied."""
-    held = dict(session.connection().execute(select(col(CategoryMap.id), col(CategoryMap.version))))
+    held = {k: v for k, v in session.connection().execute(select(col(CategoryMap.id), col(CategoryMap.version)))}
     return [map_id for map_id, version in versions().items() if held.get(map_id) != version]
 
 
@@ -430,7 +433,10 @@ def decide(*, session: Session, decisions: list[tuple[str, str]], accept: bool, 
     decided: dict[str, list[str]] = {}
     for sid, code in sorted(wanted):
         decided.setdefault(sid, []).append(code)
-    version = dict(connection.execute(select(col(Service.id), col(Service.version)).where(col(Service.id).in_(ids))))
+    version = {
+        sid: v
+        for sid, v in connection.execute(select(col(Service.id), col(Service.version)).where(col(Service.id).in_(ids)))
+    }
     key = "confirmed" if accept else "rejected"
     connection.execute(
         insert(ServiceAudit.__table__),  # type: ignore[attr-defined]
@@ -466,3 +472,41 @@ def _refresh_search(session: Session, ids: list[str]) -> None:
         update(search).where(search.c.service_id == bindparam("b_service_id")).values(taxonomy=bindparam("b_taxonomy")),
         [{"b_service_id": sid, "b_taxonomy": " ".join(sorted(n))} for sid, n in names.items()],
     )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A service in the categories queue: its suggestions awaiting an editor (none when it has no category)."""
+
+    service_id: str
+    name: str
+    organization: str
+    suggestions: list[PendingSuggestion]
+
+
+def category_queue(*, session: Session, kind: str, limit: int = 50, offset: int = 0) -> tuple[list[QueueItem], int]:
+    """Live services with suggestions awaiting an editor (`suggested`) or with no category at all
+    (`uncategorised`, which the template never offers), by name; returns (page, total)."""
+    category_ids = select(col(TaxonomyTerm.id)).where(col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY)
+    if kind == "suggested":
+        chosen = select(col(ServiceTaxonomy.service_id)).where(
+            col(ServiceTaxonomy.origin) == CategoryOrigin.suggested.value
+        )
+        condition = col(Service.id).in_(chosen)
+    elif kind == "uncategorised":
+        categorised = select(col(ServiceTaxonomy.service_id)).where(
+            col(ServiceTaxonomy.taxonomy_term_id).in_(category_ids)
+        )
+        condition = col(Service.id).not_in(categorised)
+    else:
+        raise ValueError(kind)
+    base = (
+        select(col(Service.id), col(Service.name), col(Organization.name))
+        .join(Organization, col(Organization.id) == col(Service.organization_id), isouter=True)
+        .where(col(Service.retired_at).is_(None), condition)
+    )
+    connection = session.connection()
+    total = connection.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = list(connection.execute(base.order_by(col(Service.name), col(Service.id)).offset(offset).limit(limit)))
+    waiting = pending(session=session, service_ids=[r[0] for r in rows])
+    return [QueueItem(sid, name, org or "", waiting[sid]) for sid, name, org in rows], int(total)

@@ -1,9 +1,9 @@
 """Directory editing pages (editors): review queue, create and edit with conflict handling, verify, status,
 retire, audit history, and importing a file."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signpost.config import Settings
 from signpost.db import SessionDep
-from signpost.directory import importer
+from signpost.directory import categorise, importer
 from signpost.directory import service as directory
 from signpost.directory.models import ServiceStatus
 from signpost.directory.schemas import ServiceIn, ServicePatch
@@ -95,11 +95,103 @@ def _page(request: Request, settings: Settings, name: str, **context: Any) -> HT
     )
 
 
+QUEUE_FILTERS = [
+    ("due", "Due for review"),
+    ("suggested", "Suggested categories"),
+    ("uncategorised", "No category"),
+]
+QUEUE_PAGE = 50
+
+
 @router.get("/editor", response_class=HTMLResponse, operation_id="web_editor_queue")
-def editor_queue(request: Request, session: SessionDep, settings: SettingsDep, viewer: EditorViewer) -> HTMLResponse:
-    """The review queue: services never verified or due for review, oldest first."""
-    items, total = directory.review_queue(session=session, review_months=settings.review_months)
-    return _page(request, settings, "editor/queue.html", items=items, total=total)
+def editor_queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    filter: str = "due",
+    page: int = 1,
+    decided: int | None = None,
+    decision: str = "",
+) -> HTMLResponse:
+    """The review queue: services due for review (oldest first), or awaiting a decision on their categories."""
+    kind = filter if filter in dict(QUEUE_FILTERS) else "due"
+    page = max(1, page)
+    offset = (page - 1) * QUEUE_PAGE
+    if kind == "due":
+        items, total = directory.review_queue(
+            session=session, review_months=settings.review_months, limit=QUEUE_PAGE, offset=offset
+        )
+        category_items: list[categorise.QueueItem] = []
+    else:
+        items = []
+        category_items, total = categorise.category_queue(session=session, kind=kind, limit=QUEUE_PAGE, offset=offset)
+    return _page(
+        request,
+        settings,
+        "editor/queue.html",
+        items=items,
+        category_items=category_items,
+        total=total,
+        kind=kind,
+        filters=QUEUE_FILTERS,
+        page=page,
+        pages=max(1, -(-total // QUEUE_PAGE)),
+        decided=decided,
+        decision=decision if decision in ("confirmed", "rejected") else "",
+        errors={},
+    )
+
+
+@router.post("/editor/suggestions", operation_id="web_editor_suggestions")
+def editor_suggestions(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    _csrf: CsrfChecked,
+    choice: Annotated[list[str] | None, Form()] = None,
+    action: Annotated[str, Form()] = "",
+    page: Annotated[int, Form()] = 1,
+) -> Response:
+    """Confirm or reject the chosen suggested categories, all at once."""
+    pairs = [tuple(c.split("|", 1)) for c in choice or [] if "|" in c]
+    try:
+        if action not in ("confirm", "reject"):
+            raise Problem(
+                422, "Choose Confirm or Reject.", errors=[{"loc": "action", "message": "Choose Confirm or Reject"}]
+            )
+        decided = categorise.decide(
+            session=session,
+            decisions=[(sid, code) for sid, code in pairs],
+            accept=action == "confirm",
+            actor=viewer.actor.name,
+        )
+    except Problem as problem:
+        session.rollback()
+        category_items, total = categorise.category_queue(
+            session=session, kind="suggested", limit=QUEUE_PAGE, offset=(max(1, page) - 1) * QUEUE_PAGE
+        )
+        return _page(
+            request,
+            settings,
+            "editor/queue.html",
+            status=problem.status,
+            items=[],
+            category_items=category_items,
+            total=total,
+            kind="suggested",
+            filters=QUEUE_FILTERS,
+            page=max(1, page),
+            pages=max(1, -(-total // QUEUE_PAGE)),
+            decided=None,
+            decision="",
+            errors={"choice": problem.detail},
+        )
+    session.commit()
+    count = sum(len(codes) for codes in decided.values())
+    word = "confirmed" if action == "confirm" else "rejected"
+    return render.redirect(f"/editor?filter=suggested&page={max(1, page)}&decided={count}&decision={word}")
 
 
 @router.get("/editor/services/new", response_class=HTMLResponse, operation_id="web_editor_new")
