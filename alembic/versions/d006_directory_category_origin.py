@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("service_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("taxonomy_term_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.ForeignKeyConstraint(["service_id"], ["service.id"], name=op.f("fk_category_rejection_service_id_service")),
         sa.ForeignKeyConstraint(
@@ -42,7 +42,7 @@ def upgrade() -> None:
         "category_map",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("version", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("applied_at", sa.DateTime(), nullable=False),
+        sa.Column("applied_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_category_map")),
     )
 
