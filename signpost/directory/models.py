@@ -153,9 +153,7 @@ class ServiceTaxonomy(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
     service_id: str = Field(foreign_key="service.id", index=True, max_length=64)
     taxonomy_term_id: str = Field(foreign_key="taxonomy_term.id", index=True, max_length=64)
-    origin: str = Field(
-        default=CategoryOrigin.given.value, max_length=20, sa_column_kwargs={"server_default": "given"}
-    )
+    origin: str = Field(default=CategoryOrigin.given.value, max_length=20, sa_column_kwargs={"server_default": "given"})
     evidence: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # type: ignore[type-arg]
 
 

@@ -159,6 +159,23 @@ def service_history(service_id: str, session: SessionDep, caller: ReaderDep) -> 
     }
 
 
+@router.post("/services/{service_id}/restore/{version}", operation_id="directory_restore_version")
+def restore_version(
+    service_id: str, version: int, session: SessionDep, caller: EditorDep, response: Response, if_match: IfMatch = None
+) -> dict[str, Any]:
+    """Put the service back as it was at an earlier version (an audited edit); needs If-Match like any edit."""
+    service, skipped = directory.restore_version(
+        session=session,
+        service_id=service_id,
+        version=version,
+        actor=caller.name,
+        expected_version=_expected_version(service_id, if_match),
+    )
+    session.commit()
+    response.headers["ETag"] = directory.etag(service)
+    return {"id": service.id, "version": service.version, "restored_from": version, "not_restored": skipped}
+
+
 @router.get("/review-queue", operation_id="directory_review_queue")
 def review_queue(
     session: SessionDep,

@@ -49,6 +49,12 @@ async def _posted(request: Request) -> dict[str, Any]:
     form: dict[str, Any] = {name: str(raw.get(name, "")).strip() for name, _ in TEXT_FIELDS + AGE_FIELDS}
     for name in ("organization", "phone", "csrf_token", "version", "action", "status", "allow_duplicate"):
         form[name] = str(raw.get(name, "")).strip()
+    # A conflict's choices: resolve_<field> = mine | theirs.
+    form["resolve"] = {
+        key.removeprefix("resolve_"): str(value)
+        for key, value in raw.items()
+        if key.startswith("resolve_") and str(value) in ("mine", "theirs")
+    }
     form["delivery_modes"] = [str(v) for v in raw.getlist("delivery_modes")]
     form["categories"] = [str(v) for v in raw.getlist("categories")]
     return form
@@ -301,7 +307,12 @@ async def editor_update(
         try:
             patch = ServicePatch(**data)
             directory.update_service(
-                session=session, service_id=service_id, data=patch, actor=viewer.actor.name, expected_version=version
+                session=session,
+                service_id=service_id,
+                data=patch,
+                actor=viewer.actor.name,
+                expected_version=version,
+                resolve=form["resolve"],
             )
             session.commit()
             return render.redirect(f"/editor/services/{service_id}?saved=updated")
@@ -309,25 +320,40 @@ async def editor_update(
             errors = _validation_errors(exc)
         except Problem as problem:
             session.rollback()
-            if problem.status == 412:
-                return _conflict(request, session, settings, service_id, form)
+            if problem.status == 412 and "conflicts" in problem.extra:
+                return _conflict(request, session, settings, service_id, form, problem.extra)
             errors = _problem_errors(problem)
     return _edit_page(request, session, settings, service_id, status=422, form=form, errors=errors)
 
 
+def _shown(value: Any) -> str:
+    if value in (None, "", []):
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(
+            str(v) if not isinstance(v, dict) else ", ".join(str(x) for x in v.values() if x) for v in value
+        )
+    return str(value)
+
+
 def _conflict(
-    request: Request, session: Any, settings: Settings, service_id: str, mine: dict[str, Any]
+    request: Request,
+    session: Any,
+    settings: Settings,
+    service_id: str,
+    mine: dict[str, Any],
+    found: dict[str, Any],
 ) -> HTMLResponse:
-    try:
-        record = directory.get_service(session=session, service_id=service_id)
-    except Problem as problem:
-        raise deps.as_page_problem(problem) from None
-    saved = _form_from(directory.service_detail(session=session, service=record, review_months=settings.review_months))
-    labels = dict(TEXT_FIELDS + AGE_FIELDS + [("delivery_modes", "How to use it"), ("categories", "Categories")])
+    """Both values of each field two editors changed, with a choice for each; everything else was merged."""
     rows = [
-        {"field": name, "label": label, "mine": mine.get(name), "saved": saved.get(name)}
-        for name, label in labels.items()
-        if (mine.get(name) or "") != (saved.get(name) or "")
+        {
+            "field": c["field"],
+            "label": c["label"],
+            "mine": _shown(c["yours"]),
+            "saved": _shown(c["theirs"]),
+            "base": _shown(c["base"]),
+        }
+        for c in found["conflicts"]
     ]
     return _edit_page(
         request,
@@ -335,11 +361,11 @@ def _conflict(
         settings,
         service_id,
         status=409,
-        form={**mine, "version": ""},
-        conflict=rows or [{"field": "", "label": "(no field differs)", "mine": "", "saved": ""}],
+        form={**mine, "version": str(found["base_version"])},
+        conflict=rows,
         errors={
-            "conflict": "Someone else saved this service after you opened it. Compare the two "
-            "versions and choose which to keep."
+            "conflict": "Someone else saved this service after you opened it and changed the same fields. "
+            "Choose whose value to keep for each; your other changes and theirs are both kept."
         },
     )
 

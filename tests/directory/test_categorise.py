@@ -37,7 +37,9 @@ def _links(session: Session, service_id: str) -> dict[str, tuple[str, dict | Non
 
 
 def _term(term_id: str, code: str, name: str, vocabulary: str) -> list[dict]:  # type: ignore[type-arg]
-    return [{"id": f"a-{term_id}", "taxonomy_term": {"id": term_id, "code": code, "term": name, "taxonomy": vocabulary}}]
+    return [
+        {"id": f"a-{term_id}", "taxonomy_term": {"id": term_id, "code": code, "term": name, "taxonomy": vocabulary}}
+    ]
 
 
 def _untagged(**overrides: object) -> dict:  # type: ignore[type-arg]
@@ -99,9 +101,7 @@ def test_reimporting_keeps_derived_categories_and_reports_unchanged(session: Ses
 
 
 def test_a_service_with_no_usable_term_gets_suggestions_with_their_words(session: Session) -> None:
-    record = _untagged(
-        name="Riverside Food Bank", description="<p>Emergency food parcels for anyone in crisis.</p>"
-    )
+    record = _untagged(name="Riverside Food Bank", description="<p>Emergency food parcels for anyone in crisis.</p>")
     report = _import(session, [record])
     origin, evidence = _links(session, record["id"])["food"]
     assert origin == "suggested"
@@ -200,12 +200,16 @@ def test_deciding_on_something_not_pending_is_422_and_changes_nothing(client, se
     assert response.status_code == 422
     assert "'debt' is not a suggestion awaiting an editor" in response.json()["detail"]
     assert _links(session, one["id"])["isolation"][0] == "suggested"
-    bad = client.post("/api/v1/directory/category-suggestions", json={"action": "maybe", "suggestions": []}, headers=headers)
+    bad = client.post(
+        "/api/v1/directory/category-suggestions", json={"action": "maybe", "suggestions": []}, headers=headers
+    )
     assert bad.status_code == 422
 
 
 def test_suggestion_words_are_the_ones_in_the_text() -> None:
-    [suggestion] = classify.suggest(name="Citizens Advice debt clinic", description="Help with debts.", organization="")[:1]
+    [suggestion] = classify.suggest(
+        name="Citizens Advice debt clinic", description="Help with debts.", organization=""
+    )[:1]
     assert suggestion.code in {"debt", "legal-immigration"}
     for s in classify.suggest(name="Citizens Advice debt clinic", description="Help with debts.", organization=""):
         assert all(word in "citizens advice debt clinic help with debts." for word in s.words)

@@ -55,10 +55,10 @@ def test_second_save_from_a_stale_page_shows_both_versions_and_lets_the_editor_k
     finally:
         other_context.close()
     browsing.page.click("button:has-text('Save changes')")
-    table = browsing.page.locator("table").inner_text()
-    assert "My description." in table and "Their description." in table
+    choices = browsing.page.locator("main").inner_text()
+    assert "Keep mine: My description." in choices and "Keep the saved one: Their description." in choices
     browsing.check("editor-conflict")
-    browsing.page.click("button:has-text('Keep my version')")
+    browsing.page.click("button:has-text('Save with these choices')")
     assert "Changes saved." in browsing.page.locator(".sp-notice").inner_text()
     assert browsing.page.locator("#description").input_value() == "My description."
 
