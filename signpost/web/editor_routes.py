@@ -442,7 +442,12 @@ async def editor_retire(
 
 @router.get("/editor/services/{service_id}/history", response_class=HTMLResponse, operation_id="web_editor_history")
 def editor_history(
-    service_id: str, request: Request, session: SessionDep, settings: SettingsDep, viewer: EditorViewer
+    service_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    restored: int | None = None,
 ) -> HTMLResponse:
     """Who changed what, and when."""
     try:
@@ -450,7 +455,38 @@ def editor_history(
     except Problem as problem:
         raise deps.as_page_problem(problem) from None
     entries = directory.history(session=session, service_id=service_id)
-    return _page(request, settings, "editor/history.html", service=record, entries=list(reversed(entries)))
+    notice = f"Restored version {restored}: every field is as it was then." if restored else ""
+    return _page(
+        request,
+        settings,
+        "editor/history.html",
+        service=record,
+        entries=list(reversed(entries)),
+        labels=directory.FIELD_LABELS,
+        shown=_shown,
+        notice=notice,
+    )
+
+
+@router.post("/editor/services/{service_id}/restore", operation_id="web_editor_restore")
+def editor_restore(
+    service_id: str,
+    session: SessionDep,
+    viewer: EditorViewer,
+    _csrf: CsrfChecked,
+    version: Annotated[int, Form()],
+    expected: Annotated[int, Form()],
+) -> Response:
+    """Put the service back as it was at an earlier version (an audited edit, itself undoable)."""
+    try:
+        directory.restore_version(
+            session=session, service_id=service_id, version=version, actor=viewer.actor.name, expected_version=expected
+        )
+    except Problem as problem:
+        session.rollback()
+        raise deps.as_page_problem(problem) from None
+    session.commit()
+    return render.redirect(f"/editor/services/{service_id}/history?restored={version}")
 
 
 @router.get("/editor/import", response_class=HTMLResponse, operation_id="web_editor_import_form")
