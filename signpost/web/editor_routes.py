@@ -74,11 +74,21 @@ def _fields(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return data, errors
 
 
+# What to do, in words, when a field's pattern does not match (pydantic's own message names the regex).
+_HOW_TO_FIX = {
+    "url": "enter a full address starting https://",
+    "email": "enter an email address like name@example.org",
+}
+
+
 def _validation_errors(exc: ValidationError) -> dict[str, str]:
+    labels = dict(TEXT_FIELDS + AGE_FIELDS)
     found: dict[str, str] = {}
     for err in exc.errors():
         loc = str(err["loc"][0]) if err.get("loc") else "name"
-        found.setdefault(loc, f"{loc.replace('_', ' ').capitalize()}: {err['msg']}")
+        label = labels.get(loc, loc.replace("_", " ").capitalize())
+        message = _HOW_TO_FIX.get(loc) if err.get("type") == "string_pattern_mismatch" else None
+        found.setdefault(loc, f"{label}: {message or err['msg']}")
     return found
 
 
@@ -299,8 +309,15 @@ async def editor_update(
     viewer: EditorViewer,
     _csrf: CsrfChecked,
 ) -> Response:
-    """Save changes if nobody saved first; otherwise show both versions and let the editor choose."""
+    """Save changes, merged with any saved since the page was opened; a field both changed asks which to keep."""
     form = await _posted(request)
+    # The database work runs in a worker thread, off the event loop.
+    return await run_in_threadpool(_save_edit, request, session, settings, service_id, form, viewer.actor.name)
+
+
+def _save_edit(
+    request: Request, session: Session, settings: Settings, service_id: str, form: dict[str, Any], actor: str
+) -> Response:
     data, errors = _fields(form)
     version = int(form["version"]) if form["version"].isdigit() else None
     if not errors:
@@ -310,7 +327,7 @@ async def editor_update(
                 session=session,
                 service_id=service_id,
                 data=patch,
-                actor=viewer.actor.name,
+                actor=actor,
                 expected_version=version,
                 resolve=form["resolve"],
             )

@@ -17,6 +17,27 @@ def _create(browsing: Browsing, name: str) -> str:
     return browsing.page.url.split("/editor/services/")[1].split("?")[0]
 
 
+def _edit_while_another_saves(
+    browser,  # type: ignore[no-untyped-def]
+    browsing: Browsing,
+    live_server: LiveServer,
+    service_id: str,
+    their_change: tuple[str, str],
+) -> None:
+    """Open the edit page; meanwhile another editor, in a browser of their own, saves `their_change` (field, value)."""
+    other_context = browser.new_context(base_url=live_server.base_url)
+    try:
+        other = Browsing(other_context.new_page(), live_server.base_url)
+        other.sign_in("editor")
+        other.go(f"/editor/services/{service_id}")
+        other.page.fill(*their_change)
+        browsing.go(f"/editor/services/{service_id}")
+        other.page.click("button:has-text('Save changes')")
+        assert "Changes saved." in other.page.locator(".sp-notice").inner_text()
+    finally:
+        other_context.close()
+
+
 def test_editor_adds_a_service_and_sees_it_in_the_queue(browsing: Browsing) -> None:
     browsing.sign_in("editor")
     _create(browsing, "Harehills Money Advice")
@@ -42,18 +63,8 @@ def test_second_save_from_a_stale_page_shows_both_versions_and_lets_the_editor_k
 ) -> None:
     browsing.sign_in("editor")
     service_id = _create(browsing, "Seacroft Debt Line")
-    other_context = browser.new_context(base_url=live_server.base_url)
-    try:
-        other = Browsing(other_context.new_page(), live_server.base_url)
-        other.sign_in("editor")
-        other.go(f"/editor/services/{service_id}")
-        other.page.fill("#description", "Their description.")
-        browsing.go(f"/editor/services/{service_id}")
-        browsing.page.fill("#description", "My description.")
-        other.page.click("button:has-text('Save changes')")
-        assert "Changes saved." in other.page.locator(".sp-notice").inner_text()
-    finally:
-        other_context.close()
+    _edit_while_another_saves(browser, browsing, live_server, service_id, ("#description", "Their description."))
+    browsing.page.fill("#description", "My description.")
     browsing.page.click("button:has-text('Save changes')")
     choices = browsing.page.locator("main").inner_text()
     assert "Keep mine: My description." in choices and "Keep the saved one: Their description." in choices
@@ -149,18 +160,8 @@ def test_disjoint_edits_from_two_pages_both_stand_and_history_restores(
 ) -> None:
     browsing.sign_in("editor")
     service_id = _create(browsing, "Gipton Food Share")
-    other_context = browser.new_context(base_url=live_server.base_url)
-    try:
-        other = Browsing(other_context.new_page(), live_server.base_url)
-        other.sign_in("editor")
-        other.go(f"/editor/services/{service_id}")
-        other.page.fill("#email", "hello@gipton.example.org")
-        browsing.go(f"/editor/services/{service_id}")
-        browsing.page.fill("#description", "Food parcels on Fridays.")
-        other.page.click("button:has-text('Save changes')")
-        assert "Changes saved." in other.page.locator(".sp-notice").inner_text()
-    finally:
-        other_context.close()
+    _edit_while_another_saves(browser, browsing, live_server, service_id, ("#email", "hello@gipton.example.org"))
+    browsing.page.fill("#description", "Food parcels on Fridays.")
     browsing.page.click("button:has-text('Save changes')")
     assert "Changes saved." in browsing.page.locator(".sp-notice").inner_text()
     assert browsing.page.locator("#email").input_value() == "hello@gipton.example.org"
@@ -172,4 +173,17 @@ def test_disjoint_edits_from_two_pages_both_stand_and_history_restores(
     assert "Restored version 1" in browsing.page.locator(".sp-notice").inner_text()
     browsing.go(f"/editor/services/{service_id}")
     assert browsing.page.locator("#email").input_value() == ""
+    assert browsing.page.locator("#description").input_value() == "Advice on money and debt."
+
+
+def test_a_bad_website_and_email_are_named_in_words_and_nothing_is_saved(browsing: Browsing) -> None:
+    browsing.sign_in("editor")
+    service_id = _create(browsing, "Burmantofts Benefits Clinic")
+    browsing.page.fill("#url", "www.burmantofts.example.org")
+    browsing.page.fill("#email", "not an address")
+    browsing.page.fill("#description", "Changed, but must not be saved.")
+    browsing.page.click("button:has-text('Save changes')")
+    assert "Website: enter a full address starting https://" in browsing.page.locator("#url-error").inner_text()
+    assert "Email: enter an email address like name@example.org" in browsing.page.locator("#email-error").inner_text()
+    browsing.go(f"/editor/services/{service_id}")
     assert browsing.page.locator("#description").input_value() == "Advice on money and debt."
