@@ -1205,6 +1205,19 @@ def _write_batch(
 
     now = datetime.now(UTC)
     befores = _held_records(connection, [r["id"] for r in batch])
+    # A feed that carries a category this directory derived (its own export, say) names what is already held:
+    # such terms are left to categorise, so they neither look like a change nor get linked twice.
+    links = _table(ServiceTaxonomy)
+    derived: dict[str, set[str]] = {}
+    for sid, term_id in connection.execute(
+        select(links.c.service_id, links.c.taxonomy_term_id).where(
+            links.c.service_id.in_(list(befores)), links.c.origin != CategoryOrigin.given.value
+        )
+    ):
+        derived.setdefault(sid, set()).add(term_id)
+    for record in batch:
+        if held_derived := derived.get(record["id"]):
+            record["taxonomy_terms"] = [t for t in record["taxonomy_terms"] if t["id"] not in held_derived]
     orgs = held(Organization, {r["organization"]["id"] for r in batch})
     locations = held(Location, {x["id"] for r in batch for x in r["locations"]})
     term_names = state.term_names
