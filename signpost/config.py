@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     report_max_months: int = 36
     indicator_endpoint_url: str = ""
     indicator_endpoint_token: str = ""
+    # Referrals not answered (still requested or received) after this many working days are highlighted.
+    referral_reply_working_days: int = Field(default=5, ge=1)
+    # Closed referrals (and their tokens) are deleted this many months after closing; their counts stay.
+    referral_retention_months: int = Field(default=6, ge=1)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> "Settings":
