@@ -6,6 +6,7 @@ from datetime import date
 from sqlmodel import Session
 
 from signpost.auth.service import Actor
+from signpost.config import Settings
 from signpost.directory import capacity as directory_capacity
 from signpost.directory import service as directory
 from signpost.errors import Problem
@@ -32,7 +33,7 @@ def referrer_of(actor: Actor) -> str:
 def make_referral(
     *,
     session: Session,
-    secret_key: str,
+    settings: Settings,
     actor: Actor,
     service_id: str,
     need_code: str,
@@ -76,5 +77,7 @@ def make_referral(
         referrer=referrer_of(actor),
         source=source,
     )
-    referral, token = referrals.create(session=session, secret_key=secret_key, data=data, on=on)
+    referral, token = referrals.create(session=session, secret_key=settings.secret_key, data=data, on=on)
+    # Retention without a scheduler: each new referral clears those closed longer ago than the period.
+    referrals.purge(session=session, on=on, months=settings.referral_retention_months)
     return Issued(referral=referral, token=token, service_name=service.name)

@@ -1,8 +1,9 @@
 """Referrals over the API: make one, follow one's own, provider keys, a service's capacity."""
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from signpost.auth import Caller, Role, allow
 from signpost.auth import service as keys
@@ -12,6 +13,9 @@ from signpost.directory import capacity as directory_capacity
 from signpost.directory.models import Organization, Service
 from signpost.errors import Problem
 from signpost.flows import referral as referral_flow
+from signpost.indicators import service as indicators
+from signpost.indicators.suppression import policy_for
+from signpost.referrals import report
 from signpost.referrals import service as referrals
 from signpost.referrals.schemas import (
     CapacityIn,
@@ -27,6 +31,7 @@ router = APIRouter(tags=["referrals"])
 ReferrerDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber))]
 EditorDep = Annotated[Caller, Depends(allow(Role.editor))]
 CapacitySetterDep = Annotated[Caller, Depends(allow(Role.provider, Role.editor))]
+AnalystDep = Annotated[Caller, Depends(allow(Role.analyst, Role.admin))]
 
 
 @router.post("/api/v1/referrals", status_code=201, response_model=ReferralIssued, operation_id="make_referral")
@@ -36,7 +41,7 @@ def make_referral(
     """Refer to a service for a need: returns the token for the person, shown this once only."""
     issued = referral_flow.make_referral(
         session=session,
-        secret_key=settings.secret_key,
+        settings=settings,
         actor=actor,
         service_id=body.service,
         need_code=body.need,
@@ -116,3 +121,24 @@ def set_capacity(service_id: str, body: CapacityIn, session: SessionDep, actor: 
     return CapacityOut(
         service=service_id, status=stated.status, wait_band=stated.wait_band, set_on=stated.set_on, label=stated.label
     )
+
+
+@router.get("/api/v1/indicators/referral-outcomes", operation_id="referral_outcomes")
+def referral_outcomes(
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AnalystDep,
+    start: Annotated[date, Query(description="First day of the period (counted by whole months)")],
+    end: Annotated[date, Query(description="Last day of the period (inclusive)")],
+    group_by: Annotated[str, Query(description="One of: " + ", ".join(report.GROUPINGS))] = "",
+) -> dict[str, Any]:
+    """Referrals made, accepted, declined by reason, completed within 60 days and time to accept, suppressed."""
+    grouping = report.parse_group_by(group_by)
+    indicators.check_period(start, end, max_months=settings.report_max_months)
+    policy = policy_for(
+        name=settings.suppression_policy,
+        threshold=settings.suppression_threshold,
+        admin=actor.role == Role.admin,
+        export=False,
+    )
+    return report.outcome_report(session=session, start=start, end=end, group_by=grouping, policy=policy)
