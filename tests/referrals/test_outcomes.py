@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import text
 
+from signpost.indicators.suppression import SuppressionPolicy
 from signpost.referrals import report
 from signpost.referrals import service as referrals
-from signpost.indicators.suppression import SuppressionPolicy
 from signpost.referrals.models import Referral
 from tests.factories import bearer, make_key
 from tests.referrals.factories import make_provider, prescriber_key, refer
