@@ -32,12 +32,12 @@ from signpost.indicators import rollup
 from signpost.indicators.routes import router as indicators_router
 from signpost.openreferral.routes import router as openreferral_router
 from signpost.openreferral.transfer_routes import router as directory_transfer_router
-from signpost.referrals.routes import router as referrals_router
 from signpost.ops import logging as ops_logging
 from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
+from signpost.referrals.routes import router as referrals_router
 from signpost.web import errors as web_errors
 from signpost.web.routes import router as web_router
 

@@ -81,3 +81,19 @@ def make_referral(
     # Retention without a scheduler: each new referral clears those closed longer ago than the period.
     referrals.purge(session=session, on=on, months=settings.referral_retention_months)
     return Issued(referral=referral, token=token, service_name=service.name)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a reader is told about services' referrals: stated capacity and reply time, by service id."""
+
+    capacity: dict[str, directory_capacity.Capacity]
+    reply_time: dict[str, referrals.ReplyTime]
+
+
+def standing(*, session: Session, service_ids: list[str]) -> Standing:
+    """Capacity and reply times for services shown in search and on their pages."""
+    return Standing(
+        capacity=directory_capacity.capacities(session=session, service_ids=service_ids),
+        reply_time=referrals.reply_times(session=session, service_ids=service_ids, on=referrals.today()),
+    )
