@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, String, bindparam, cast, l
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from signpost.directory import capacity as directory_capacity
 from signpost.directory.models import (
     Language,
     Location,
@@ -337,6 +338,8 @@ def route(
     again for `remember_seconds` (the server's `routing_cache_seconds`)."""
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
     candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, remember_seconds)
+    # Stated capacity is read fresh each time (not remembered with the directory): it changes by the day.
+    stated = directory_capacity.capacities(session=session, service_ids=list(candidates)) if candidates else {}
     local_now = now.astimezone(UK)
     today_code = WEEKDAYS[local_now.weekday()]
     prefs = assessment.preferences
@@ -370,6 +373,9 @@ def route(
                 reasons.append("Open today")
             reasons += [r for r in (age_reason, mode_reason) if r]
             reasons.append(_verified(service, local_now.date()))
+            capacity = stated.get(service.id)
+            if capacity is not None and (not capacity.taking or capacity.wait_band):
+                reasons.append(f"{capacity.label}, as of {capacity.set_on.strftime('%-d %b %Y')}")
             distance = None
             if (
                 place
@@ -384,6 +390,8 @@ def route(
                 reasons.append(f"{distance:.1f} km away")
             assured = service.assured_date.toordinal() if service.assured_date else 0
             key = (
+                # A service that says it is not taking referrals comes last, whatever else fits.
+                1.0 if capacity is not None and not capacity.taking else 0.0,
                 0.0 if (not need.urgent or same_day) else 1.0,
                 0.0 if language_fits else 1.0,
                 float(cats.index(matched[0])),
