@@ -9,6 +9,7 @@ from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.directory import fhir as directory_fhir
 from signpost.directory import service as directory
+from signpost.fhir_api import service_capacity
 from signpost.fhir_api.bundle import fhir_base, searchset
 from signpost.fhir_api.io import FhirResponse, page_size
 from signpost.fhir_api.routes import fhir_router
@@ -50,6 +51,7 @@ def search_healthcare_services(
     )
     rows, total = directory_fhir.search_healthcare_services(session=session, params=params, offset=offset, count=size)
     resources = [directory_fhir.to_healthcare_service(s, review_months=settings.review_months) for s in rows]
+    resources = service_capacity.add_capacity(session, resources)
     return FhirResponse(
         searchset(request, resources=resources, total=total, offset=offset, count=size, base=fhir_base(request))
     )
@@ -62,4 +64,5 @@ def read_healthcare_service(
     """Read one directory service as a HealthcareService."""
     service = directory.get_service(session=session, service_id=service_id)
     resource = directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
+    [resource] = service_capacity.add_capacity(session, [resource])
     return FhirResponse(resource, headers={"ETag": f'W/"{service.version}"'})

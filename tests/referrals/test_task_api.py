@@ -216,3 +216,37 @@ def test_a_revoked_provider_key_moves_nothing(client, session) -> None:  # type:
     revoked = client.post(f"/api/v1/provider-keys/{issued['id']}/revoke", headers=editor)
     assert revoked.status_code == 204
     assert put(client, desk, made["task_id"], "accepted").status_code == 401
+
+
+def test_a_healthcare_service_carries_its_stated_capacity(client, session) -> None:  # type: ignore[no-untyped-def]
+    from fhir.resources.R4B.healthcareservice import HealthcareService
+
+    provider = make_provider(session)
+    stated = client.put(
+        f"/api/v1/directory/services/{provider.service.id}/capacity",
+        headers=provider.headers,
+        json={"status": "waitlist", "wait_band": "over-3-months"},
+    )
+    assert stated.status_code == 200, stated.text
+    resource = client.get(f"/fhir/HealthcareService/{provider.service.id}", headers=bearer(prescriber_key(session)))
+    found = [e for e in resource.json()["extension"] if e["url"].endswith("/StructureDefinition/service-capacity")]
+    parts = {p["url"]: p for p in found[0]["extension"]}
+    assert parts["status"]["valueCoding"]["code"] == "waitlist"
+    assert parts["waitBand"]["valueCoding"]["code"] == "over-3-months"
+    HealthcareService.model_validate(resource.json())
+
+
+def test_a_provider_sets_capacity_only_for_its_own_services(client, session) -> None:  # type: ignore[no-untyped-def]
+    owner, stranger = make_provider(session), make_provider(session)
+    response = client.put(
+        f"/api/v1/directory/services/{owner.service.id}/capacity",
+        headers=stranger.headers,
+        json={"status": "not-taking-referrals"},
+    )
+    assert response.status_code == 404
+    bad = client.put(
+        f"/api/v1/directory/services/{owner.service.id}/capacity",
+        headers=owner.headers,
+        json={"status": "waitlist"},
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == "wait_band"
