@@ -97,3 +97,46 @@ def standing(*, session: Session, service_ids: list[str]) -> Standing:
         capacity=directory_capacity.capacities(session=session, service_ids=service_ids),
         reply_time=referrals.reply_times(session=session, service_ids=service_ids, on=referrals.today()),
     )
+
+
+def notify_new(*, session: Session, settings: Settings, issued: Issued) -> bool:
+    """Tell the service's organisation (its directory e-mail) that a referral arrived, if e-mail is configured."""
+    from signpost.directory.models import Organization
+    from signpost.referrals import mail
+
+    if not mail.enabled(settings):
+        return False
+    organization = session.get(Organization, issued.referral.organization_id)
+    if organization is None or not organization.email:
+        return False
+    subject, body = mail.new_referral_message(
+        service_name=issued.service_name, token_hint=issued.referral.token_hint, base_url=settings.public_base_url
+    )
+    return mail.send(settings, to=organization.email, subject=subject, body=body)
+
+
+def remind_late(*, session: Session, settings: Settings) -> int:
+    """E-mail each organisation with referrals past the reply deadline how many; returns the messages sent."""
+    from sqlmodel import col, select
+
+    from signpost.directory.models import Organization
+    from signpost.referrals import mail
+
+    if not mail.enabled(settings):
+        return 0
+    on = referrals.today()
+    waiting = session.exec(select(Referral).where(col(Referral.status).in_(sorted(referrals.UNANSWERED)))).all()
+    late: dict[str, int] = {}
+    for r in waiting:
+        if referrals.is_overdue(r, on=on, working_days=settings.referral_reply_working_days):
+            late[r.organization_id] = late.get(r.organization_id, 0) + 1
+    sent = 0
+    for organization_id, count in sorted(late.items()):
+        organization = session.get(Organization, organization_id)
+        if organization is None or not organization.email:
+            continue
+        subject, body = mail.late_message(
+            count=count, working_days=settings.referral_reply_working_days, base_url=settings.public_base_url
+        )
+        sent += mail.send(settings, to=organization.email, subject=subject, body=body)
+    return sent

@@ -24,3 +24,17 @@ def purge(
         deleted = referrals.purge(session=session, on=referrals.today(), months=kept_for)
         session.commit()
     print(f"Deleted {deleted} referrals closed more than {kept_for} months ago; their counts stay in the roll-up.")
+
+
+@app.command()
+def remind() -> None:
+    """E-mail each provider with referrals past the reply deadline how many are waiting (needs SIGNPOST_SMTP_HOST)."""
+    from signpost.flows import referral as referral_flow
+
+    settings = get_settings()
+    if not settings.smtp_host:
+        print("SIGNPOST_SMTP_HOST is not set: no e-mail is sent.")
+        raise typer.Exit(2)
+    with Session(db.get_engine()) as session:
+        sent = referral_flow.remind_late(session=session, settings=settings)
+    print(f"Sent {sent} reminders.")

@@ -49,6 +49,7 @@ def make_referral(
         source="api",
     )
     session.commit()
+    referral_flow.notify_new(session=session, settings=settings, issued=issued)
     r = issued.referral
     return ReferralIssued(
         token=issued.token, task_id=r.id, service=r.service_id, status=r.status, created_on=r.created_on

@@ -60,6 +60,7 @@ def make_referral(
         session.rollback()
         raise deps.as_page_problem(problem) from None
     session.commit()
+    referral_flow.notify_new(session=session, settings=settings, issued=issued)
     record = session.get(Service, issued.referral.service_id)
     phones = []
     if record is not None:
