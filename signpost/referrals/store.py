@@ -98,7 +98,7 @@ def closed_before(session: Session, cutoff: date) -> int:
 def accepted_since(session: Session, service_ids: list[str], since: date) -> list[tuple[str, int]]:
     """(service id, days from referral to acceptance) for referrals accepted since a day."""
     rows = session.execute(
-        select(Referral.service_id, Referral.created_on, Referral.accepted_on).where(
+        select(col(Referral.service_id), col(Referral.created_on), col(Referral.accepted_on)).where(
             col(Referral.service_id).in_(service_ids), col(Referral.accepted_on) >= since
         )
     )

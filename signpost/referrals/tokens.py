@@ -15,7 +15,7 @@ _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 def new_token() -> str:
     """A fresh token such as `K7QP-3MXA-9RTB`: every group holds a letter, so it never reads as an NHS number."""
-    groups = []
+    groups: list[str] = []
     while len(groups) < GROUPS:
         group = "".join(secrets.choice(ALPHABET) for _ in range(GROUP_SIZE))
         # There is no check digit either: nothing about it follows the NHS number's modulus 11 rule.
