@@ -37,7 +37,7 @@ COMPANY_SYSTEM = "https://find-and-update.company-information.service.gov.uk"
 DAYS = {"MO": "mon", "TU": "tue", "WE": "wed", "TH": "thu", "FR": "fri", "SA": "sat", "SU": "sun"}
 
 
-def _instant(value: datetime) -> str:
+def instant(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -66,7 +66,7 @@ def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[
     resource: dict[str, Any] = {
         "resourceType": "HealthcareService",
         "id": service.id,
-        "meta": {"versionId": str(service.version), "lastUpdated": _instant(service.last_modified)},
+        "meta": {"versionId": str(service.version), "lastUpdated": instant(service.last_modified)},
         "extension": [{"url": VERIFICATION_EXTENSION, "extension": extension}],
         "identifier": [{"system": f"{CANONICAL}/directory/service", "value": service.id}],
         "active": directory.is_active(service),
@@ -141,7 +141,7 @@ def to_organization(org: Organization) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Organization",
         "id": org.id,
-        "meta": {"lastUpdated": _instant(org.last_modified)},
+        "meta": {"lastUpdated": instant(org.last_modified)},
         "identifier": identifiers,
         "active": True,
         "name": org.name,
@@ -163,7 +163,7 @@ def to_location(location: Location) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Location",
         "id": location.id,
-        "meta": {"lastUpdated": _instant(location.last_modified)},
+        "meta": {"lastUpdated": instant(location.last_modified)},
         "status": "active",
         "mode": "instance",
     }

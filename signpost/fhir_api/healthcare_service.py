@@ -11,7 +11,8 @@ from signpost.directory import fhir as directory_fhir
 from signpost.directory import service as directory
 from signpost.directory.models import Location, Organization
 from signpost.fhir_api import search
-from signpost.fhir_api.bundle import searchset
+from signpost.errors import Problem
+from signpost.fhir_api.bundle import fhir_base, searchset
 from signpost.fhir_api.io import FhirResponse, read_response
 from signpost.fhir_api.routes import fhir_router
 from signpost.fhir_api.search import Param
@@ -83,3 +84,73 @@ def read_healthcare_service(
     """Read one directory service as a HealthcareService (ETag, Last-Modified, 304 for If-None-Match)."""
     service = directory.get_service(session=session, service_id=service_id)
     return read_response(request, directory_fhir.to_healthcare_service(service, review_months=settings.review_months))
+
+
+def _version_entry(base: str, row: Any, current: dict[str, Any] | None) -> dict[str, Any]:
+    lastmod = directory_fhir.instant(row.at)
+    entry: dict[str, Any] = {
+        "fullUrl": f"{base}/HealthcareService/{row.service_id}/_history/{row.version}",
+        "request": {
+            "method": "POST" if row.action == "create" else "PUT",
+            "url": "HealthcareService" if row.action == "create" else f"HealthcareService/{row.service_id}",
+        },
+        "response": {
+            "status": "201 Created" if row.action == "create" else "200 OK",
+            "etag": f'W/"{row.version}"',
+            "lastModified": lastmod,
+        },
+    }
+    if current is not None:
+        entry["resource"] = current
+    return entry
+
+
+@router.get("/HealthcareService/{service_id}/_history", operation_id="history_healthcare_service")
+def history_healthcare_service(
+    service_id: str, request: Request, session: SessionDep, caller: ReaderDep, settings: SettingsDep
+) -> FhirResponse:
+    """The versions of one service, newest first, from the directory's audit trail."""
+    service = directory.get_service(session=session, service_id=service_id)
+    current = directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
+    rows = directory.history(session=session, service_id=service_id)
+    # One entry per version: the audit holds each change, the database holds the newest version whole.
+    latest = {row.version: row for row in rows}
+    base = fhir_base(request)
+    entries = [
+        _version_entry(base, row, current if version == service.version else None)
+        for version, row in sorted(latest.items(), reverse=True)
+    ]
+    return FhirResponse(
+        {
+            "resourceType": "Bundle",
+            "type": "history",
+            "total": len(entries),
+            "link": [{"relation": "self", "url": f"{base}/HealthcareService/{service_id}/_history"}],
+            **({"entry": entries} if entries else {}),
+        }
+    )
+
+
+@router.get("/HealthcareService/{service_id}/_history/{version_id}", operation_id="vread_healthcare_service")
+def vread_healthcare_service(
+    service_id: str,
+    version_id: str,
+    request: Request,
+    session: SessionDep,
+    caller: ReaderDep,
+    settings: SettingsDep,
+) -> Response:
+    """One version of a service: the current one whole; an older one is named in _history but not kept whole."""
+    service = directory.get_service(session=session, service_id=service_id)
+    if version_id == str(service.version):
+        return read_response(
+            request, directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
+        )
+    known = {str(row.version) for row in directory.history(session=session, service_id=service_id)}
+    if version_id in known:
+        raise Problem(
+            404,
+            f"Version {version_id} of HealthcareService/{service_id} is in its _history, but only the current "
+            f"version ({service.version}) is kept whole; the audit trail holds what each change altered.",
+        )
+    raise Problem(404, f"HealthcareService/{service_id} has no version {version_id}.")

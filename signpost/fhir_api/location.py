@@ -11,7 +11,7 @@ from signpost.directory.models import Location
 from signpost.errors import Problem
 from signpost.fhir_api import search
 from signpost.fhir_api.bundle import searchset
-from signpost.fhir_api.io import FhirResponse, read_response
+from signpost.fhir_api.io import FhirResponse, content_tag, read_response
 from signpost.fhir_api.routes import fhir_router
 from signpost.fhir_api.search import Param
 
@@ -43,4 +43,5 @@ def read_location(location_id: str, request: Request, session: SessionDep, calle
     location = session.get(Location, location_id)
     if location is None:
         raise Problem(404, f"No Location with id {location_id}.")
-    return read_response(request, directory_fhir.to_location(location))
+    resource = directory_fhir.to_location(location)
+    return read_response(request, resource, etag=content_tag(resource))

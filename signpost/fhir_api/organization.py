@@ -11,7 +11,7 @@ from signpost.directory.models import Organization
 from signpost.errors import Problem
 from signpost.fhir_api import search
 from signpost.fhir_api.bundle import searchset
-from signpost.fhir_api.io import FhirResponse, read_response
+from signpost.fhir_api.io import FhirResponse, content_tag, read_response
 from signpost.fhir_api.routes import fhir_router
 from signpost.fhir_api.search import Param
 
@@ -43,4 +43,5 @@ def read_organization(organization_id: str, request: Request, session: SessionDe
     org = session.get(Organization, organization_id)
     if org is None:
         raise Problem(404, f"No Organization with id {organization_id}.")
-    return read_response(request, directory_fhir.to_organization(org))
+    resource = directory_fhir.to_organization(org)
+    return read_response(request, resource, etag=content_tag(resource))

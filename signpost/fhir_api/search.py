@@ -207,3 +207,32 @@ def openapi_parameters(params: tuple[Param, ...]) -> list[dict[str, Any]]:
     ):
         out.append({"name": name, "in": "query", "required": False, "description": doc, "schema": {"type": "string"}})
     return out
+
+
+# The search every shipped conformance resource (fhir/*.json) answers, filtered in memory.
+CONFORMANCE_PARAMS = (
+    Param("_id", "token", "The resource's id."),
+    Param("url", "uri", "Canonical URL, optionally url|version."),
+    Param("version", "token", "Business version."),
+    Param("status", "token", "draft | active | retired | unknown."),
+)
+
+
+def _matches(resource: dict[str, Any], name: str, value: str) -> bool:
+    if name == "_id":
+        return resource.get("id") == value
+    if name == "url":
+        url, _, version = value.partition("|")
+        return resource.get("url") == url and (not version or resource.get("version") == version)
+    return resource.get(name) == value
+
+
+def filter_shipped(resources: list[dict[str, Any]], found: Search) -> list[dict[str, Any]]:
+    """Resources meeting every criterion (AND), each criterion by any of its values (OR)."""
+    return [
+        r
+        for r in resources
+        if all(
+            any(_matches(r, name, v) for v in c.values) for name, criteria in found.criteria.items() for c in criteria
+        )
+    ]
