@@ -89,7 +89,7 @@ def read_healthcare_service(
 def _version_entry(base: str, row: Any, current: dict[str, Any] | None) -> dict[str, Any]:
     lastmod = directory_fhir.instant(row.at)
     entry: dict[str, Any] = {
-        "fullUrl": f"{base}/HealthcareService/{row.service_id}/_history/{row.version}",
+        "fullUrl": f"{base}/HealthcareService/{row.service_id}",
         "request": {
             "method": "POST" if row.action == "create" else "PUT",
             "url": "HealthcareService" if row.action == "create" else f"HealthcareService/{row.service_id}",
