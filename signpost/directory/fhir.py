@@ -131,13 +131,9 @@ def to_organization(org: Organization) -> dict[str, Any]:
     """A directory organisation as a FHIR R4 Organization."""
     identifiers = [{"system": f"{CANONICAL}/directory/organization", "value": org.id}]
     if org.charity_number:
-        identifiers.append(
-            {"system": CHARITY_SYSTEM, "value": org.charity_number}
-        )
+        identifiers.append({"system": CHARITY_SYSTEM, "value": org.charity_number})
     if org.company_number:
-        identifiers.append(
-            {"system": COMPANY_SYSTEM, "value": org.company_number}
-        )
+        identifiers.append({"system": COMPANY_SYSTEM, "value": org.company_number})
     resource: dict[str, Any] = {
         "resourceType": "Organization",
         "id": org.id,
@@ -343,9 +339,7 @@ def search_healthcare_services(
         conditions.append(col(Service.organization_id).in_(ids))
     for ids in _ids(criteria.get("location", []), prefix="Location/"):
         conditions.append(
-            exists().where(
-                col(ServiceAtLocation.service_id) == Service.id, col(ServiceAtLocation.location_id).in_(ids)
-            )
+            exists().where(col(ServiceAtLocation.service_id) == Service.id, col(ServiceAtLocation.location_id).in_(ids))
         )
     conditions += _date_criteria(Service.last_modified, criteria.get("_lastUpdated", []))
     base = select(Service).where(*conditions)
@@ -402,9 +396,7 @@ def parse_near(value: str) -> tuple[float, float, float]:
     return lat, lon, distance
 
 
-def search_locations(
-    *, session: Session, criteria: Criteria, offset: int, count: int
-) -> tuple[list[Location], int]:
+def search_locations(*, session: Session, criteria: Criteria, offset: int, count: int) -> tuple[list[Location], int]:
     """Locations matching; with `near`, nearest first within the distance."""
     conditions: list[ColumnElement[bool]] = []
     for ids in _ids(criteria.get("_id", [])):

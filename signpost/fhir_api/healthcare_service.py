@@ -10,8 +10,8 @@ from signpost.db import SessionDep
 from signpost.directory import fhir as directory_fhir
 from signpost.directory import service as directory
 from signpost.directory.models import Location, Organization
-from signpost.fhir_api import search
 from signpost.errors import Problem
+from signpost.fhir_api import search
 from signpost.fhir_api.bundle import fhir_base, searchset
 from signpost.fhir_api.io import FhirResponse, read_response
 from signpost.fhir_api.routes import fhir_router

@@ -74,9 +74,9 @@ def read_response(request: Request, resource: dict[str, Any], *, etag: str | Non
     if updated := meta.get("lastUpdated"):
         when = datetime.fromisoformat(updated.replace("Z", "+00:00"))
         headers["Last-Modified"] = format_datetime(when.astimezone(UTC), usegmt=True)
-    if tag and (wanted := request.headers.get("if-none-match")):
-        if "*" in wanted or f'"{tag}"' in _etags(wanted):
-            return Response(status_code=304, headers=headers)
+    wanted = request.headers.get("if-none-match")
+    if tag and wanted and ("*" in wanted or f'"{tag}"' in _etags(wanted)):
+        return Response(status_code=304, headers=headers)
     return FhirResponse(resource, headers=headers)
 
 

@@ -166,7 +166,7 @@ def elements_only(resource: dict[str, Any], elements: tuple[str, ...]) -> dict[s
 
 
 def route_extra(params: tuple[Param, ...], includes: tuple[str, ...] = ()) -> dict[str, Any]:
-    """What a search route declares: its OpenAPI query parameters, and its FHIR parameters for the CapabilityStatement."""
+    """What a search route declares: OpenAPI query parameters, and FHIR parameters for the CapabilityStatement."""
     return {
         "parameters": openapi_parameters(params),
         "x-fhir-search": capability_params(params),

@@ -6,7 +6,6 @@ fhir.resources checks structure only; Medplum also evaluates each StructureDefin
 """
 
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,12 +56,27 @@ def _parameters(**values: str) -> Callable[[], dict[str, Any]]:
 PROBES: list[Probe] = [
     Probe("CapabilityStatement", "GET", "/fhir/metadata"),
     Probe("read HealthcareService", "GET", "/fhir/HealthcareService/{service}", "clinician"),
-    Probe("search HealthcareService with _include", "GET", "/fhir/HealthcareService", "clinician",
-          params={"_id": "{service}", "_include": "HealthcareService:organization,HealthcareService:location"}),
-    Probe("search HealthcareService _summary=count", "GET", "/fhir/HealthcareService", "clinician",
-          params={"_summary": "count"}),
-    Probe("search HealthcareService _elements", "GET", "/fhir/HealthcareService", "clinician",
-          params={"_elements": "name,active"}),
+    Probe(
+        "search HealthcareService with _include",
+        "GET",
+        "/fhir/HealthcareService",
+        "clinician",
+        params={"_id": "{service}", "_include": "HealthcareService:organization,HealthcareService:location"},
+    ),
+    Probe(
+        "search HealthcareService _summary=count",
+        "GET",
+        "/fhir/HealthcareService",
+        "clinician",
+        params={"_summary": "count"},
+    ),
+    Probe(
+        "search HealthcareService _elements",
+        "GET",
+        "/fhir/HealthcareService",
+        "clinician",
+        params={"_elements": "name,active"},
+    ),
     Probe("HealthcareService _history", "GET", "/fhir/HealthcareService/{service}/_history", "clinician"),
     Probe("HealthcareService vread", "GET", "/fhir/HealthcareService/{service}/_history/1", "clinician"),
     Probe("read Organization", "GET", "/fhir/Organization/{organization}", "clinician"),
@@ -76,23 +90,50 @@ PROBES: list[Probe] = [
     Probe("search StructureDefinition", "GET", "/fhir/StructureDefinition"),
     Probe("read CodeSystem", "GET", "/fhir/CodeSystem/social-need"),
     Probe("ValueSet $expand", "GET", "/fhir/ValueSet/social-need/$expand"),
-    Probe("ValueSet $expand POST", "POST", "/fhir/ValueSet/$expand",
-          body=_parameters(url="https://signpost.example.org/fhir/ValueSet/social-need")),
-    Probe("Measure $evaluate-measure", "GET", "/fhir/Measure/signposting-by-need/$evaluate-measure", "analyst",
-          params={"periodStart": "2021-05", "periodEnd": "2021-05"}),
-    Probe("Measure $evaluate-measure POST", "POST", "/fhir/Measure/housing-needs/$evaluate-measure", "analyst",
-          body=_parameters(periodStart="2021", periodEnd="2021", reportType="population")),
+    Probe(
+        "ValueSet $expand POST",
+        "POST",
+        "/fhir/ValueSet/$expand",
+        body=_parameters(url="https://signpost.example.org/fhir/ValueSet/social-need"),
+    ),
+    Probe(
+        "Measure $evaluate-measure",
+        "GET",
+        "/fhir/Measure/signposting-by-need/$evaluate-measure",
+        "analyst",
+        params={"periodStart": "2021-05", "periodEnd": "2021-05"},
+    ),
+    Probe(
+        "Measure $evaluate-measure POST",
+        "POST",
+        "/fhir/Measure/housing-needs/$evaluate-measure",
+        "analyst",
+        body=_parameters(periodStart="2021", periodEnd="2021", reportType="population"),
+    ),
     Probe("QuestionnaireResponse $validate", "POST", "/fhir/QuestionnaireResponse/$validate", "clinician", body=_qr),
     Probe("QuestionnaireResponse $extract", "POST", "/fhir/QuestionnaireResponse/$extract", "clinician", body=_qr),
     Probe("QuestionnaireResponse $signpost", "POST", "/fhir/QuestionnaireResponse/$signpost", "clinician", body=_qr),
-    Probe("OperationOutcome 400 (strict)", "GET", "/fhir/HealthcareService", "clinician", status=400,
-          params={"colour": "red"}, headers={"Prefer": "handling=strict"}),
-    Probe("OperationOutcome 400 (_count)", "GET", "/fhir/Organization", "clinician", status=400,
-          params={"_count": "abc"}),
+    Probe(
+        "OperationOutcome 400 (strict)",
+        "GET",
+        "/fhir/HealthcareService",
+        "clinician",
+        status=400,
+        params={"colour": "red"},
+        headers={"Prefer": "handling=strict"},
+    ),
+    Probe(
+        "OperationOutcome 400 (_count)", "GET", "/fhir/Organization", "clinician", status=400, params={"_count": "abc"}
+    ),
     Probe("OperationOutcome 401", "GET", "/fhir/HealthcareService", status=401),
     Probe("OperationOutcome 404", "GET", "/fhir/Measure/no-such-measure", status=404),
-    Probe("OperationOutcome $validate problems", "POST", "/fhir/QuestionnaireResponse/$validate", "clinician",
-          body=lambda: {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [{"linkId": "x"}]}),
+    Probe(
+        "OperationOutcome $validate problems",
+        "POST",
+        "/fhir/QuestionnaireResponse/$validate",
+        "clinician",
+        body=lambda: {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [{"linkId": "x"}]},
+    ),
 ]
 
 
@@ -107,15 +148,23 @@ def _answers(client: TestClient, session: Session) -> list[tuple[Probe, dict[str
     service = make_service(
         session,
         url="https://advice.example.org",
-        locations=[{"name": "Advice shop", "address_1": "1 Briggate", "city": "Leeds", "postal_code": "LS1 6HD",
-                    "latitude": 53.797, "longitude": -1.542}],
+        locations=[
+            {
+                "name": "Advice shop",
+                "address_1": "1 Briggate",
+                "city": "Leeds",
+                "postal_code": "LS1 6HD",
+                "latitude": 53.797,
+                "longitude": -1.542,
+            }
+        ],
         schedules=[{"byday": "MO", "opens_at": "09:00", "closes_at": "17:00"}],
         categories=["food"],
     )
     location = session.exec(
-        __import__("sqlmodel").text("select location_id from service_at_location where service_id = :s").bindparams(
-            s=service.id
-        )
+        __import__("sqlmodel")
+        .text("select location_id from service_at_location where service_id = :s")
+        .bindparams(s=service.id)
     ).one()[0]
     record_events(session, [make_event(occurred_on=date(2021, 5, 12)) for _ in range(9)], key="validator-events")
     ids = {"service": service.id, "organization": service.organization_id, "location": location}
@@ -144,9 +193,11 @@ def _extension_problems(resource: Any, where: str, definitions: dict[str, dict[s
             problems += _extension_problems(item, f"{where}[{i}]", definitions)
     elif isinstance(resource, dict):
         url = resource.get("url")
-        if isinstance(url, str) and url.startswith(OWN_EXTENSIONS) and ("extension" in resource or any(
-            k.startswith("value") for k in resource
-        )):
+        if (
+            isinstance(url, str)
+            and url.startswith(OWN_EXTENSIONS)
+            and ("extension" in resource or any(k.startswith("value") for k in resource))
+        ):
             definition = definitions.get(url)
             if definition is None:
                 problems.append(f"{where}: {url} has no StructureDefinition in fhir/")
@@ -154,8 +205,11 @@ def _extension_problems(resource: Any, where: str, definitions: dict[str, dict[s
                 elements = {e["id"]: e for e in definition["differential"]["element"]}
                 value = elements.get("Extension.value[x]", {})
                 wanted = {t["code"] for t in value.get("type", [])}
-                used = {k.removeprefix("value")[0].lower() + k.removeprefix("value")[1:] for k in resource
-                        if k.startswith("value")}
+                used = {
+                    k.removeprefix("value")[0].lower() + k.removeprefix("value")[1:]
+                    for k in resource
+                    if k.startswith("value")
+                }
                 if used and not used <= wanted:
                     problems.append(f"{where}: {url} carries {used}, its definition allows {wanted or 'no value'}")
                 for inner in resource.get("extension", []):
@@ -186,11 +240,24 @@ def test_every_shipped_file_and_every_kind_of_answer_is_valid_r4(
     assert errors == [], "\n".join(errors)
     counts = medplum.count_by_type(resources)
     with capsys.disabled():
-        print(f"\nMedplum {medplum.version()} validated {sum(counts.values())} resources, 0 errors: "
-              + ", ".join(f"{t} {n}" for t, n in sorted(counts.items())))
+        print(
+            f"\nMedplum {medplum.version()} validated {sum(counts.values())} resources, 0 errors: "
+            + ", ".join(f"{t} {n}" for t, n in sorted(counts.items()))
+        )
     # Every kind the issue names was really checked.
-    for kind in ("CapabilityStatement", "Bundle", "MeasureReport", "OperationOutcome", "ValueSet", "Measure",
-                 "HealthcareService", "Organization", "Location", "Observation", "StructureDefinition"):
+    for kind in (
+        "CapabilityStatement",
+        "Bundle",
+        "MeasureReport",
+        "OperationOutcome",
+        "ValueSet",
+        "Measure",
+        "HealthcareService",
+        "Organization",
+        "Location",
+        "Observation",
+        "StructureDefinition",
+    ):
         assert counts[kind] > 0, kind
 
 
@@ -203,9 +270,13 @@ def test_the_validator_finds_mea_1_when_a_stratifier_has_code_and_components() -
 
 
 def test_the_validator_finds_a_broken_date_and_a_missing_required_element() -> None:
-    report = {"resourceType": "MeasureReport", "status": "complete", "type": "summary",
-              "measure": "https://signpost.example.org/fhir/Measure/housing-needs",
-              "period": {"start": "2026-13-01"}}
+    report = {
+        "resourceType": "MeasureReport",
+        "status": "complete",
+        "type": "summary",
+        "measure": "https://signpost.example.org/fhir/Measure/housing-needs",
+        "period": {"start": "2026-13-01"},
+    }
     service = {"resourceType": "HealthcareService", "id": "x", "extension": [{"url": "u"}]}
     results = medplum.validate([report, service])
     assert results[0]["errors"], results[0]
@@ -215,10 +286,13 @@ def test_the_validator_finds_a_broken_date_and_a_missing_required_element() -> N
 def test_an_extension_without_a_structure_definition_is_reported() -> None:
     shipped = _shipped()
     definitions = {r["url"]: r for r in shipped if r["resourceType"] == "StructureDefinition"}
-    resource = {"resourceType": "HealthcareService", "extension": [
-        {"url": OWN_EXTENSIONS + "made-up", "valueString": "x"},
-        {"url": OWN_EXTENSIONS + "match-reason", "valueInteger": 3},
-    ]}
+    resource = {
+        "resourceType": "HealthcareService",
+        "extension": [
+            {"url": OWN_EXTENSIONS + "made-up", "valueString": "x"},
+            {"url": OWN_EXTENSIONS + "match-reason", "valueInteger": 3},
+        ],
+    }
     problems = _extension_problems(resource, "hs", definitions)
     assert len(problems) == 2, problems
 
