@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from signpost.auth import Public
+from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.openreferral import service as oruk
 from signpost.openreferral.schemas import ApiInfo, Page
@@ -16,9 +17,10 @@ PerPageQ = Annotated[int, Query(description=f"Results per page, 1 to {oruk.MAX_P
 
 
 @router.get("/", operation_id="oruk_api_info", response_model=ApiInfo)
-def api_info(request: Request) -> dict[str, Any]:
+def api_info(settings: SettingsDep) -> dict[str, Any]:
     """Which HSDS version and profile this API follows."""
-    base = str(request.base_url).rstrip("/")
+    # The configured public base, never the request's Host header (which a client chooses).
+    base = settings.public_base_url.rstrip("/")
     return {
         "version": oruk.ORUK_VERSION,
         "profile": oruk.ORUK_PROFILE,
@@ -32,21 +34,29 @@ def list_services(
     search: Annotated[str | None, Query(description="Full-text search (ORUK 3.0).")] = None,
     text: Annotated[str | None, Query(description="Full-text search (ORUK 1.0 name for `search`).")] = None,
     taxonomy_term_id: Annotated[str | None, Query(description="Only services with this taxonomy term.")] = None,
+    taxonomy_id: Annotated[str | None, Query(description="Only services with a term of this taxonomy.")] = None,
     minimum_age: Annotated[int | None, Query(ge=0, le=130, description="Youngest age the service must accept.")] = None,
     maximum_age: Annotated[int | None, Query(ge=0, le=130, description="Oldest age the service must accept.")] = None,
+    day: Annotated[str | None, Query(description="Open on this day (MO..SU or Monday..Sunday).")] = None,
+    start_time: Annotated[str | None, Query(description="Opening at or after this time (HH:MM).")] = None,
+    end_time: Annotated[str | None, Query(description="Closing at or before this time (HH:MM).")] = None,
+    modified_after: Annotated[str | None, Query(description="Changed on or after this date-time.")] = None,
     page: PageQ = 1,
     per_page: PerPageQ = 50,
 ) -> dict[str, Any]:
     """A page of services with their one-to-one fields and organisation."""
-    return oruk.list_services(
-        session=session,
+    filters = oruk.ServiceFilters(
         text=search or text,
         taxonomy_term_id=taxonomy_term_id,
+        taxonomy_id=taxonomy_id,
         minimum_age=minimum_age,
         maximum_age=maximum_age,
-        page=page,
-        per_page=per_page,
+        day=day,
+        start_time=start_time,
+        end_time=end_time,
+        modified_after=modified_after,
     )
+    return oruk.list_services(session=session, filters=filters, page=page, per_page=per_page)
 
 
 @router.get("/services/{service_id}", operation_id="oruk_get_service")
