@@ -176,3 +176,16 @@ def test_paging_links_keep_only_the_parameters_used(client: TestClient, session:
         seen += _names(body)
         links = {link["relation"]: link["url"] for link in body["link"]}
     assert seen == [f"{word} {i}" for i in range(5)]
+
+
+def test_a_request_fastapi_cannot_parse_is_400_under_fhir(client: TestClient, session: Session) -> None:
+    headers = {
+        **bearer(make_key(session, "clinician", practice_ods="B86001")),
+        "Content-Type": "application/fhir+json",
+        "Idempotency-Key": "k" * 300,
+    }
+    response = client.post(
+        "/fhir/QuestionnaireResponse/$signpost", json={"resourceType": "Parameters"}, headers=headers
+    )
+    assert response.status_code == 400
+    assert response.json()["resourceType"] == "OperationOutcome"
