@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from signpost.fhir_api.search import Search, elements_only
+from signpost.fhir_api.search import CONFORMANCE_PARAMS, Search, elements_only, filter_shipped, parse
 
 
 def fhir_base(request: Request) -> str:
@@ -69,3 +69,10 @@ def searchset(
 def page(items: list[dict[str, Any]], search: Search) -> list[dict[str, Any]]:
     """One page of an in-memory result."""
     return [] if search.summary_count else items[search.offset : search.offset + search.count]
+
+
+def shipped_searchset(request: Request, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """A search of resources shipped in fhir/ by _id, url, version and status (filtered in memory)."""
+    found = parse(request, params=CONFORMANCE_PARAMS)
+    matched = filter_shipped(resources, found)
+    return searchset(request, resources=page(matched, found), total=len(matched), search=found)

@@ -11,7 +11,7 @@ from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
 from signpost.fhir_api import search
-from signpost.fhir_api.bundle import page, searchset
+from signpost.fhir_api.bundle import shipped_searchset
 from signpost.fhir_api.io import FhirResponse, content_tag, read_json_body, read_response
 from signpost.fhir_api.parameters import operation_inputs
 from signpost.fhir_api.routes import fhir_router
@@ -83,9 +83,7 @@ def _evaluate(*, session: Any, settings: Settings, measure_id: str, inputs: dict
 )
 def search_measures(request: Request) -> FhirResponse:
     """Search the referral indicators (Measures) by _id, url, version and status."""
-    found = search.parse(request, params=search.CONFORMANCE_PARAMS)
-    matched = search.filter_shipped(list(measures.load_measures().values()), found)
-    return FhirResponse(searchset(request, resources=page(matched, found), total=len(matched), search=found))
+    return FhirResponse(shipped_searchset(request, list(measures.load_measures().values())))
 
 
 @router.get("/Measure/{measure_id}", operation_id="read_measure", dependencies=[Public])

@@ -4,7 +4,7 @@ from fastapi import Request, Response
 
 from signpost.auth import Public
 from signpost.fhir_api import search
-from signpost.fhir_api.bundle import page, searchset
+from signpost.fhir_api.bundle import shipped_searchset
 from signpost.fhir_api.io import FhirResponse
 from signpost.fhir_api.routes import fhir_router
 from signpost.fhir_api.terminology import read_shipped
@@ -21,9 +21,7 @@ router = fhir_router(["fhir-questionnaire"])
 )
 def search_questionnaires(request: Request) -> FhirResponse:
     """Search Questionnaires by _id, url, version and status."""
-    found = search.parse(request, params=search.CONFORMANCE_PARAMS)
-    matched = search.filter_shipped(conformance.of_type("Questionnaire"), found)
-    return FhirResponse(searchset(request, resources=page(matched, found), total=len(matched), search=found))
+    return FhirResponse(shipped_searchset(request, conformance.of_type("Questionnaire")))
 
 
 @router.get("/Questionnaire/{resource_id}", operation_id="fhir_questionnaire_read", dependencies=[Public])

@@ -8,7 +8,7 @@ from fastapi import Query, Request, Response
 from signpost.auth import Public
 from signpost.errors import Problem
 from signpost.fhir_api import search
-from signpost.fhir_api.bundle import page, searchset
+from signpost.fhir_api.bundle import shipped_searchset
 from signpost.fhir_api.io import FhirResponse, content_tag, read_json_body, read_response
 from signpost.fhir_api.parameters import operation_inputs
 from signpost.fhir_api.routes import fhir_router
@@ -133,9 +133,7 @@ def _search_route(resource_type: str) -> None:
     )
     def search_shipped(request: Request) -> FhirResponse:
         """Search the shipped resources of this type by _id, url, version and status."""
-        found = search.parse(request, params=search.CONFORMANCE_PARAMS)
-        matched = search.filter_shipped(conformance.of_type(resource_type), found)
-        return FhirResponse(searchset(request, resources=page(matched, found), total=len(matched), search=found))
+        return FhirResponse(shipped_searchset(request, conformance.of_type(resource_type)))
 
 
 for _type in ("CodeSystem", "ValueSet", "ConceptMap", "OperationDefinition", "StructureDefinition"):
