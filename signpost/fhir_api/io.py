@@ -65,14 +65,16 @@ def _etags(header: str) -> set[str]:
 
 
 def read_response(request: Request, resource: dict[str, Any], *, etag: str | None = None) -> Response:
-    """A read: ETag (the versionId, else `etag`), Last-Modified from meta.lastUpdated, 304 for If-None-Match."""
+    """A read: ETag (the versionId, else `etag`), Last-Modified, 304 for If-None-Match."""
     meta = resource.get("meta") or {}
     tag = meta.get("versionId") or etag
     headers: dict[str, str] = {}
     if tag:
         headers["ETag"] = f'W/"{tag}"'
-    if updated := meta.get("lastUpdated"):
+    # meta.lastUpdated where the server keeps it; a shipped artifact's own `date` (when it last changed) otherwise.
+    if updated := meta.get("lastUpdated") or resource.get("date"):
         when = datetime.fromisoformat(updated.replace("Z", "+00:00"))
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
         headers["Last-Modified"] = format_datetime(when.astimezone(UTC), usegmt=True)
     wanted = request.headers.get("if-none-match")
     if tag and wanted and ("*" in wanted or f'"{tag}"' in _etags(wanted)):

@@ -35,7 +35,7 @@ def test_a_read_has_etag_and_last_modified_and_answers_304(client: TestClient, s
         "/fhir/Questionnaire/social-determinants",
     ):
         read = client.get(path, headers=headers)
-        assert read.status_code == 200 and read.headers["ETag"], path
+        assert read.status_code == 200 and read.headers["ETag"] and read.headers["Last-Modified"], path
         assert client.get(path, headers={**headers, "If-None-Match": read.headers["ETag"]}).status_code == 304
 
 
