@@ -431,9 +431,8 @@ def _term_ids(session: Session, value: str) -> list[str]:
     return found
 
 
-def list_services(*, session: Session, filters: ServiceFilters, page: int, per_page: int) -> dict[str, Any]:
-    """A page of services matching the ORUK filters; ages select services open to someone in that range."""
-    check_paging(page, per_page)
+def service_conditions(session: Session, filters: ServiceFilters) -> list[Any]:
+    """The WHERE clauses on Service for the ORUK filters (shared by /services and /service_at_locations)."""
     text, taxonomy_term_id = filters.text, filters.taxonomy_term_id
     minimum_age, maximum_age = filters.minimum_age, filters.maximum_age
     if minimum_age is not None and maximum_age is not None and minimum_age > maximum_age:
@@ -442,11 +441,11 @@ def list_services(*, session: Session, filters: ServiceFilters, page: int, per_p
             "minimum_age is above maximum_age.",
             errors=[{"loc": ["query", "minimum_age"], "message": "must not exceed maximum_age"}],
         )
-    statement = _public_services()
+    conditions: list[Any] = []
     if text and text.strip():
         pattern = f"%{text.strip().lower()}%"
         org_match = select(Organization.id).where(func.lower(Organization.name).like(pattern))
-        statement = statement.where(
+        conditions.append(
             or_(
                 func.lower(Service.name).like(pattern),
                 func.lower(func.coalesce(Service.description, "")).like(pattern),
@@ -464,23 +463,30 @@ def list_services(*, session: Session, filters: ServiceFilters, page: int, per_p
                 )
             )
         )
-        statement = statement.where(col(Service.id).in_(linked))
+        conditions.append(col(Service.id).in_(linked))
     if filters.taxonomy_id:
         in_taxonomy = (
             select(ServiceTaxonomy.service_id)
             .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
             .where(col(TaxonomyTerm.taxonomy).in_(_taxonomy_names(session, filters.taxonomy_id)))
         )
-        statement = statement.where(col(Service.id).in_(in_taxonomy))
+        conditions.append(col(Service.id).in_(in_taxonomy))
     if (schedule := _schedule_condition(filters)) is not None:
-        statement = statement.where(schedule)
+        conditions.append(schedule)
     if (after := _parse_instant("modified_after", filters.modified_after)) is not None:
-        statement = statement.where(col(Service.last_modified) >= after)
+        conditions.append(col(Service.last_modified) >= after)
     # A service suits the asked range when its own range overlaps it (missing bounds are open).
     if maximum_age is not None:
-        statement = statement.where(or_(col(Service.minimum_age).is_(None), col(Service.minimum_age) <= maximum_age))
+        conditions.append(or_(col(Service.minimum_age).is_(None), col(Service.minimum_age) <= maximum_age))
     if minimum_age is not None:
-        statement = statement.where(or_(col(Service.maximum_age).is_(None), col(Service.maximum_age) >= minimum_age))
+        conditions.append(or_(col(Service.maximum_age).is_(None), col(Service.maximum_age) >= minimum_age))
+    return conditions
+
+
+def list_services(*, session: Session, filters: ServiceFilters, page: int, per_page: int) -> dict[str, Any]:
+    """A page of services matching the ORUK filters; ages select services open to someone in that range."""
+    check_paging(page, per_page)
+    statement = _public_services().where(*service_conditions(session, filters))
     total = _count(session, statement)
     rows = session.exec(
         statement.order_by(Service.name, Service.id).offset((page - 1) * per_page).limit(per_page)
@@ -543,7 +549,13 @@ def list_organizations(*, session: Session, page: int, per_page: int) -> dict[st
 
 
 def list_service_at_locations(
-    *, session: Session, postcode: str | None, proximity: float | None, page: int, per_page: int
+    *,
+    session: Session,
+    postcode: str | None,
+    proximity: float | None,
+    page: int,
+    per_page: int,
+    filters: ServiceFilters | None = None,
 ) -> dict[str, Any]:
     """Services at their locations; with a postcode, nearest first, and within `proximity` metres when given."""
     from signpost.geography import service as geography
@@ -584,7 +596,7 @@ def list_service_at_locations(
         select(ServiceAtLocation, Service, Location)
         .join(Service, col(Service.id) == col(ServiceAtLocation.service_id))
         .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
-        .where(col(Service.retired_at).is_(None))
+        .where(col(Service.retired_at).is_(None), *service_conditions(session, filters or ServiceFilters()))
     )
     if origin is None:
         total = _count(session, statement)

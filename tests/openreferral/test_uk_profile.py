@@ -149,3 +149,14 @@ def test_api_info_links_to_the_configured_base_not_the_host(client: TestClient) 
     body = client.get("/openreferral/", headers={"Host": "attacker.example"}).json()
     assert body["openapi_url"].startswith("http://127.0.0.1:8000/")
     assert uk_profile.problems("/", body) == []
+
+
+def test_service_at_locations_take_the_same_filters(client: TestClient, session: Session) -> None:
+    word = token()
+    mornings = _tagged(word, schedules=[{"id": "m", "byday": "MO", "opens_at": "09:00", "closes_at": "12:00"}])
+    evenings = _tagged(word, schedules=[{"id": "e", "byday": "WE", "opens_at": "17:00", "closes_at": "20:00"}])
+    load(session, mornings, evenings)
+    body = client.get("/openreferral/service_at_locations", params={"search": word, "day": "WE"}).json()
+    assert [x["service_id"] for x in body["contents"]] == [evenings["id"]]
+    assert uk_profile.problems("/service_at_locations", body) == []
+    assert client.get("/openreferral/service_at_locations", params={"day": "someday"}).status_code == 400
