@@ -13,6 +13,12 @@ TYPE_PATH = re.compile(r"^/fhir/([A-Z][A-Za-z]+)(/\{[a-z_]+\})?(/\$([a-z-]+)|/_h
 SYSTEM_OP = re.compile(r"^/fhir/\$([a-z-]+)$")
 
 
+def _query_params(route: APIRoute) -> list[dict[str, Any]]:
+    """A search route that reads FastAPI query parameters instead of declaring `Param`s: its parameter names."""
+    names = [p.alias or p.name for p in route.dependant.query_params]
+    return [{"name": n, "type": "string"} for n in names if not n.startswith("_") and ":" not in n]
+
+
 def _interaction(method: str, instance: bool, history: str | None) -> str | None:
     if history is not None:
         return "vread" if "{" in history else ("history-instance" if instance else "history-type")
@@ -58,7 +64,7 @@ def capability_statement(app: FastAPI, base_url: str) -> dict[str, Any]:
             if code == "search-type":
                 # Declared once with the route (fhir_api.search.Param), so the statement says what the parser does.
                 extra = route.openapi_extra or {}
-                entry["searchParam"] = list(extra.get("x-fhir-search", []))
+                entry["searchParam"] = list(extra.get("x-fhir-search", [])) or _query_params(route)
                 if extra.get("x-fhir-include"):
                     entry["searchInclude"] = list(extra["x-fhir-include"])
     rest_resources = []
