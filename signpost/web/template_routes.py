@@ -18,8 +18,8 @@ from signpost.routing import leaflet
 from signpost.routing import submission as signposting
 from signpost.routing.service import Match
 from signpost.template import validate
+from signpost.web import dates, render
 from signpost.web import questionnaire as qform
-from signpost.web import render
 from signpost.web.deps import ClinicianViewer, CsrfChecked, SettingsDep
 
 router = APIRouter(include_in_schema=False, tags=["web"])
@@ -57,9 +57,13 @@ def _form_page(
         items=qform.form_items(form, errors),
         identifier=_first(form, "identifier") or str(uuid.uuid4()),
         postcode=_first(form, "postcode"),
-        birth_date=_first(form, "birth_date"),
+        birth_date=dates.parts(_single(form), "birth_date"),
         errors=summary,
     )
+
+
+def _single(form: dict[str, list[str]]) -> dict[str, str]:
+    return {key: values[0] for key, values in form.items() if values}
 
 
 def _link_ids() -> set[str]:
@@ -80,13 +84,9 @@ def _patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
             geography.normalise_postcode(postcode)
         except geography.InvalidPostcode:
             found["postcode"] = "Enter a real UK postcode, like LS1 4AP, or leave it empty"
-    born = _first(form, "birth_date")
-    if born:
-        try:
-            if date.fromisoformat(born) > date.today():
-                found["birth_date"] = "Date of birth must be in the past"
-        except ValueError:
-            found["birth_date"] = "Enter the date of birth as year-month-day, like 1980-03-27"
+    _, problem = dates.read(dates.parts(_single(form), "birth_date"))
+    if problem:
+        found["birth_date"] = problem
     return found
 
 
@@ -106,8 +106,9 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
     parameters: list[dict[str, Any]] = [{"name": "response", "resource": response}]
     if _first(form, "postcode"):
         parameters.append({"name": "postcode", "valueString": _first(form, "postcode")})
-    if _first(form, "birth_date"):
-        parameters.append({"name": "birthDate", "valueDate": _first(form, "birth_date")})
+    born, _ = dates.read(dates.parts(_single(form), "birth_date"))
+    if born:
+        parameters.append({"name": "birthDate", "valueDate": born.isoformat()})
     done = signposting.prepare(
         session=session,
         body={"resourceType": "Parameters", "parameter": parameters},
@@ -206,7 +207,7 @@ async def _finish(
     kept = [
         (k, v)
         for k, v in form.items()
-        if k.startswith(qform.FIELD_PREFIX) or k in ("identifier", "postcode", "birth_date")
+        if k.startswith(qform.FIELD_PREFIX) or k in ("identifier", "postcode") or k.startswith("birth_date")
     ]
     return render.page(
         request,
