@@ -140,3 +140,17 @@ def test_printed_leaflet_lists_each_service_once_and_each_link_once(browsing: Br
     assert len(links) == len(set(links)) >= 1
     assert "Help with debts and bills" in printed and "Help with finding work" in printed
     assert re.search(r"From your GP practice, \d{1,2} [A-Z][a-z]+ \d{4}\.", printed)
+
+
+def test_none_of_these_is_exclusive_in_the_page_itself(browsing: Browsing) -> None:
+    browsing.sign_in("clinician")
+    browsing.go("/template")
+    page = browsing.page
+    page.check("#q-housing-1")  # None of these
+    page.check("#q-housing-5")  # Poor housing conditions
+    assert not page.locator("#q-housing-1").is_checked()
+    page.check("#q-housing-6")
+    page.check("#q-housing-1")
+    assert page.locator("#q-housing-1").is_checked()
+    assert not page.locator("#q-housing-5").is_checked() and not page.locator("#q-housing-6").is_checked()
+    browsing.check("issue18-none-of-these")
