@@ -1,25 +1,13 @@
 """Errors sit on the field that caused them; the date of birth is the NHS date input; consent No says so."""
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from signpost.events.models import SignpostEvent
 from tests.routing.factories import make_service
 from tests.web.factories import csrf_from, make_user, sign_in
-from tests.web.test_pages import NO_NEEDS
-
-
-@pytest.fixture
-def local(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
-        yield client
-
-
-def _events(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(SignpostEvent)).one())
+from tests.web.test_pages import NO_NEEDS, _events
 
 
 def _record(local: TestClient, session: Session, **fields: str) -> tuple[int, str]:
