@@ -17,9 +17,10 @@ from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
-from signpost.fhir_api.bundle import fhir_base, searchset
+from signpost.fhir_api.bundle import searchset
 from signpost.fhir_api.io import FhirResponse, page_size, read_json_body
 from signpost.fhir_api.routes import fhir_router
+from signpost.fhir_api.search import Search
 from signpost.flows import referral as referral_flow
 from signpost.referrals import service as referrals
 from signpost.referrals import store
@@ -196,9 +197,10 @@ def search_tasks(
             count=size,
         )
     resources = [to_task(r) for r in rows]
-    return FhirResponse(
-        searchset(request, resources=resources, total=total, offset=offset, count=size, base=fhir_base(request))
+    paging = Search(
+        count=size, offset=offset, used=[(k, v) for k, v in request.query_params.multi_items() if k != "_offset"]
     )
+    return FhirResponse(searchset(request, resources=resources, total=total, search=paging))
 
 
 @router.get("/Task/{task_id}", operation_id="read_task")
