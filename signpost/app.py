@@ -26,6 +26,7 @@ from signpost.fhir_api.organization import router as fhir_organization_router
 from signpost.fhir_api.questionnaire import router as fhir_questionnaire_router
 from signpost.fhir_api.questionnaire_response import router as fhir_questionnaire_response_router
 from signpost.fhir_api.routes import router as fhir_base_router
+from signpost.fhir_api.task import router as fhir_task_router
 from signpost.fhir_api.terminology import router as fhir_terminology_router
 from signpost.indicators import rollup
 from signpost.indicators.routes import router as indicators_router
@@ -36,6 +37,7 @@ from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
+from signpost.referrals.routes import router as referrals_router
 from signpost.web import errors as web_errors
 from signpost.web.routes import router as web_router
 
@@ -97,6 +99,8 @@ def _routers() -> list[Any]:
         fhir_healthcare_service_router,
         fhir_organization_router,
         fhir_location_router,
+        referrals_router,
+        fhir_task_router,
     ]
 
 

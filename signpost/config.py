@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     report_max_months: int = 36
     indicator_endpoint_url: str = ""
     indicator_endpoint_token: str = ""
+    # Referrals not answered (still requested or received) after this many working days are highlighted.
+    referral_reply_working_days: int = Field(default=5, ge=1)
+    # Closed referrals (and their tokens) are deleted this many months after closing; their counts stay.
+    referral_retention_months: int = Field(default=6, ge=1)
+    # E-mail to providers about new and late referrals (never naming a need); off while smtp_host is empty.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "signpost@localhost"
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> "Settings":

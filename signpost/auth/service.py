@@ -29,6 +29,7 @@ class Actor:
     name: str
     role: Role
     practice_ods: str | None = None
+    organization_id: str | None = None
 
 
 def hash_key(key: str) -> str:
@@ -40,7 +41,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_key(*, session: Session, role: str, name: str, practice_ods: str | None = None) -> tuple[ApiKey, str]:
+def create_key(
+    *, session: Session, role: str, name: str, practice_ods: str | None = None, organization_id: str | None = None
+) -> tuple[ApiKey, str]:
     """Make a key; returns the record and the secret, which is never seen again."""
     try:
         parsed_role = Role(role)
@@ -71,11 +74,18 @@ def create_key(*, session: Session, role: str, name: str, practice_ods: str | No
                 "Only a clinician key carries a practice code.",
                 errors=[{"loc": "practice_ods", "message": "only for the clinician role"}],
             )
+    if (parsed_role is Role.provider) != bool(organization_id):
+        raise Problem(
+            422,
+            "A provider key belongs to one organisation, and only a provider key names one.",
+            errors=[{"loc": "organization_id", "message": "required for the provider role, and only for it"}],
+        )
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiKey(
         name=name,
         role=parsed_role.value,
         practice_ods=practice_ods,
+        organization_id=organization_id,
         prefix=secret[:10],
         key_hash=hash_key(secret),
         created_at=now(),
@@ -106,13 +116,20 @@ _KEY_COLUMNS = (
     col(ApiKey.name),
     col(ApiKey.role),
     col(ApiKey.practice_ods),
+    col(ApiKey.organization_id),
     col(ApiKey.revoked_at),
 )
 _KEY_LOOKUP = sa_select(*_KEY_COLUMNS).where(col(ApiKey.key_hash) == bindparam("key_hash"))
 
 
 def _actor(record: Any) -> Actor:
-    return Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
+    return Actor(
+        key_id=record.id,
+        name=record.name,
+        role=Role(record.role),
+        practice_ods=record.practice_ods,
+        organization_id=record.organization_id,
+    )
 
 
 def _live_actors(session: Session, digests: list[str]) -> dict[str, Actor]:

@@ -86,6 +86,9 @@ def create_user(*, session: Session, username: str, password: str, role: str, pr
     except ValueError:
         errors.append({"loc": "role", "message": "choose a role"})
         parsed_role = None
+    if parsed_role is Role.provider:
+        # A provider is an organisation, not a person: it signs in with the key an editor issued to it.
+        errors.append({"loc": "role", "message": "providers sign in with their organisation's key, not as users"})
     ods = (practice_ods or "").strip().upper() or None
     if ods is not None:
         if not keys.ODS_CODE.match(ods):
@@ -175,7 +178,13 @@ def viewer_for(*, session: Session, token: str) -> Viewer | None:
     key = session.get(ApiKey, record.key_id) if record.key_id is not None else None
     if key is None or key.revoked_at is not None:
         return None
-    actor = keys.Actor(key_id=key.id, name=key.name, role=Role(key.role), practice_ods=key.practice_ods)
+    actor = keys.Actor(
+        key_id=key.id,
+        name=key.name,
+        role=Role(key.role),
+        practice_ods=key.practice_ods,
+        organization_id=key.organization_id,
+    )
     return Viewer(actor=actor, session_id=record.id, token=token)
 
 

@@ -175,3 +175,8 @@ def record_signposts(
         raise _unprocessable(errors)
     fresh = record_many(session=session, source="prescriber", submissions=submissions)
     return [(len(events), not new) for (_, events), new in zip(submissions, fresh, strict=True)]
+
+
+def coarse_place(*, session: Session, postcode: str | None, on: date) -> tuple[dict[str, object], list[dict[str, str]]]:
+    """A postcode's ward and IMD decile (unknown when not held), worked out in memory; the postcode is not kept."""
+    return _place(session, postcode, None, on)

@@ -11,7 +11,7 @@ from signpost.directory import fhir as directory_fhir
 from signpost.directory import service as directory
 from signpost.directory.models import Location, Organization
 from signpost.errors import Problem
-from signpost.fhir_api import search
+from signpost.fhir_api import search, service_capacity
 from signpost.fhir_api.bundle import fhir_base, searchset
 from signpost.fhir_api.io import FhirResponse, read_response
 from signpost.fhir_api.routes import fhir_router
@@ -73,6 +73,7 @@ def search_healthcare_services(
         session=session, criteria=found.criteria, offset=found.offset, count=0 if found.summary_count else found.count
     )
     resources = [directory_fhir.to_healthcare_service(s, review_months=settings.review_months) for s in rows]
+    resources = service_capacity.add_capacity(session, resources)
     included = _included(session, resources, found.include)
     return FhirResponse(searchset(request, resources=resources, total=total, search=found, included=included))
 
@@ -83,7 +84,9 @@ def read_healthcare_service(
 ) -> Response:
     """Read one directory service as a HealthcareService (ETag, Last-Modified, 304 for If-None-Match)."""
     service = directory.get_service(session=session, service_id=service_id)
-    return read_response(request, directory_fhir.to_healthcare_service(service, review_months=settings.review_months))
+    resource = directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
+    [resource] = service_capacity.add_capacity(session, [resource])
+    return read_response(request, resource)
 
 
 def _version_entry(base: str, row: Any, current: dict[str, Any] | None) -> dict[str, Any]:

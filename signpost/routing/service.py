@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, String, bindparam, cast, l
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from signpost.directory import capacity as directory_capacity
 from signpost.directory.models import (
     Language,
     Location,
@@ -441,6 +442,8 @@ def route(
     `routing_cache_seconds`)."""
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
     candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, remember_seconds)
+    # Stated capacity is read fresh each time (not remembered with the directory): it changes by the day.
+    stated = directory_capacity.capacities(session=session, service_ids=list(candidates)) if candidates else {}
     local_now = now.astimezone(UK)
     today_code = WEEKDAYS[local_now.weekday()]
     prefs = assessment.preferences
@@ -482,6 +485,9 @@ def route(
                 reasons.append("Open today")
             reasons += [r for r in (age_reason if age_ok else None, mode_reason) if r]
             reasons.append(_verified(service, local_now.date()))
+            capacity = stated.get(service.id)
+            if capacity is not None and (not capacity.taking or capacity.wait_band):
+                reasons.append(f"{capacity.label}, as of {capacity.set_on.strftime('%-d %b %Y')}")
             distance = None
             if (
                 place
@@ -509,6 +515,8 @@ def route(
             )
             assured = service.assured_date.toordinal() if service.assured_date else 0
             key = (
+                # A service that says it is not taking referrals comes last, whatever else fits.
+                1.0 if capacity is not None and not capacity.taking else 0.0,
                 float(len(misses)),
                 0.0 if (not need.urgent or same_day) else 1.0,
                 # A patient cannot act on an offer that gives no way to reach it (a service's own record may be bare).

@@ -16,6 +16,7 @@ from signpost.directory import service as directory
 from signpost.errors import Problem
 from signpost.events import prescriber
 from signpost.events.schemas import SignpostCreate
+from signpost.flows import referral as referral_flow
 from signpost.geography import service as geography
 from signpost.template import conformance
 from signpost.web import dates, deps, render
@@ -96,11 +97,14 @@ def directory_search(
     hits = []
     if result:
         names = search.organization_names(session, [h.service.organization_id for h in result.hits])
+        known = referral_flow.standing(session=session, service_ids=[h.service.id for h in result.hits])
         hits = [
             {
                 "hit": h,
                 "organization": names.get(h.service.organization_id, ""),
                 "verification": directory.verification(h.service, settings.review_months),
+                "capacity": known.capacity.get(h.service.id),
+                "reply_time": known.reply_time.get(h.service.id),
             }
             for h in result.hits
         ]
@@ -137,6 +141,7 @@ def _service_page(
     except Problem as problem:
         raise deps.as_page_problem(problem) from None
     detail = directory.service_detail(session=session, service=record, review_months=settings.review_months)
+    known = referral_flow.standing(session=session, service_ids=[record.id])
     return render.page(
         request,
         settings,
@@ -149,6 +154,8 @@ def _service_page(
         category_names=dict(categories()),
         form=form or {"kind": "signposted", "needs": [], "postcode": "", "birth_date": {}},
         idempotency=str(uuid.uuid4()),
+        capacity=known.capacity.get(record.id),
+        reply_time=known.reply_time.get(record.id),
     )
 
 

@@ -83,6 +83,8 @@ def _recipes(op: Operation, session) -> list[dict[str, Any]]:  # type: ignore[no
             for kind in ("signposted", "referred")
         ]
         return [{"json": {"signposts": items}}]
+    if op.id == "POST /api/v1/referrals":
+        return [{"json": {"service": _a_service_id(session), "need": "debt-priority", "postcode": canary.POSTCODE}}]
     if op.method == "POST" and op.path.startswith("/fhir/QuestionnaireResponse/"):
         return [_fhir(body) for body in _questionnaire_responses()]
     return []
