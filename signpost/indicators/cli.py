@@ -9,7 +9,7 @@ from sqlmodel import Session
 from signpost import db
 from signpost.config import get_settings
 from signpost.indicators import push as pushing
-from signpost.indicators import rollup
+from signpost.indicators import rollup, suppression
 
 app = typer.Typer(help="Indicator roll-ups and the push to the indicator endpoint.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -47,3 +47,11 @@ def push(
     for item in sent:
         print(f"{item.identifier}: {item.status}")
     print(f"Sent {len(sent)} MeasureReports for {period}.")
+
+
+@app.command()
+def ptable() -> None:
+    """Print the published perturbation table (pcv, ckey, pvalue) as CSV: the noise each count and cell key get."""
+    print("pcv,ckey,pvalue")
+    for row in suppression.ptable_rows():
+        print(",".join(map(str, row)))
