@@ -23,7 +23,7 @@ DIMENSIONS = (
 
 
 # The small cubes answer most reports; on SQLite each gets a partial index holding every column a report reads
-# (n and the cell key last), so a report is a few range scans of those indexes and never touches the wide table (rollup.CUBES).
+# (n and the cell key last), so a report is a few range scans of those indexes, never the wide table (rollup.CUBES).
 # Not on PostgreSQL: its planner prefers the unique index once the table is analysed, which is as fast there, and
 # a copy of n in an index makes every count update write index entries and keeps the update from being HOT.
 _AREA_COLUMNS = ("need_code", "ward_code", "imd_decile", "ward_vintage", "imd_year")

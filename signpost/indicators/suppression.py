@@ -88,7 +88,9 @@ class SuppressionPolicy:
                 "Whole months only."
             )
         if self.name == "threshold":
-            return f"{noise}Counts 1 to {self.threshold - 1} suppressed, others shown; zero shown as 0. Whole months only."
+            return (
+                f"{noise}Counts 1 to {self.threshold - 1} suppressed, others shown; zero shown as 0. Whole months only."
+            )
         return "No suppression: counts as recorded (admin only, never exported)."
 
     @property
