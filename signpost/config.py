@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     event_retention_months: int = Field(default=24, ge=0)
     # How often the server deletes the events past retention; 0: never (run `signpost indicators retain`).
     retention_seconds: float = Field(default=6 * 3600.0, ge=0)
-    # `/metrics`: "key" needs an analyst or admin key, or SIGNPOST_METRICS_KEY; "loopback" answers loopback clients only.
+    # /metrics: "key" needs an analyst or admin key, or SIGNPOST_METRICS_KEY; "loopback": loopback clients only.
     metrics_access: Literal["key", "loopback"] = "key"
     metrics_key: str = ""
 
