@@ -4,6 +4,8 @@ Reports combine cells of several periods and cubes: (a + b) mod 256 = ((a mod 25
 report's cell key comes from the roll-ups alone. Cells folded before this revision have key 0: run
 `signpost indicators rebuild` once after upgrading to give them their events' keys.
 On SQLite the covering indexes of the small cubes carry the key too (reports read it with n).
+`indicator_retention` holds the first day whose raw events are kept (storage limitation, `retention.retain`):
+before it the roll-ups are the only record, and a rebuild keeps them.
 
 Revision ID: i005
 Revises: i004, e002
@@ -46,6 +48,12 @@ def _covering(with_key: bool) -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        'indicator_retention',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('events_from', sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_indicator_retention')),
+    )
     op.add_column('indicator_count', sa.Column('cell_key', sa.Integer(), nullable=False, server_default='0'))
     if op.get_bind().dialect.name == 'sqlite':
         _covering(with_key=True)
@@ -56,3 +64,4 @@ def downgrade() -> None:
         _covering(with_key=False)
     with op.batch_alter_table('indicator_count') as batch_op:
         batch_op.drop_column('cell_key')
+    op.drop_table('indicator_retention')

@@ -1,5 +1,6 @@
 """`signpost indicators …`: fold pending events in, rebuild the roll-ups, push a month's MeasureReports."""
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ from sqlmodel import Session
 from signpost import db
 from signpost.config import get_settings
 from signpost.indicators import push as pushing
-from signpost.indicators import rollup, suppression
+from signpost.indicators import retention, rollup, suppression
 
 app = typer.Typer(help="Indicator roll-ups and the push to the indicator endpoint.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -30,6 +31,23 @@ def fold() -> None:
     with console.status("Folding…") as status:
         folded = rollup.fold_all(db.get_engine(), lambda done: status.update(f"Folded {done:,} submissions…"))
     print(f"Folded {folded} submissions into the roll-ups.")
+
+
+@app.command()
+def retain(
+    months: Annotated[
+        int | None, typer.Option(help="Keep this many months of raw events (default SIGNPOST_EVENT_RETENTION_MONTHS)")
+    ] = None,
+) -> None:
+    """Delete raw events older than the retention period that the roll-ups hold (servers do it periodically)."""
+    keep = get_settings().event_retention_months if months is None else months
+    if keep <= 0:
+        print("Retention is off (0 months): no events deleted.")
+        return
+    with Session(db.get_engine()) as session:
+        deleted = retention.retain(session, today=date.today(), months=keep)
+        session.commit()
+    print(f"Deleted {deleted} events from before {retention.cutoff(date.today(), keep)}; reports read their roll-ups.")
 
 
 @app.command()

@@ -104,3 +104,12 @@ class IndicatorCount(SQLModel, table=True):
     n: int
     # The sum of the cell's events' record keys mod 256 (suppression.CELL_KEYS): its perturbation's seed.
     cell_key: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class IndicatorRetention(SQLModel, table=True):
+    """One row: the first day whose raw events are kept; earlier periods live in the roll-ups only."""
+
+    __tablename__ = "indicator_retention"
+
+    id: int = Field(default=1, primary_key=True)
+    events_from: date

@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from signpost import db
 from signpost.events.models import SignpostEvent
+from signpost.indicators import retention
 from signpost.indicators.models import DIMENSIONS, IndicatorCount, IndicatorPending
 from signpost.indicators.suppression import CELL_KEYS
 
@@ -349,14 +350,32 @@ def pending_events(*columns: str) -> Select:  # type: ignore[type-arg]
 
 def rebuild(session: Session) -> int:
     """Recompute every cube from the events and clear the pending rows; returns how many events were counted.
+    Periods whose events were deleted past retention keep their cells (the roll-ups are their only record).
     The caller commits."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # Writers that have marked submissions pending finish first, and none start until this commits, so every
         # event is counted either here or by a later fold (SQLite: the first write below takes the one write lock).
         session.execute(text("LOCK TABLE indicator_pending IN SHARE ROW EXCLUSIVE MODE"))
-    session.execute(delete(IndicatorPending))
-    session.execute(delete(IndicatorCount))
+    table = IndicatorCount.__table__  # type: ignore[attr-defined]
+    first_kept = retention.events_from(session)
+    if first_kept is None:
+        session.execute(delete(IndicatorPending))
+        session.execute(delete(table))
+    else:
+        # Events before the first day kept count only in the cells kept: fold the pending ones in, then let
+        # retention take them, so each is counted once; then recompute what the kept events count in.
+        while fold(session, limit=FOLD_SUBMISSIONS):
+            pass
+        session.execute(delete(SignpostEvent).where(SignpostEvent.occurred_on < first_kept))  # type: ignore[arg-type]
+        spanning = [date(first_kept.year, 1, 1), period_start(first_kept, "quarter")]
+        session.execute(
+            delete(table).where(
+                (table.c.period_start >= first_kept)
+                | (table.c.cube.in_(("year_area", "quarter_area")) & table.c.period_start.in_(spanning))
+            )
+        )
+        retention.rebuild_spanning(session, first_kept)
     # The fold's own SQL over every event: one key function for live folding and rebuilding.
     every = "IS NOT NULL"
     statement = (
@@ -365,7 +384,8 @@ def rebuild(session: Session) -> int:
         else f"""
 WITH events AS ({_grouped_events(every)}), cells ({_KEYS}, n, k) AS ({_cells("postgresql")})
 INSERT INTO indicator_count ({_KEYS}, n, cell_key)
-SELECT {_KEYS}, sum(n), sum(k) %% {CELL_KEYS} FROM cells GROUP BY {_KEYS}"""
+SELECT {_KEYS}, sum(n), sum(k) %% {CELL_KEYS} FROM cells GROUP BY {_KEYS} ORDER BY {_KEYS}
+{_add_to_cells("postgresql")}"""
     )
     session.connection().exec_driver_sql(statement, {})
     return int(session.execute(select(func.count()).select_from(SignpostEvent)).scalar_one())
