@@ -40,9 +40,11 @@ def retain(session: Session, *, today: date, months: int) -> int:
     first_kept = cutoff(today, months)
     pending = select(IndicatorPending.submission_id)  # type: ignore[call-overload]
     event = SignpostEvent.__table__  # type: ignore[attr-defined]
-    deleted = session.execute(
-        delete(event).where(event.c.occurred_on < first_kept, event.c.submission_id.not_in(pending))
-    ).rowcount
+    deleted = (
+        session.connection()
+        .execute(delete(event).where(event.c.occurred_on < first_kept, event.c.submission_id.not_in(pending)))
+        .rowcount
+    )
     submission = EventSubmission.__table__  # type: ignore[attr-defined]
     session.execute(
         delete(submission).where(

@@ -144,6 +144,7 @@ def cell_keys(event: EventLike) -> list[Key]:
 
 
 _PENDING = IndicatorPending.__table__  # type: ignore[attr-defined]
+_EVENTS = SignpostEvent.__table__  # type: ignore[attr-defined]
 _EVENT_COLUMNS = [SignpostEvent.occurred_on, *(getattr(SignpostEvent, d) for d in DIMENSIONS)]  # type: ignore[attr-defined]
 # Submissions a fold takes at most: its transaction (and, on SQLite, the write lock) stays short.
 FOLD_SUBMISSIONS = 1_000
@@ -343,9 +344,8 @@ def pending_events(*columns: str) -> Select:  # type: ignore[type-arg]
     # IN, not a join: from a join SQLite read every event in the report's dates to find the pending few (1 s a
     # 12-month report at a million events); from IN it reads the pending rows, then their events.
     pending = SignpostEvent.submission_id.in_(select(_PENDING.c.submission_id))  # type: ignore[attr-defined]
-    return select(*values, literal(1).label("n"), SignpostEvent.record_key.label("cell_key")).where(  # type: ignore[attr-defined]
-        pending
-    )
+    record_key = _EVENTS.c.record_key.label("cell_key")
+    return select(*values, literal(1).label("n"), record_key).where(pending)
 
 
 def rebuild(session: Session) -> int:
