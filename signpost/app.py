@@ -28,7 +28,7 @@ from signpost.fhir_api.questionnaire_response import router as fhir_questionnair
 from signpost.fhir_api.routes import router as fhir_base_router
 from signpost.fhir_api.task import router as fhir_task_router
 from signpost.fhir_api.terminology import router as fhir_terminology_router
-from signpost.indicators import rollup
+from signpost.indicators import retention, rollup
 from signpost.indicators.routes import router as indicators_router
 from signpost.openreferral.routes import router as openreferral_router
 from signpost.openreferral.transfer_routes import router as directory_transfer_router
@@ -125,6 +125,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.fold_seconds:
             folder = asyncio.create_task(rollup.fold_every(engine, settings.fold_seconds, writes))
             stack.push_async_callback(_stop, folder)
+        if settings.retention_seconds and settings.event_retention_months:
+            retainer = asyncio.create_task(
+                retention.retain_every(engine, settings.retention_seconds, settings.event_retention_months)
+            )
+            stack.push_async_callback(_stop, retainer)
         yield
 
 

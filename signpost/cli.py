@@ -16,6 +16,7 @@ from signpost.directory import cli as directory_cli
 from signpost.errors import Problem
 from signpost.geography import cli as geography_cli
 from signpost.indicators import cli as indicators_cli
+from signpost.ods import cli as ods_cli
 from signpost.openreferral import cli as openreferral_cli
 from signpost.referrals import cli as referrals_cli
 
@@ -31,6 +32,7 @@ openreferral_cli.register(directory_cli.app)  # import, export, check-links
 app.add_typer(geography_cli.app, name="geography")
 app.add_typer(indicators_cli.app, name="indicators")
 app.add_typer(referrals_cli.app, name="referrals")
+app.add_typer(ods_cli.app, name="ods")
 
 console = Console(stderr=True)
 # Idle keep-alive connections stay open longer than a load balancer's (60 s is common), so the balancer, not the

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "signpost@localhost"
+    # Raw events older than this are deleted once folded into the roll-ups (storage limitation); 0: kept for ever.
+    event_retention_months: int = Field(default=24, ge=0)
+    # How often the server deletes the events past retention; 0: never (run `signpost indicators retain`).
+    retention_seconds: float = Field(default=6 * 3600.0, ge=0)
+    # /metrics: "key" needs an analyst or admin key, or SIGNPOST_METRICS_KEY; "loopback": loopback clients only.
+    metrics_access: Literal["key", "loopback"] = "key"
+    metrics_key: str = ""
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> "Settings":

@@ -7,4 +7,5 @@ from signpost.directory import models as directory_models  # noqa: F401
 from signpost.events import models as events_models  # noqa: F401
 from signpost.geography import models as geography_models  # noqa: F401
 from signpost.indicators import models as indicators_models  # noqa: F401
+from signpost.ods import models as ods_models  # noqa: F401
 from signpost.referrals import models as referrals_models  # noqa: F401

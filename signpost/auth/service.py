@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,11 +13,11 @@ from sqlmodel import Session, col, select
 
 from signpost.auth.models import ApiKey, Role
 from signpost.errors import Problem
+from signpost.ods import service as ods
 from signpost.remember import Remembered, monotonic
 
 KEY_PREFIX = "sp_"
 # ODS organisation codes: a GP practice is a letter and five digits; other bodies 3 to 6 alphanumerics.
-ODS_CODE = re.compile(r"^[A-Z0-9]{3,6}$")
 
 
 @dataclass(frozen=True)
@@ -61,13 +60,7 @@ def create_key(
             errors=[{"loc": "name", "message": "required, at most 200 characters"}],
         )
     if practice_ods is not None:
-        practice_ods = practice_ods.strip().upper()
-        if not ODS_CODE.match(practice_ods):
-            raise Problem(
-                422,
-                f"{practice_ods!r} is not an ODS code (3 to 6 letters and digits).",
-                errors=[{"loc": "practice_ods", "message": "not an ODS code"}],
-            )
+        practice_ods = ods.check_practice(session=session, code=practice_ods)
         if parsed_role is not Role.clinician:
             raise Problem(
                 422,

@@ -15,6 +15,7 @@ import signpost.db  # noqa: F401  (naming convention first)
 from signpost.auth import service as keys
 from signpost.auth.models import ApiKey, Role
 from signpost.errors import Problem
+from signpost.ods import service as practice
 
 SESSION_HOURS = 8
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -91,8 +92,8 @@ def create_user(*, session: Session, username: str, password: str, role: str, pr
         errors.append({"loc": "role", "message": "providers sign in with their organisation's key, not as users"})
     ods = (practice_ods or "").strip().upper() or None
     if ods is not None:
-        if not keys.ODS_CODE.match(ods):
-            errors.append({"loc": "practice_ods", "message": "not an ODS code (3 to 6 letters and digits)"})
+        if problem := practice.practice_problem(session=session, code=ods):
+            errors.append({"loc": "practice_ods", "message": problem})
         elif parsed_role is not Role.clinician:
             errors.append({"loc": "practice_ods", "message": "only a clinician carries a practice code"})
     if not errors and session.exec(select(User).where(User.username == username)).first():
