@@ -13,7 +13,7 @@ from signpost.openreferral.schemas import ApiInfo, Page
 router = APIRouter(prefix="/openreferral", tags=["openreferral"], dependencies=[Public])
 
 
-def service_filters(
+async def service_filters(
     search: Annotated[str | None, Query(description="Full-text search (ORUK 3.0).")] = None,
     text: Annotated[str | None, Query(description="Full-text search (ORUK 1.0 name for `search`).")] = None,
     taxonomy_term_id: Annotated[str | None, Query(description="Only services with this taxonomy term.")] = None,
