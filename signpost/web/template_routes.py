@@ -23,12 +23,14 @@ from signpost.web.deps import ClinicianViewer, CsrfChecked, SettingsDep
 router = APIRouter(include_in_schema=False, tags=["web"])
 
 
-async def _form_lists(request: Request) -> dict[str, list[str]]:
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """The posted form, each field with all its values."""
     form = await request.form()
     return {key: [str(v) for v in form.getlist(key)] for key in form}
 
 
-def _first(form: dict[str, list[str]], name: str) -> str:
+def first(form: dict[str, list[str]], name: str) -> str:
+    """A field's first value, trimmed."""
     return (form.get(name) or [""])[0].strip()
 
 
@@ -53,9 +55,9 @@ def _form_page(
         status=status,
         title=qform.template().get("title", "Template"),
         items=qform.form_items(form, errors),
-        identifier=_first(form, "identifier") or str(uuid.uuid4()),
-        postcode=_first(form, "postcode"),
-        birth_date=_first(form, "birth_date"),
+        identifier=first(form, "identifier") or str(uuid.uuid4()),
+        postcode=first(form, "postcode"),
+        birth_date=first(form, "birth_date"),
         errors=summary,
     )
 
@@ -70,15 +72,16 @@ def template_form(request: Request, settings: SettingsDep, viewer: ClinicianView
     return _form_page(request, settings, {})
 
 
-def _patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
+def patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
+    """Messages for a postcode or birth date that cannot be used."""
     found = {}
-    postcode = _first(form, "postcode")
+    postcode = first(form, "postcode")
     if postcode:
         try:
             geography.normalise_postcode(postcode)
         except geography.InvalidPostcode:
             found["postcode"] = "Enter a real UK postcode, like LS1 4AP, or leave it empty"
-    born = _first(form, "birth_date")
+    born = first(form, "birth_date")
     if born:
         try:
             if date.fromisoformat(born) > date.today():
@@ -88,9 +91,9 @@ def _patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
     return found
 
 
-def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
-    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
-    identifier = _first(form, "identifier")
+def prepare_form(session: Any, settings: Settings, actor: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
+    """('invalid', (item errors, field errors)) or ('done', (response, signposted, assessment)); stores nothing."""
+    identifier = first(form, "identifier")
     try:
         identifier = str(uuid.UUID(identifier))
     except ValueError:
@@ -98,29 +101,39 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
     response = qform.response_from_form(form, identifier=identifier)
     checked, issues = validate(response)
     item_errors = qform.errors_by_item(issues, response) if issues else {}
-    field_errors = _patient_errors(form)
+    field_errors = patient_errors(form)
     if item_errors or field_errors:
         return "invalid", (item_errors, field_errors)
     parameters: list[dict[str, Any]] = [{"name": "response", "resource": response}]
-    if _first(form, "postcode"):
-        parameters.append({"name": "postcode", "valueString": _first(form, "postcode")})
-    if _first(form, "birth_date"):
-        parameters.append({"name": "birthDate", "valueDate": _first(form, "birth_date")})
+    if first(form, "postcode"):
+        parameters.append({"name": "postcode", "valueString": first(form, "postcode")})
+    if first(form, "birth_date"):
+        parameters.append({"name": "birthDate", "valueDate": first(form, "birth_date")})
     done = signposting.prepare(
         session=session,
         body={"resourceType": "Parameters", "parameter": parameters},
-        caller=viewer.actor,
+        caller=actor,
         settings=settings,
         idempotency_key=None,
         base=settings.public_base_url.rstrip("/") + "/fhir",
     )
+    assert checked is not None  # prepare() refuses a response that does not validate
+    return "done", (response, done, assess(checked))
+
+
+def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
+    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
+    outcome, value = prepare_form(session, settings, viewer.actor, form)
+    if outcome == "invalid":
+        return outcome, value
+    _, done, assessment = value
     done.record(session)
     session.commit()
-    assert checked is not None  # prepare() refuses a response that does not validate
-    return "done", _result_view(session, settings, done.answer, assess(checked))
+    return "done", result_view(session, settings, done.answer, assessment)
 
 
-def _result_view(session: Any, settings: Settings, bundle: dict[str, Any], assessment: Any) -> dict[str, Any]:
+def result_view(session: Any, settings: Settings, bundle: dict[str, Any], assessment: Any) -> dict[str, Any]:
+    """The result page's needs, services, SMS text and warnings, from `$signpost`'s answer."""
     resources = [entry["resource"] for entry in bundle.get("entry", [])]
     services = {r["id"]: r for r in resources if r["resourceType"] == "HealthcareService"}
     needs = []
@@ -173,8 +186,8 @@ async def template_submit(
     request: Request, session: SessionDep, settings: SettingsDep, viewer: ClinicianViewer, _csrf: CsrfChecked
 ) -> HTMLResponse:
     """Show follow-ups for the answers so far, or submit them through `$signpost` and show the services."""
-    form = await _form_lists(request)
-    if _first(form, "action") != "submit":
+    form = await form_lists(request)
+    if first(form, "action") != "submit":
         return _form_page(request, settings, form)
     return await _finish(request, session, settings, viewer, form, leaflet_only=False)
 
@@ -201,7 +214,7 @@ async def _finish(
         "template/result.html",
         form_fields=kept,
         leaflet_only=leaflet_only,
-        large_print=_first(form, "large_print") == "1",
+        large_print=first(form, "large_print") == "1",
         **value,
     )
 
@@ -211,5 +224,5 @@ async def template_leaflet(
     request: Request, session: SessionDep, settings: SettingsDep, viewer: ClinicianViewer, _csrf: CsrfChecked
 ) -> HTMLResponse:
     """The patient leaflet again (standard or large print): the same answers, recognised as a retry, not recounted."""
-    form = await _form_lists(request)
-    return await _finish(request, session, settings, viewer, form, leaflet_only=_first(form, "large_print") == "1")
+    form = await form_lists(request)
+    return await _finish(request, session, settings, viewer, form, leaflet_only=first(form, "large_print") == "1")
