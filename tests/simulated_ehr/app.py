@@ -90,6 +90,7 @@ class Ehr:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     deny_consent: bool = False
     grant_scopes: str | None = None  # None: grant what was asked
+    refuse_writes: set[str] = field(default_factory=set)  # resource types whose creation fails (500)
 
     @property
     def fhir_base(self) -> str:
@@ -224,6 +225,8 @@ def create_app(ehr: Ehr) -> FastAPI:
         grant = bearer(request)
         if grant is None or not _scopes_allow(grant["scope"], resource_type, "write"):
             return _outcome(403, "This token may not write that resource type.")
+        if resource_type in ehr.refuse_writes:
+            return _outcome(500, "The record could not be written just now.")
         resource = await request.json()
         if resource.get("resourceType") != resource_type:
             return _outcome(400, "The resource type does not match the URL.")
