@@ -5,7 +5,6 @@ birth date) stays in this process's memory, found by a random cookie; a problem 
 
 import hashlib
 import hmac
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,7 +21,6 @@ from signpost.geography import service as geography
 from signpost.smart import ehr, sessions
 from signpost.smart import launch as smart
 from signpost.web import deps, render, template_routes
-from signpost.web import questionnaire as qform
 from signpost.web.deps import SettingsDep
 
 router = APIRouter(prefix="/smart", include_in_schema=False, tags=["web"])
@@ -146,21 +144,15 @@ def _form(
     status: int = 200,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    errors = errors or {}
-    link_ids = {i.link_id for i in qform.form_items({})}
-    summary = {qform.FIELD_PREFIX + link + "-1" if link in link_ids else link: m for link, m in errors.items()}
-    return render.page(
+    return template_routes.form_page(
         request,
         settings,
-        "template/form.html",
+        form,
         status=status,
-        title=qform.template().get("title", "Template"),
-        items=qform.form_items(form, errors),
-        identifier=template_routes.first(form, "identifier") or secrets.token_hex(16),
+        errors=errors,
         form_action="/smart/template",
         from_record={"postcode": bool(held.postcode), "birth_date": bool(held.birth_date)},
         csrf_token=_csrf(settings, key),
-        errors=summary,
     )
 
 

@@ -34,7 +34,7 @@ def first(form: dict[str, list[str]], name: str) -> str:
     return (form.get(name) or [""])[0].strip()
 
 
-def _form_page(
+def form_page(
     request: Request,
     settings: Settings,
     form: dict[str, list[str]],
@@ -42,7 +42,9 @@ def _form_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     field_errors: dict[str, str] | None = None,
+    **extra: Any,
 ) -> HTMLResponse:
+    """The template form with these answers and messages (`extra`: more for the page, e.g. another form action)."""
     errors = errors or {}
     summary = {
         qform.FIELD_PREFIX + link + "-1" if link in _link_ids() else link: message for link, message in errors.items()
@@ -59,6 +61,7 @@ def _form_page(
         postcode=first(form, "postcode"),
         birth_date=first(form, "birth_date"),
         errors=summary,
+        **extra,
     )
 
 
@@ -69,7 +72,7 @@ def _link_ids() -> set[str]:
 @router.get("/template", response_class=HTMLResponse, operation_id="web_template_form")
 def template_form(request: Request, settings: SettingsDep, viewer: ClinicianViewer) -> HTMLResponse:
     """The social determinants template as a form."""
-    return _form_page(request, settings, {})
+    return form_page(request, settings, {})
 
 
 def patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
@@ -188,7 +191,7 @@ async def template_submit(
     """Show follow-ups for the answers so far, or submit them through `$signpost` and show the services."""
     form = await form_lists(request)
     if first(form, "action") != "submit":
-        return _form_page(request, settings, form)
+        return form_page(request, settings, form)
     return await _finish(request, session, settings, viewer, form, leaflet_only=False)
 
 
@@ -199,10 +202,10 @@ async def _finish(
         outcome, value = await run_in_threadpool(_submit, session, settings, viewer, form)
     except Problem as problem:
         session.rollback()
-        return _form_page(request, settings, form, status=problem.status, errors={"template": problem.detail})
+        return form_page(request, settings, form, status=problem.status, errors={"template": problem.detail})
     if outcome == "invalid":
         item_errors, field_errors = value
-        return _form_page(request, settings, form, status=422, errors=item_errors, field_errors=field_errors)
+        return form_page(request, settings, form, status=422, errors=item_errors, field_errors=field_errors)
     kept = [
         (k, v)
         for k, v in form.items()

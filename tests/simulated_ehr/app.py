@@ -91,6 +91,8 @@ class Ehr:
     deny_consent: bool = False
     grant_scopes: str | None = None  # None: grant what was asked
     refuse_writes: set[str] = field(default_factory=set)  # resource types whose creation fails (500)
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)  # the cards last shown, by uuid
+    feedback_status: list[int] = field(default_factory=list)
 
     @property
     def fhir_base(self) -> str:
@@ -311,16 +313,38 @@ def create_app(ehr: Ehr) -> FastAPI:
     def patient_page(prefetch: int = 1) -> HTMLResponse:
         answer = ehr.call_hook("signpost-patient-view", ehr.hook_request("patient-view", prefetch=bool(prefetch)))
         cards = answer.json().get("cards", []) if answer.status_code == 200 else []
+        ehr.cards = {c["uuid"]: c for c in cards if "uuid" in c}
         return HTMLResponse(_patient_page(ehr, cards, answer.status_code))
+
+    @app.post("/ehr/accept")
+    def accept(card: str = Form(...), suggestion: str = Form(...)) -> Response:
+        """The clinician takes a card's suggestion: its actions are applied to the record, and Signpost is told."""
+        shown = ehr.cards[card]
+        chosen = next(s for s in shown.get("suggestions", []) if s["uuid"] == suggestion)
+        for action in chosen.get("actions", []):
+            if action["type"] == "create":
+                stored = {**action["resource"], "id": str(uuid.uuid4())}
+                ehr.writes.append(stored)
+                ehr.resources.setdefault(stored["resourceType"], []).append(stored)
+        outcome = {"card": card, "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}],
+                   "outcomeTimestamp": datetime.now(UTC).isoformat()}  # fmt: skip
+        sent = ehr.call_hook("signpost-patient-view/feedback", {"feedback": [outcome]})
+        ehr.feedback_status.append(sent.status_code)
+        return RedirectResponse("/ehr/patient", 303)
 
     @app.get("/_test/writes")
     def writes() -> list[dict[str, Any]]:
         return ehr.writes
 
+    @app.get("/_test/feedback")
+    def feedback() -> list[int]:
+        return ehr.feedback_status
+
     return app
 
 
 def _card_html(card: dict[str, Any]) -> str:
+    card_id = html.escape(card.get("uuid", ""))
     links = "".join(
         f"<li><a class='card-link' href='/ehr/launch?{urlencode({'app_url': link['url']})}'>"
         f"{html.escape(link['label'])}</a></li>"
@@ -329,7 +353,9 @@ def _card_html(card: dict[str, Any]) -> str:
         for link in card.get("links", [])
     )
     suggestions = "".join(
-        f"<li><button type='button' disabled>{html.escape(s['label'])}</button></li>"
+        f"<li><form method='post' action='/ehr/accept'><input type='hidden' name='card' value='{card_id}'>"
+        f"<button class='suggestion' name='suggestion' value='{html.escape(s['uuid'])}'>{html.escape(s['label'])}"
+        "</button></form></li>"
         for s in card.get("suggestions", [])
     )
     return (

@@ -80,6 +80,12 @@ def test_cards_launch_the_template_which_writes_back_and_nothing_identifying_sta
         # Without prefetch, Signpost reads the record from the EHR's FHIR server with the token lent: same cards.
         page.goto(pair.ehr_url + "/ehr/patient?prefetch=0")
         assert page.locator(".card h2").all_inner_texts() == cards
+        # Taking a card's suggestion creates the draft referral in the record, and the EHR sends feedback.
+        page.locator("button.suggestion").first.click()
+        page.wait_for_url(pair.ehr_url + "/ehr/patient")
+        drafted = httpx.get(pair.ehr_url + "/_test/writes").json()
+        assert [(w["resourceType"], w["status"]) for w in drafted] == [("ServiceRequest", "draft")]
+        assert httpx.get(pair.ehr_url + "/_test/feedback").json() == [200]
 
         # The card's SMART link: EHR launch → Signpost → the EHR's consent page → back with a code → the template.
         page.locator("a.card-link").first.click()
@@ -103,12 +109,13 @@ def test_cards_launch_the_template_which_writes_back_and_nothing_identifying_sta
 
     writes = httpx.get(pair.ehr_url + "/_test/writes").json()
     kinds = [w["resourceType"] for w in writes]
-    assert kinds[0] == "QuestionnaireResponse" and {"Observation", "ServiceRequest"} <= set(kinds)
+    assert kinds[1] == "QuestionnaireResponse" and {"Observation", "ServiceRequest"} <= set(kinds[2:])
     assert all(w["subject"] == {"reference": f"Patient/{PATIENT_ID}"} for w in writes)
 
     # The promise: the EHR keeps the identified record; Signpost keeps nothing that identifies the patient.
     added = "\n".join(sorted(_stored(pair.signpost) - before))
     assert "signpost_event" in added  # counted, anonymously, with the ward the record's postcode gave in memory
+    assert "cds_feedback: " in added  # the accepted card, counted
     assert "E0501" in added
     assert not canary.traces_in(added) and PATIENT_ID not in added
     logged = pair.log.read_text()
