@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     postcode_resolver_timeout_s: float = 2.0
     review_months: int = 12
     matches_per_need: int = 3
+    # Practice names by ODS code, for the patient's leaflet ("From Chapel Allerton Surgery"); JSON in the environment.
+    practice_names: dict[str, str] = Field(default_factory=dict)
     # How long a worker routes from what it read of a category's services before reading them again; 0: every time.
     routing_cache_seconds: float = Field(default=5.0, ge=0)
     # How often the server folds newly recorded events into the roll-ups (rollup.fold_pending); 0: never.

@@ -161,7 +161,9 @@ def evaluate(
                         "unit": "per 1,000 residents",
                     }
                 strata.append(stratum)
-        report_stratifiers.append({"code": [stratifier["code"]], "stratum": strata})
+        # mea-1 keeps a component stratifier's name out of `code` in the Measure (it is the element id there).
+        code = stratifier["code"] if "code" in stratifier else {"text": stratifier["id"]}
+        report_stratifiers.append({"code": [code], "stratum": strata})
 
     ward_vintage = next((w.vintage for w in ward_list if w.vintage), None) or (
         max(counts.ward_vintages) if counts.ward_vintages else None

@@ -201,12 +201,12 @@ async def template_submit(request: Request, session: SessionDep, settings: Setti
     if outcome == "invalid":
         item_errors, _ = value
         return _form(request, settings, key, held, form, status=422, errors=item_errors)
-    response, done, assessment = value
+    response, done = value
 
     def record() -> dict[str, Any]:
         done.record(session)
         session.commit()
-        return template_routes.result_view(session, settings, done.answer, assessment)
+        return template_routes.result_view(session, settings, done, practice="your GP practice")
 
     view = await run_in_threadpool(record)
     written = await smart_writeback.write_back(

@@ -251,3 +251,12 @@ def browsing(browser: Any, live_server: LiveServer) -> Iterator[Browsing]:
         yield Browsing(page, live_server.base_url)
     finally:
         context.close()
+
+
+@pytest.fixture
+def local(app) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """The app in-process for page tests: a localhost origin (cookies, CSRF) and errors answered as pages."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
+        yield client
