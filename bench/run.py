@@ -15,6 +15,7 @@ BENCHMARKS = [
     "bench.web",
     "bench.directory",
     "bench.directory_import",
+    "bench.referrals",
 ]
 
 

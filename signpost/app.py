@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from signpost import __version__, db
 from signpost.auth.deps import enforce_declared_roles
 from signpost.auth.routes import router as keys_router
+from signpost.cds_hooks.routes import router as cds_hooks_router
 from signpost.config import Settings, get_settings
 from signpost.directory.routes import router as directory_router
 from signpost.errors import Problem, document_errors, install_handlers, render
@@ -26,8 +27,9 @@ from signpost.fhir_api.organization import router as fhir_organization_router
 from signpost.fhir_api.questionnaire import router as fhir_questionnaire_router
 from signpost.fhir_api.questionnaire_response import router as fhir_questionnaire_response_router
 from signpost.fhir_api.routes import router as fhir_base_router
+from signpost.fhir_api.task import router as fhir_task_router
 from signpost.fhir_api.terminology import router as fhir_terminology_router
-from signpost.indicators import rollup
+from signpost.indicators import retention, rollup
 from signpost.indicators.routes import router as indicators_router
 from signpost.openreferral.routes import router as openreferral_router
 from signpost.openreferral.transfer_routes import router as directory_transfer_router
@@ -36,6 +38,7 @@ from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
+from signpost.referrals.routes import router as referrals_router
 from signpost.web import errors as web_errors
 from signpost.web.routes import router as web_router
 
@@ -97,6 +100,9 @@ def _routers() -> list[Any]:
         fhir_healthcare_service_router,
         fhir_organization_router,
         fhir_location_router,
+        referrals_router,
+        fhir_task_router,
+        cds_hooks_router,
     ]
 
 
@@ -121,6 +127,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.fold_seconds:
             folder = asyncio.create_task(rollup.fold_every(engine, settings.fold_seconds, writes))
             stack.push_async_callback(_stop, folder)
+        if settings.retention_seconds and settings.event_retention_months:
+            retainer = asyncio.create_task(
+                retention.retain_every(engine, settings.retention_seconds, settings.event_retention_months)
+            )
+            stack.push_async_callback(_stop, retainer)
         yield
 
 

@@ -16,7 +16,9 @@ from signpost.directory import cli as directory_cli
 from signpost.errors import Problem
 from signpost.geography import cli as geography_cli
 from signpost.indicators import cli as indicators_cli
+from signpost.ods import cli as ods_cli
 from signpost.openreferral import cli as openreferral_cli
+from signpost.referrals import cli as referrals_cli
 
 app = typer.Typer(help="Signpost: social-determinants signposting service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -29,6 +31,8 @@ app.add_typer(directory_cli.app, name="directory")
 openreferral_cli.register(directory_cli.app)  # import, export, check-links
 app.add_typer(geography_cli.app, name="geography")
 app.add_typer(indicators_cli.app, name="indicators")
+app.add_typer(referrals_cli.app, name="referrals")
+app.add_typer(ods_cli.app, name="ods")
 
 console = Console(stderr=True)
 # Idle keep-alive connections stay open longer than a load balancer's (60 s is common), so the balancer, not the

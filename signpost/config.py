@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,22 @@ def data_dir(name: str) -> Path:
     """Where a shipped data folder (`fhir`, `directory`) lives: in the wheel or in the checkout."""
     packaged = Path(__file__).resolve().parent / "_data" / name
     return packaged if packaged.is_dir() else ROOT / name
+
+
+class TrustedEhr(BaseModel):
+    """An EHR registered with Signpost: its CDS Hooks JWT issuer and JWKS, and its SMART launch client."""
+
+    issuer: str  # the `iss` of its CDS Hooks JWTs and of a SMART launch (its FHIR base URL)
+    jwks_url: str = ""  # where its CDS Hooks signing keys are published
+    client_id: str = ""  # Signpost's client id as registered with its authorization server
+    scopes: str = (
+        "launch openid fhirUser patient/Patient.read patient/QuestionnaireResponse.write "
+        "patient/Observation.write patient/ServiceRequest.write"
+    )
+
+    @property
+    def base(self) -> str:
+        return self.issuer.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -42,6 +58,8 @@ class Settings(BaseSettings):
     postcode_resolver_timeout_s: float = 2.0
     review_months: int = 12
     matches_per_need: int = 3
+    # Practice names by ODS code, for the patient's leaflet ("From Chapel Allerton Surgery"); JSON in the environment.
+    practice_names: dict[str, str] = Field(default_factory=dict)
     # How long a worker routes from what it read of a category's services before reading them again; 0: every time.
     routing_cache_seconds: float = Field(default=5.0, ge=0)
     # How often the server folds newly recorded events into the roll-ups (rollup.fold_pending); 0: never.
@@ -51,6 +69,28 @@ class Settings(BaseSettings):
     report_max_months: int = 36
     indicator_endpoint_url: str = ""
     indicator_endpoint_token: str = ""
+    # Referrals not answered (still requested or received) after this many working days are highlighted.
+    referral_reply_working_days: int = Field(default=5, ge=1)
+    # Closed referrals (and their tokens) are deleted this many months after closing; their counts stay.
+    referral_retention_months: int = Field(default=6, ge=1)
+    # E-mail to providers about new and late referrals (never naming a need); off while smtp_host is empty.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "signpost@localhost"
+    # Raw events older than this are deleted once folded into the roll-ups (storage limitation); 0: kept for ever.
+    event_retention_months: int = Field(default=24, ge=0)
+    # How often the server deletes the events past retention; 0: never (run `signpost indicators retain`).
+    retention_seconds: float = Field(default=6 * 3600.0, ge=0)
+    # /metrics: "key" needs an analyst or admin key, or SIGNPOST_METRICS_KEY; "loopback": loopback clients only.
+    metrics_access: Literal["key", "loopback"] = "key"
+    metrics_key: str = ""
+    # EHRs that may call the CDS Hooks services and launch the template (see README "Inside the clinical system").
+    trusted_ehrs: list[TrustedEhr] = Field(default_factory=list)
+    # How long a call to an EHR (its FHIR server, JWKS or token endpoint) may take before Signpost gives up on it.
+    ehr_timeout_s: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> "Settings":

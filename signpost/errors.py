@@ -117,7 +117,8 @@ def install_handlers(app: FastAPI) -> None:
                 return render(request, Problem(400, "The body is not valid JSON: " + str(err.get("msg"))))
             errors.append({"loc": _loc(err.get("loc", ())), "message": str(err.get("msg"))})
         detail = "; ".join(f"{e['loc']}: {e['message']}" for e in errors) or "The request is not valid."
-        return render(request, Problem(422, detail, errors=errors))
+        # FHIR R4 (3.1.0.4): a request the server cannot parse is 400; 422 is for content that breaks a rule.
+        return render(request, Problem(400 if is_fhir_path(request.url.path) else 422, detail, errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -16,7 +16,8 @@ ROLES_ATTR = "__signpost_roles__"
 PUBLIC = "public"
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The key a request carries as 'Authorization: Bearer <key>', if any."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -29,7 +30,7 @@ def allow(*roles: Role) -> Callable[..., Any]:
     names = tuple(r.value for r in roles)
 
     async def dependency(request: Request, session: SessionDep) -> service.Actor:
-        secret = _bearer(request)
+        secret = bearer_token(request)
         if not secret:
             raise Problem(
                 401,

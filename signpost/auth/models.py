@@ -11,6 +11,8 @@ import signpost.db  # noqa: F401  (naming convention first)
 class Role(StrEnum):
     clinician = "clinician"
     prescriber = "prescriber"
+    # A service's organisation, by its own key: answers the referrals to its services, sets their capacity.
+    provider = "provider"
     editor = "editor"
     analyst = "analyst"
     admin = "admin"
@@ -23,6 +25,8 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=200)
     role: str = Field(max_length=20)
     practice_ods: str | None = Field(default=None, max_length=10)
+    # A provider key's organisation (directory id; no FK: the key outlives a merged or retired record).
+    organization_id: str | None = Field(default=None, max_length=64, index=True)
     prefix: str = Field(max_length=12)
     key_hash: str = Field(max_length=64, unique=True)
     created_at: datetime

@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,11 +13,11 @@ from sqlmodel import Session, col, select
 
 from signpost.auth.models import ApiKey, Role
 from signpost.errors import Problem
+from signpost.ods import service as ods
 from signpost.remember import Remembered, monotonic
 
 KEY_PREFIX = "sp_"
 # ODS organisation codes: a GP practice is a letter and five digits; other bodies 3 to 6 alphanumerics.
-ODS_CODE = re.compile(r"^[A-Z0-9]{3,6}$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,7 @@ class Actor:
     name: str
     role: Role
     practice_ods: str | None = None
+    organization_id: str | None = None
 
 
 def hash_key(key: str) -> str:
@@ -40,7 +40,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_key(*, session: Session, role: str, name: str, practice_ods: str | None = None) -> tuple[ApiKey, str]:
+def create_key(
+    *, session: Session, role: str, name: str, practice_ods: str | None = None, organization_id: str | None = None
+) -> tuple[ApiKey, str]:
     """Make a key; returns the record and the secret, which is never seen again."""
     try:
         parsed_role = Role(role)
@@ -58,24 +60,25 @@ def create_key(*, session: Session, role: str, name: str, practice_ods: str | No
             errors=[{"loc": "name", "message": "required, at most 200 characters"}],
         )
     if practice_ods is not None:
-        practice_ods = practice_ods.strip().upper()
-        if not ODS_CODE.match(practice_ods):
-            raise Problem(
-                422,
-                f"{practice_ods!r} is not an ODS code (3 to 6 letters and digits).",
-                errors=[{"loc": "practice_ods", "message": "not an ODS code"}],
-            )
+        practice_ods = ods.check_practice(session=session, code=practice_ods)
         if parsed_role is not Role.clinician:
             raise Problem(
                 422,
                 "Only a clinician key carries a practice code.",
                 errors=[{"loc": "practice_ods", "message": "only for the clinician role"}],
             )
+    if (parsed_role is Role.provider) != bool(organization_id):
+        raise Problem(
+            422,
+            "A provider key belongs to one organisation, and only a provider key names one.",
+            errors=[{"loc": "organization_id", "message": "required for the provider role, and only for it"}],
+        )
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiKey(
         name=name,
         role=parsed_role.value,
         practice_ods=practice_ods,
+        organization_id=organization_id,
         prefix=secret[:10],
         key_hash=hash_key(secret),
         created_at=now(),
@@ -106,13 +109,20 @@ _KEY_COLUMNS = (
     col(ApiKey.name),
     col(ApiKey.role),
     col(ApiKey.practice_ods),
+    col(ApiKey.organization_id),
     col(ApiKey.revoked_at),
 )
 _KEY_LOOKUP = sa_select(*_KEY_COLUMNS).where(col(ApiKey.key_hash) == bindparam("key_hash"))
 
 
 def _actor(record: Any) -> Actor:
-    return Actor(key_id=record.id, name=record.name, role=Role(record.role), practice_ods=record.practice_ods)
+    return Actor(
+        key_id=record.id,
+        name=record.name,
+        role=Role(record.role),
+        practice_ods=record.practice_ods,
+        organization_id=record.organization_id,
+    )
 
 
 def _live_actors(session: Session, digests: list[str]) -> dict[str, Actor]:

@@ -15,6 +15,7 @@ import signpost.db  # noqa: F401  (naming convention first)
 from signpost.auth import service as keys
 from signpost.auth.models import ApiKey, Role
 from signpost.errors import Problem
+from signpost.ods import service as practice
 
 SESSION_HOURS = 8
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -86,10 +87,13 @@ def create_user(*, session: Session, username: str, password: str, role: str, pr
     except ValueError:
         errors.append({"loc": "role", "message": "choose a role"})
         parsed_role = None
+    if parsed_role is Role.provider:
+        # A provider is an organisation, not a person: it signs in with the key an editor issued to it.
+        errors.append({"loc": "role", "message": "providers sign in with their organisation's key, not as users"})
     ods = (practice_ods or "").strip().upper() or None
     if ods is not None:
-        if not keys.ODS_CODE.match(ods):
-            errors.append({"loc": "practice_ods", "message": "not an ODS code (3 to 6 letters and digits)"})
+        if problem := practice.practice_problem(session=session, code=ods):
+            errors.append({"loc": "practice_ods", "message": problem})
         elif parsed_role is not Role.clinician:
             errors.append({"loc": "practice_ods", "message": "only a clinician carries a practice code"})
     if not errors and session.exec(select(User).where(User.username == username)).first():
@@ -175,7 +179,13 @@ def viewer_for(*, session: Session, token: str) -> Viewer | None:
     key = session.get(ApiKey, record.key_id) if record.key_id is not None else None
     if key is None or key.revoked_at is not None:
         return None
-    actor = keys.Actor(key_id=key.id, name=key.name, role=Role(key.role), practice_ods=key.practice_ods)
+    actor = keys.Actor(
+        key_id=key.id,
+        name=key.name,
+        role=Role(key.role),
+        practice_ods=key.practice_ods,
+        organization_id=key.organization_id,
+    )
     return Viewer(actor=actor, session_id=record.id, token=token)
 
 

@@ -4,7 +4,7 @@ The ORUK ↔ FHIR mapping table in docs/directory.md describes exactly what thes
 """
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,10 +32,12 @@ CANONICAL = "https://signpost.example.org/fhir"
 CATEGORY_SYSTEM = f"{CANONICAL}/CodeSystem/service-category"
 LGSL_SYSTEM = "http://id.esd.org.uk/service"
 VERIFICATION_EXTENSION = f"{CANONICAL}/StructureDefinition/directory-verification"
+CHARITY_SYSTEM = "https://register-of-charities.charitycommission.gov.uk"
+COMPANY_SYSTEM = "https://find-and-update.company-information.service.gov.uk"
 DAYS = {"MO": "mon", "TU": "tue", "WE": "wed", "TH": "thu", "FR": "fri", "SA": "sat", "SU": "sun"}
 
 
-def _instant(value: datetime) -> str:
+def instant(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -64,7 +66,7 @@ def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[
     resource: dict[str, Any] = {
         "resourceType": "HealthcareService",
         "id": service.id,
-        "meta": {"versionId": str(service.version), "lastUpdated": _instant(service.last_modified)},
+        "meta": {"versionId": str(service.version), "lastUpdated": instant(service.last_modified)},
         "extension": [{"url": VERIFICATION_EXTENSION, "extension": extension}],
         "identifier": [{"system": f"{CANONICAL}/directory/service", "value": service.id}],
         "active": directory.is_active(service),
@@ -129,17 +131,13 @@ def to_organization(org: Organization) -> dict[str, Any]:
     """A directory organisation as a FHIR R4 Organization."""
     identifiers = [{"system": f"{CANONICAL}/directory/organization", "value": org.id}]
     if org.charity_number:
-        identifiers.append(
-            {"system": "https://register-of-charities.charitycommission.gov.uk", "value": org.charity_number}
-        )
+        identifiers.append({"system": CHARITY_SYSTEM, "value": org.charity_number})
     if org.company_number:
-        identifiers.append(
-            {"system": "https://find-and-update.company-information.service.gov.uk", "value": org.company_number}
-        )
+        identifiers.append({"system": COMPANY_SYSTEM, "value": org.company_number})
     resource: dict[str, Any] = {
         "resourceType": "Organization",
         "id": org.id,
-        "meta": {"lastUpdated": _instant(org.last_modified)},
+        "meta": {"lastUpdated": instant(org.last_modified)},
         "identifier": identifiers,
         "active": True,
         "name": org.name,
@@ -161,7 +159,7 @@ def to_location(location: Location) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Location",
         "id": location.id,
-        "meta": {"lastUpdated": _instant(location.last_modified)},
+        "meta": {"lastUpdated": instant(location.last_modified)},
         "status": "active",
         "mode": "instance",
     }
@@ -196,46 +194,46 @@ def _bad(param: str, message: str) -> Problem:
     return Problem(400, f"{param}: {message}", errors=[{"loc": param, "message": message}])
 
 
+def _date_condition(column: Any, value: str) -> ColumnElement[bool]:
+    match = _PREFIX.match(value.strip())
+    if not match:
+        raise _bad("_lastUpdated", f"{value!r} is not a FHIR date (e.g. ge2026-01-01)")
+    prefix, text = match.group(1) or "eq", match.group(2)
+    try:
+        if len(text) == 4:
+            start = datetime(int(text), 1, 1, tzinfo=UTC)
+            end = datetime(int(text) + 1, 1, 1, tzinfo=UTC)
+        elif len(text) == 7:
+            y, m = int(text[:4]), int(text[5:7])
+            start = datetime(y, m, 1, tzinfo=UTC)
+            end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
+        elif len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            end = datetime.fromordinal(day.toordinal() + 1).replace(tzinfo=UTC)
+        else:
+            start = end = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if start.tzinfo is None:
+                start = end = start.replace(tzinfo=UTC)
+    except ValueError:
+        raise _bad("_lastUpdated", f"{value!r} is not a valid date") from None
+    c = col(column)
+    return {
+        "eq": and_(c >= start, c < end) if start != end else c == start,
+        "ne": or_(c < start, c >= end),
+        "gt": c >= end if start != end else c > start,
+        "sa": c >= end if start != end else c > start,
+        "ge": c >= start,
+        "lt": c < start,
+        "eb": c < start,
+        "le": c < end if start != end else c <= start,
+        "ap": and_(c >= start, c < end) if start != end else c == start,
+    }[prefix]
+
+
 def last_updated_conditions(column: Any, values: list[str]) -> list[ColumnElement[bool]]:
-    """FHIR date search on a timestamp: ge/gt/le/lt/eq with year, month, day or instant precision."""
-    out: list[ColumnElement[bool]] = []
-    for value in values:
-        match = _PREFIX.match(value.strip())
-        if not match:
-            raise _bad("_lastUpdated", f"{value!r} is not a FHIR date (e.g. ge2026-01-01)")
-        prefix, text = match.group(1) or "eq", match.group(2)
-        try:
-            if len(text) == 4:
-                start = datetime(int(text), 1, 1, tzinfo=UTC)
-                end = datetime(int(text) + 1, 1, 1, tzinfo=UTC)
-            elif len(text) == 7:
-                y, m = int(text[:4]), int(text[5:7])
-                start = datetime(y, m, 1, tzinfo=UTC)
-                end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
-            elif len(text) == 10:
-                day = date.fromisoformat(text)
-                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-                end = datetime.fromordinal(day.toordinal() + 1).replace(tzinfo=UTC)
-            else:
-                start = end = datetime.fromisoformat(text.replace("Z", "+00:00"))
-                if start.tzinfo is None:
-                    start = end = start.replace(tzinfo=UTC)
-        except ValueError:
-            raise _bad("_lastUpdated", f"{value!r} is not a valid date") from None
-        c = col(column)
-        condition = {
-            "eq": and_(c >= start, c < end) if start != end else c == start,
-            "ne": or_(c < start, c >= end),
-            "gt": c >= end if start != end else c > start,
-            "sa": c >= end if start != end else c > start,
-            "ge": c >= start,
-            "lt": c < start,
-            "eb": c < start,
-            "le": c < end if start != end else c <= start,
-            "ap": and_(c >= start, c < end) if start != end else c == start,
-        }[prefix]
-        out.append(condition)
-    return out
+    """FHIR date search on a timestamp: ge/gt/le/lt/eq with year, month, day or instant precision (AND)."""
+    return [_date_condition(column, value) for value in values]
 
 
 def _token(value: str) -> tuple[str | None, str]:
@@ -243,88 +241,139 @@ def _token(value: str) -> tuple[str | None, str]:
     return (system, code) if bar else (None, value)
 
 
-@dataclass
-class HealthcareServiceSearch:
-    name: str | None = None
-    name_contains: str | None = None
-    service_category: str | None = None
-    service_type: str | None = None
-    active: str | None = None
-    last_updated: list[str] | None = None
-    organization: str | None = None
-    location: str | None = None
+# One use of a search parameter: (modifier or None, the values to OR). Repeated uses are ANDed (FHIR R4 3.1.1.4.14).
+Criterion = tuple[str | None, tuple[str, ...]]
+Criteria = Mapping[str, Sequence[Criterion]]
+
+
+def _like(text: str) -> str:
+    return text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _string_conditions(column: Any, criteria: Sequence[Criterion]) -> list[ColumnElement[bool]]:
+    """FHIR string search: starts-with by default, `:contains`, `:exact` (case and accents matter)."""
+    out: list[ColumnElement[bool]] = []
+    for modifier, values in criteria:
+        options: list[ColumnElement[bool]] = []
+        for value in values:
+            if modifier == "exact":
+                options.append(col(column) == value)
+            elif modifier == "contains":
+                options.append(func.lower(column).like("%" + _like(value) + "%", escape="\\"))
+            else:
+                options.append(func.lower(column).like(_like(value) + "%", escape="\\"))
+        out.append(or_(*options))
+    return out
+
+
+def _ids(criteria: Sequence[Criterion], *, prefix: str = "") -> list[list[str]]:
+    return [[v.removeprefix(prefix) for v in values] for _, values in criteria]
+
+
+def _identifier_ids(criteria: Sequence[Criterion], *, system: str) -> list[list[str]]:
+    """Identifier tokens that can name a record by its own id (other systems match nothing)."""
+    out = []
+    for _, values in criteria:
+        ids = []
+        for value in values:
+            token_system, code = _token(value)
+            if token_system in (None, system):
+                ids.append(code)
+        out.append(ids)
+    return out
+
+
+def _date_criteria(column: Any, criteria: Sequence[Criterion]) -> list[ColumnElement[bool]]:
+    return [or_(*(_date_condition(column, v) for v in values)) for _, values in criteria]
 
 
 def search_healthcare_services(
-    *, session: Session, params: HealthcareServiceSearch, offset: int, count: int
+    *, session: Session, criteria: Criteria, offset: int, count: int
 ) -> tuple[list[Service], int]:
-    """Services matching FHIR HealthcareService search parameters; (page, total)."""
+    """Services matching FHIR HealthcareService search criteria; (page, total)."""
     conditions: list[ColumnElement[bool]] = []
-    if params.name:
-        conditions.append(func.lower(Service.name).like(params.name.lower().replace("%", "") + "%"))
-    if params.name_contains:
-        conditions.append(func.lower(Service.name).like("%" + params.name_contains.lower().replace("%", "") + "%"))
-    if params.service_category:
+    for ids in _ids(criteria.get("_id", [])):
+        conditions.append(col(Service.id).in_(ids))
+    for ids in _identifier_ids(criteria.get("identifier", []), system=f"{CANONICAL}/directory/service"):
+        conditions.append(col(Service.id).in_(ids))
+    conditions += _string_conditions(Service.name, criteria.get("name", []))
+    for modifier, values in criteria.get("service-category", []):
         codes = []
-        for item in params.service_category.split(","):
+        for item in values:
             system, code = _token(item)
             if system not in (None, "", CATEGORY_SYSTEM):
                 raise _bad("service-category", f"unknown system {system}; use {CATEGORY_SYSTEM}")
             codes.append(code)
-        conditions.append(
-            exists().where(
-                col(ServiceTaxonomy.service_id) == Service.id,
-                col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id,
-                col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY,
-                col(TaxonomyTerm.code).in_(codes),
-            )
+        has = exists().where(
+            col(ServiceTaxonomy.service_id) == Service.id,
+            col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id,
+            col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY,
+            col(TaxonomyTerm.code).in_(codes),
         )
-    if params.service_type:
+        conditions.append(~has if modifier == "not" else has)
+    service_types = criteria.get("service-type", [])
+    if service_types:
+        terms = session.exec(
+            select(TaxonomyTerm).where(col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY)
+        ).all()
+    for _, values in service_types:
         wanted = []
-        for item in params.service_type.split(","):
+        for item in values:
             system, code = _token(item)
             if system not in (None, "", LGSL_SYSTEM):
                 raise _bad("service-type", f"unknown system {system}; use {LGSL_SYSTEM}")
             wanted.append(code)
-        terms = session.exec(
-            select(TaxonomyTerm).where(col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY)
-        ).all()
         term_ids = [t.id for t in terms if set(t.lgsl_ids) & set(wanted)]
         conditions.append(
             exists().where(
                 col(ServiceTaxonomy.service_id) == Service.id, col(ServiceTaxonomy.taxonomy_term_id).in_(term_ids)
             )
         )
-    if params.active is not None:
-        if params.active not in ("true", "false"):
+    is_active = and_(col(Service.retired_at).is_(None), col(Service.status) == ServiceStatus.active.value)
+    for _, values in criteria.get("active", []):
+        if set(values) - {"true", "false"}:
             raise _bad("active", "must be true or false")
-        is_active = and_(col(Service.retired_at).is_(None), col(Service.status) == ServiceStatus.active.value)
-        conditions.append(is_active if params.active == "true" else ~is_active)
-    if params.organization:
-        conditions.append(col(Service.organization_id) == params.organization.removeprefix("Organization/"))
-    if params.location:
-        location_id = params.location.removeprefix("Location/")
+        options = [is_active if v == "true" else ~is_active for v in values]
+        conditions.append(or_(*options))
+    for ids in _ids(criteria.get("organization", []), prefix="Organization/"):
+        conditions.append(col(Service.organization_id).in_(ids))
+    for ids in _ids(criteria.get("location", []), prefix="Location/"):
         conditions.append(
-            exists().where(
-                col(ServiceAtLocation.service_id) == Service.id, col(ServiceAtLocation.location_id) == location_id
-            )
+            exists().where(col(ServiceAtLocation.service_id) == Service.id, col(ServiceAtLocation.location_id).in_(ids))
         )
-    conditions += last_updated_conditions(Service.last_modified, params.last_updated or [])
+    conditions += _date_criteria(Service.last_modified, criteria.get("_lastUpdated", []))
     base = select(Service).where(*conditions)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    if not count:
+        return [], int(total)
     rows = session.exec(base.order_by(Service.name, Service.id).offset(offset).limit(count)).all()
     return list(rows), int(total)
 
 
 def search_organizations(
-    *, session: Session, name: str | None, last_updated: list[str] | None, offset: int, count: int
+    *, session: Session, criteria: Criteria, offset: int, count: int
 ) -> tuple[list[Organization], int]:
+    """Organisations matching FHIR Organization search criteria; (page, total)."""
     conditions: list[ColumnElement[bool]] = []
-    if name:
-        conditions.append(func.lower(Organization.name).like(name.lower().replace("%", "") + "%"))
-    conditions += last_updated_conditions(Organization.last_modified, last_updated or [])
+    for ids in _ids(criteria.get("_id", [])):
+        conditions.append(col(Organization.id).in_(ids))
+    for _, values in criteria.get("identifier", []):
+        options: list[ColumnElement[bool]] = []
+        for value in values:
+            system, code = _token(value)
+            if system in (None, f"{CANONICAL}/directory/organization"):
+                options.append(col(Organization.id) == code)
+            if system in (None, CHARITY_SYSTEM):
+                options.append(col(Organization.charity_number) == code)
+            if system in (None, COMPANY_SYSTEM):
+                options.append(col(Organization.company_number) == code)
+        conditions.append(or_(*options) if options else col(Organization.id).in_([]))
+    conditions += _string_conditions(Organization.name, criteria.get("name", []))
+    conditions += _date_criteria(Organization.last_modified, criteria.get("_lastUpdated", []))
     base = select(Organization).where(*conditions)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    if not count:
+        return [], int(total)
     rows = session.exec(base.order_by(Organization.name, Organization.id).offset(offset).limit(count)).all()
     return list(rows), int(total)
 
@@ -347,26 +396,24 @@ def parse_near(value: str) -> tuple[float, float, float]:
     return lat, lon, distance
 
 
-def search_locations(
-    *,
-    session: Session,
-    name: str | None,
-    near: str | None,
-    last_updated: list[str] | None,
-    offset: int,
-    count: int,
-) -> tuple[list[Location], int]:
+def search_locations(*, session: Session, criteria: Criteria, offset: int, count: int) -> tuple[list[Location], int]:
     """Locations matching; with `near`, nearest first within the distance."""
     conditions: list[ColumnElement[bool]] = []
-    if name:
-        conditions.append(func.lower(Location.name).like(name.lower().replace("%", "") + "%"))
-    conditions += last_updated_conditions(Location.last_modified, last_updated or [])
+    for ids in _ids(criteria.get("_id", [])):
+        conditions.append(col(Location.id).in_(ids))
+    conditions += _string_conditions(Location.name, criteria.get("name", []))
+    conditions += _date_criteria(Location.last_modified, criteria.get("_lastUpdated", []))
     base = select(Location).where(*conditions)
-    if near is None:
+    near = criteria.get("near", [])
+    if not near:
         total = session.exec(select(func.count()).select_from(base.subquery())).one()
+        if not count:
+            return [], int(total)
         rows = session.exec(base.order_by(Location.name, Location.id).offset(offset).limit(count)).all()
         return list(rows), int(total)
-    lat, lon, distance = parse_near(near)
+    if len(near) > 1 or len(near[0][1]) > 1:
+        raise _bad("near", "give one point only")
+    lat, lon, distance = parse_near(near[0][1][0])
     dlat = distance / 111.0
     box = base.where(col(Location.latitude).between(lat - dlat, lat + dlat), col(Location.latitude).is_not(None))
     found = []

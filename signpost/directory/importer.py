@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from signpost.directory import categorise
+from signpost.directory import ids as oruk_ids
 from signpost.directory.models import (
     CategoryOrigin,
     Contact,
@@ -407,6 +408,7 @@ def normalise_service(raw: Any) -> dict[str, Any]:
                 "longitude": _coordinate(loc.get("longitude"), "location.longitude", 180),
                 "address_1": _clip(plain(address.get("address_1")), 300),
                 "city": _clip(plain(address.get("city")), 100),
+                "state_province": _clip(plain(address.get("state_province")), 100),
                 "postal_code": postcode,
             }
         )
@@ -869,7 +871,17 @@ _SERVICE_FIELDS = (
     "assurer_email",
 )
 _ORG_FIELDS = ("name", "alternate_name", "description", "email", "website", "charity_number", "company_number")
-_LOCATION_FIELDS = ("location_type", "name", "description", "latitude", "longitude", "address_1", "city", "postal_code")
+_LOCATION_FIELDS = (
+    "location_type",
+    "name",
+    "description",
+    "latitude",
+    "longitude",
+    "address_1",
+    "city",
+    "state_province",
+    "postal_code",
+)
 _NAMESPACE = uuid.NAMESPACE_URL.bytes
 
 
@@ -1228,6 +1240,17 @@ def _write_batch(
             select(term_table.c.id, term_table.c.name).where(term_table.c.id.in_(unknown_terms))
         ):
             term_names[term_id] = term_name
+    if still := {t for t in unknown_terms - term_names.keys() if oruk_ids.is_uuid(t)}:
+        # A UUID the read API published for a term held under another id (ids.term_id): the same term.
+        term_table = _table(TaxonomyTerm)
+        published = {
+            oruk_ids.term_id(i): (i, n) for i, n in connection.execute(select(term_table.c.id, term_table.c.name))
+        }
+        for record in batch:
+            for term in record["taxonomy_terms"]:
+                if term["id"] in still and term["id"] in published:
+                    term["id"], name = published[term["id"]]
+                    term_names[term["id"]] = name
 
     # 1. Organisations, then terms (a held term is never rewritten by a feed) and locations (shared).
     org_rows: dict[str, dict[str, Any]] = {}  # what each organisation holds once this batch is written
@@ -1260,7 +1283,6 @@ def _write_batch(
                 new_locations[loc_id] = {
                     **loc_data,
                     "organization_id": org_id,
-                    "state_province": None,
                     "country": "GB",
                     "last_modified": now,
                 }

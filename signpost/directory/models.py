@@ -7,6 +7,7 @@ Ids are strings (UUIDs), as in ORUK. Departures from ORUK, each for a reason:
 - `taxonomy_term.lgsl_ids` keeps the Local Government Service List ids a category maps to;
 - `service` keeps `version` (ETags), `retired_at` (soft retire) and `assurer` (who verified it);
 - `service_search` is the denormalised text the full-text indexes read (FTS5 on SQLite, GIN on PostgreSQL);
+- `service.crisis_access` marks the 24-hour or same-day services urgent needs are sent to first (no ORUK field);
 - `link_check` holds the latest outcome per URL, written by the link checker.
 """
 
@@ -31,6 +32,13 @@ class ServiceStatus(StrEnum):
     inactive = "inactive"
     defunct = "defunct"
     temporarily_closed = "temporarily closed"
+
+
+class CrisisAccess(StrEnum):
+    """How a service answers someone in crisis today: the "Act now" section lists these, whatever the preferences."""
+
+    twenty_four_hour = "24-hour"
+    same_day = "same-day"
 
 
 class AreaScope(StrEnum):
@@ -79,6 +87,8 @@ class Service(SQLModel, table=True):
     in_person: bool = False
     by_phone: bool = False
     online: bool = False
+    # CrisisAccess, or None: an editor's statement, shown with the service's verification like every other field.
+    crisis_access: str | None = Field(default=None, max_length=20)
     # Verification: no assured_date means nobody has checked it.
     assured_date: date | None = Field(default=None, index=True)
     assurer_email: str | None = Field(default=None, max_length=300)

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from signpost.directory.models import AreaScope, ServiceStatus
+from signpost.directory.models import AreaScope, CrisisAccess, ServiceStatus
 
 DeliveryMode = Literal["in_person", "phone", "online"]
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
@@ -111,6 +111,8 @@ class ServiceFields(Strict):
     maximum_age: int | None = Field(default=None, ge=0, le=130)
     eligibility_description: str | None = None
     delivery_modes: list[DeliveryMode] | None = None
+    # Whether it answers someone in crisis today (urgent needs list these first, whatever the preferences).
+    crisis_access: CrisisAccess | None = None
     categories: list[str] | None = None
     phones: list[PhoneIn] | None = None
     contacts: list[ContactIn] | None = None

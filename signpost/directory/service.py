@@ -258,6 +258,7 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
         "maximum_age": service.maximum_age,
         "eligibility_description": service.eligibility_description,
         "delivery_modes": modes,
+        "crisis_access": service.crisis_access,
         "assured_date": service.assured_date.isoformat() if service.assured_date else None,
         "assurer_email": service.assurer_email,
         "assurer": service.assurer,
@@ -427,6 +428,8 @@ def _apply(session: Session, service: Service, data: ServiceFields) -> None:
             if name == "name" and not data.name:
                 raise _problem("name", "a service needs a name")
             setattr(service, name, getattr(data, name))
+    if "crisis_access" in sent:
+        service.crisis_access = data.crisis_access.value if data.crisis_access else None
     if "delivery_modes" in sent:
         modes = set(data.delivery_modes or [])
         service.in_person, service.by_phone, service.online = "in_person" in modes, "phone" in modes, "online" in modes

@@ -101,13 +101,22 @@ def load_services(*, session: Session, path: Path | None = None, report: LoadRep
             in_person="in_person" in modes,
             by_phone="phone" in modes,
             online="online" in modes,
+            crisis_access=record.get("crisis_access"),
             created_at=stamp,
             last_modified=stamp,
         )
         session.add(service)
         session.flush()
         for phone in record.get("phones", []):
-            session.add(Phone(id=phone["id"], service_id=service.id, number=phone["number"], type="voice"))
+            session.add(
+                Phone(
+                    id=phone["id"],
+                    service_id=service.id,
+                    number=phone["number"],
+                    type="voice",
+                    description=phone.get("description"),
+                )
+            )
         for attribute in record.get("attributes", []):
             session.add(
                 ServiceTaxonomy(

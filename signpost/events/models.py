@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, FetchedValue, SmallInteger
 from sqlmodel import Field, SQLModel
 
 import signpost.db  # noqa: F401  (naming convention first)
@@ -40,3 +40,7 @@ class SignpostEvent(SQLModel, table=True):
     imd_year: int | None = None
     age_band: str = Field(default="unknown", max_length=16)
     practice_ods: str | None = Field(default=None, max_length=10)
+    # Random 0..255, drawn by the database on insert (migration e002): the seed of the published cells' noise.
+    record_key: int | None = Field(
+        default=None, sa_column=Column(SmallInteger, nullable=False, server_default=FetchedValue())
+    )

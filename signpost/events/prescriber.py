@@ -11,6 +11,7 @@ from signpost.errors import Problem
 from signpost.events import vocabulary
 from signpost.events.schemas import SignpostBatchItem, SignpostCreate
 from signpost.events.service import NewEvent, key_hmac, record_many
+from signpost.ods import service as ods
 
 # A batch's problem JSON lists every error; its one-line detail names the first few.
 _ERRORS_IN_DETAIL = 10
@@ -101,6 +102,8 @@ def _events(
         for i, sid in enumerate(data.services)
         if sid not in categories
     ]
+    if data.practice_ods and (problem := ods.practice_problem(session=session, code=data.practice_ods)):
+        errors.append({"loc": "practice_ods", "message": problem})
     if errors:
         return [], errors
     place, errors = _place(session, data.postcode, data.birth_date, occurred_on)
@@ -108,7 +111,7 @@ def _events(
         return [], errors
     services = list(dict.fromkeys(data.services))
     offered = [categories[sid] for sid in services]
-    practice_ods = data.practice_ods.upper() if data.practice_ods else None
+    practice_ods = ods.normalise(data.practice_ods) if data.practice_ods else None
     return [
         NewEvent(
             occurred_on=occurred_on,
@@ -175,3 +178,8 @@ def record_signposts(
         raise _unprocessable(errors)
     fresh = record_many(session=session, source="prescriber", submissions=submissions)
     return [(len(events), not new) for (_, events), new in zip(submissions, fresh, strict=True)]
+
+
+def coarse_place(*, session: Session, postcode: str | None, on: date) -> tuple[dict[str, object], list[dict[str, str]]]:
+    """A postcode's ward and IMD decile (unknown when not held), worked out in memory; the postcode is not kept."""
+    return _place(session, postcode, None, on)

@@ -21,7 +21,12 @@ class SignpostCreate(BaseModel):
     occurred_on: date | None = Field(default=None, description="The day it happened (default: today)")
     postcode: str | None = Field(default=None, max_length=16, description="Used for ward and IMD decile, never stored")
     birth_date: date | None = Field(default=None, description="Used for the age band, never stored")
-    practice_ods: str | None = Field(default=None, max_length=10, pattern=r"^[A-Za-z0-9]{3,10}$")
+    practice_ods: str | None = Field(
+        default=None,
+        max_length=6,
+        pattern=r"^[A-Za-z][0-9]{5}$",
+        description="The GP practice's ODS code (a letter and five digits); one in the ODS list once it is loaded",
+    )
 
 
 class SignpostRecorded(BaseModel):

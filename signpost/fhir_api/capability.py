@@ -9,29 +9,19 @@ from fastapi.routing import APIRoute
 
 from signpost import __version__
 
-SEARCH_TYPES = {
-    "_id": "token",
-    "_lastUpdated": "date",
-    "url": "uri",
-    "version": "token",
-    "status": "token",
-    "active": "token",
-    "service-category": "token",
-    "service-type": "token",
-    "near": "special",
-    "identifier": "token",
-    "organization": "reference",
-    "location": "reference",
-    "code": "token",
-    "system": "uri",
-    "date": "date",
-}
-CONTROL_PARAMS = {"_format", "_count", "_offset", "_summary", "_elements"}
-TYPE_PATH = re.compile(r"^/fhir/([A-Z][A-Za-z]+)(/\{[a-z_]+\})?(/\$([a-z-]+))?$")
+TYPE_PATH = re.compile(r"^/fhir/([A-Z][A-Za-z]+)(/\{[a-z_]+\})?(/\$([a-z-]+)|/_history(/\{[a-z_]+\})?)?$")
 SYSTEM_OP = re.compile(r"^/fhir/\$([a-z-]+)$")
 
 
-def _interaction(method: str, instance: bool) -> str | None:
+def _query_params(route: APIRoute) -> list[dict[str, Any]]:
+    """A search route that reads FastAPI query parameters instead of declaring `Param`s: its parameter names."""
+    names = [p.alias or p.name for p in route.dependant.query_params]
+    return [{"name": n, "type": "string"} for n in names if not n.startswith("_") and ":" not in n]
+
+
+def _interaction(method: str, instance: bool, history: str | None) -> str | None:
+    if history is not None:
+        return "vread" if "{" in history else ("history-instance" if instance else "history-type")
     return {
         ("GET", True): "read",
         ("GET", False): "search-type",
@@ -55,8 +45,11 @@ def capability_statement(app: FastAPI, base_url: str) -> dict[str, Any]:
         match = TYPE_PATH.match(route.path)
         if not match:
             continue
-        rtype, instance, _, operation = match.groups()
-        entry = resources.setdefault(rtype, {"type": rtype, "interaction": [], "searchParam": [], "operation": []})
+        rtype, instance, tail, operation, version = match.groups()
+        history = (version or "") if tail and tail.startswith("/_history") else None
+        entry = resources.setdefault(
+            rtype, {"type": rtype, "versioning": None, "interaction": [], "searchParam": [], "operation": []}
+        )
         if operation:
             if all(op["name"] != operation for op in entry["operation"]):
                 definition = (route.openapi_extra or {}).get("x-fhir-operation-definition") or (
@@ -65,19 +58,23 @@ def capability_statement(app: FastAPI, base_url: str) -> dict[str, Any]:
                 entry["operation"].append({"name": operation, "definition": definition})
             continue
         for method in sorted(route.methods):
-            code = _interaction(method, bool(instance))
+            code = _interaction(method, bool(instance), history)
             if code and {"code": code} not in entry["interaction"]:
                 entry["interaction"].append({"code": code})
             if code == "search-type":
-                for param in route.dependant.query_params:
-                    name = param.alias or param.name
-                    if name in CONTROL_PARAMS or any(p["name"] == name for p in entry["searchParam"]):
-                        continue
-                    entry["searchParam"].append({"name": name, "type": SEARCH_TYPES.get(name, "string")})
+                # Declared once with the route (fhir_api.search.Param), so the statement says what the parser does.
+                extra = route.openapi_extra or {}
+                entry["searchParam"] = list(extra.get("x-fhir-search", [])) or _query_params(route)
+                if extra.get("x-fhir-include"):
+                    entry["searchInclude"] = list(extra["x-fhir-include"])
     rest_resources = []
     for rtype in sorted(resources):
         entry = {k: v for k, v in resources[rtype].items() if v}
-        rest_resources.append(entry)
+        codes = {i["code"] for i in entry.get("interaction", [])}
+        entry["versioning"] = "versioned" if "vread" in codes else "no-version"
+        if "read" in codes:
+            entry["conditionalRead"] = "not-match"
+        rest_resources.append({"type": entry.pop("type"), **entry})
     rest: dict[str, Any] = {
         "mode": "server",
         "security": {

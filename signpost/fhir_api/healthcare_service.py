@@ -1,65 +1,159 @@
-"""FHIR HealthcareService: read and search over the directory's services."""
+"""FHIR HealthcareService: read, vread, history and search over the directory's services."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request, Response
 
 from signpost.auth import Caller, Role, allow
 from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.directory import fhir as directory_fhir
 from signpost.directory import service as directory
+from signpost.directory.models import Location, Organization
+from signpost.errors import Problem
+from signpost.fhir_api import search, service_capacity
 from signpost.fhir_api.bundle import fhir_base, searchset
-from signpost.fhir_api.io import FhirResponse, page_size
+from signpost.fhir_api.io import FhirResponse, read_response
 from signpost.fhir_api.routes import fhir_router
+from signpost.fhir_api.search import Param
 
 router = fhir_router(["fhir", "directory"])
 ReaderDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber, Role.editor))]
 
+PARAMS = (
+    Param("_id", "token", "The service's id."),
+    Param("_lastUpdated", "date", "When the service last changed, e.g. ge2026-01-01."),
+    Param("identifier", "token", f"{directory_fhir.CANONICAL}/directory/service|<id>."),
+    Param("name", "string", "Name starts with (case-insensitive).", ("exact", "contains")),
+    Param(
+        "service-category",
+        "token",
+        f"Category code ({directory_fhir.CATEGORY_SYSTEM}); :not excludes.",
+        ("not",),
+    ),
+    Param("service-type", "token", f"Local Government Service List id ({directory_fhir.LGSL_SYSTEM})."),
+    Param("active", "token", "true: open to referrals; false: retired or not active."),
+    Param("organization", "reference", "The Organization that provides the service."),
+    Param("location", "reference", "A Location where the service is offered."),
+)
+INCLUDES = ("HealthcareService:organization", "HealthcareService:location")
 
-@router.get("/HealthcareService", operation_id="search_healthcare_services")
+
+def _included(session: Any, found: list[dict[str, Any]], include: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The Organizations and Locations the page's services point at, once each (`_include`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for resource in found:
+        refs = []
+        if "HealthcareService:organization" in include:
+            refs.append(resource["providedBy"]["reference"])
+        if "HealthcareService:location" in include:
+            refs += [r["reference"] for r in resource.get("location", [])]
+        for ref in refs:
+            if ref in out:
+                continue
+            kind, _, key = ref.partition("/")
+            if kind == "Organization" and (org := session.get(Organization, key)) is not None:
+                out[ref] = directory_fhir.to_organization(org)
+            elif kind == "Location" and (loc := session.get(Location, key)) is not None:
+                out[ref] = directory_fhir.to_location(loc)
+    return list(out.values())
+
+
+@router.get(
+    "/HealthcareService",
+    operation_id="search_healthcare_services",
+    openapi_extra=search.route_extra(PARAMS, INCLUDES),
+)
 def search_healthcare_services(
-    request: Request,
-    session: SessionDep,
-    caller: ReaderDep,
-    settings: SettingsDep,
-    name: Annotated[str | None, Query(description="Name starts with")] = None,
-    name_contains: Annotated[str | None, Query(alias="name:contains", description="Name contains")] = None,
-    service_category: Annotated[
-        str | None, Query(alias="service-category", description="Category token (system|code), comma for any")
-    ] = None,
-    service_type: Annotated[str | None, Query(alias="service-type", description="LGSL service id token")] = None,
-    active: Annotated[str | None, Query(description="true or false")] = None,
-    organization: Annotated[str | None, Query(description="Organization reference")] = None,
-    location: Annotated[str | None, Query(description="Location reference")] = None,
-    last_updated: Annotated[list[str] | None, Query(alias="_lastUpdated", description="e.g. ge2026-01-01")] = None,
-    count: Annotated[int | None, Query(alias="_count")] = None,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
+    request: Request, session: SessionDep, caller: ReaderDep, settings: SettingsDep
 ) -> FhirResponse:
     """Search directory services as HealthcareService resources."""
-    size = page_size(count)
-    params = directory_fhir.HealthcareServiceSearch(
-        name=name,
-        name_contains=name_contains,
-        service_category=service_category,
-        service_type=service_type,
-        active=active,
-        last_updated=last_updated,
-        organization=organization,
-        location=location,
+    found = search.parse(request, params=PARAMS, includes=INCLUDES)
+    rows, total = directory_fhir.search_healthcare_services(
+        session=session, criteria=found.criteria, offset=found.offset, count=0 if found.summary_count else found.count
     )
-    rows, total = directory_fhir.search_healthcare_services(session=session, params=params, offset=offset, count=size)
     resources = [directory_fhir.to_healthcare_service(s, review_months=settings.review_months) for s in rows]
-    return FhirResponse(
-        searchset(request, resources=resources, total=total, offset=offset, count=size, base=fhir_base(request))
-    )
+    resources = service_capacity.add_capacity(session, resources)
+    included = _included(session, resources, found.include)
+    return FhirResponse(searchset(request, resources=resources, total=total, search=found, included=included))
 
 
 @router.get("/HealthcareService/{service_id}", operation_id="read_healthcare_service")
 def read_healthcare_service(
-    service_id: str, session: SessionDep, caller: ReaderDep, settings: SettingsDep
-) -> FhirResponse:
-    """Read one directory service as a HealthcareService."""
+    service_id: str, request: Request, session: SessionDep, caller: ReaderDep, settings: SettingsDep
+) -> Response:
+    """Read one directory service as a HealthcareService (ETag, Last-Modified, 304 for If-None-Match)."""
     service = directory.get_service(session=session, service_id=service_id)
     resource = directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
-    return FhirResponse(resource, headers={"ETag": f'W/"{service.version}"'})
+    [resource] = service_capacity.add_capacity(session, [resource])
+    return read_response(request, resource)
+
+
+def _version_entry(base: str, row: Any, current: dict[str, Any] | None) -> dict[str, Any]:
+    lastmod = directory_fhir.instant(row.at)
+    entry: dict[str, Any] = {
+        "fullUrl": f"{base}/HealthcareService/{row.service_id}",
+        "request": {
+            "method": "POST" if row.action == "create" else "PUT",
+            "url": "HealthcareService" if row.action == "create" else f"HealthcareService/{row.service_id}",
+        },
+        "response": {
+            "status": "201 Created" if row.action == "create" else "200 OK",
+            "etag": f'W/"{row.version}"',
+            "lastModified": lastmod,
+        },
+    }
+    if current is not None:
+        entry["resource"] = current
+    return entry
+
+
+@router.get("/HealthcareService/{service_id}/_history", operation_id="history_healthcare_service")
+def history_healthcare_service(
+    service_id: str, request: Request, session: SessionDep, caller: ReaderDep, settings: SettingsDep
+) -> FhirResponse:
+    """The versions of one service, newest first, from the directory's audit trail."""
+    service = directory.get_service(session=session, service_id=service_id)
+    current = directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
+    rows = directory.history(session=session, service_id=service_id)
+    # One entry per version: the audit holds each change, the database holds the newest version whole.
+    latest = {row.version: row for row in rows}
+    base = fhir_base(request)
+    entries = [
+        _version_entry(base, row, current if version == service.version else None)
+        for version, row in sorted(latest.items(), reverse=True)
+    ]
+    return FhirResponse(
+        {
+            "resourceType": "Bundle",
+            "type": "history",
+            "total": len(entries),
+            "link": [{"relation": "self", "url": f"{base}/HealthcareService/{service_id}/_history"}],
+            **({"entry": entries} if entries else {}),
+        }
+    )
+
+
+@router.get("/HealthcareService/{service_id}/_history/{version_id}", operation_id="vread_healthcare_service")
+def vread_healthcare_service(
+    service_id: str,
+    version_id: str,
+    request: Request,
+    session: SessionDep,
+    caller: ReaderDep,
+    settings: SettingsDep,
+) -> Response:
+    """One version of a service: the current one whole; an older one is named in _history but not kept whole."""
+    service = directory.get_service(session=session, service_id=service_id)
+    if version_id == str(service.version):
+        return read_response(
+            request, directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
+        )
+    known = {str(row.version) for row in directory.history(session=session, service_id=service_id)}
+    if version_id in known:
+        raise Problem(
+            404,
+            f"Version {version_id} of HealthcareService/{service_id} is in its _history, but only the current "
+            f"version ({service.version}) is kept whole; the audit trail holds what each change altered.",
+        )
+    raise Problem(404, f"HealthcareService/{service_id} has no version {version_id}.")

@@ -1,10 +1,13 @@
 """FHIR wire format: media types, `_format`, request bodies, `_count`."""
 
+import hashlib
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 import orjson
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from signpost.config import get_settings
 from signpost.errors import FHIR_JSON, Problem
@@ -55,3 +58,30 @@ def page_size(count: int | None) -> int:
     if count < 0:
         raise Problem(400, "_count must not be negative.")
     return min(count, settings.fhir_max_count)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def read_response(request: Request, resource: dict[str, Any], *, etag: str | None = None) -> Response:
+    """A read: ETag (the versionId, else `etag`), Last-Modified, 304 for If-None-Match."""
+    meta = resource.get("meta") or {}
+    tag = meta.get("versionId") or etag
+    headers: dict[str, str] = {}
+    if tag:
+        headers["ETag"] = f'W/"{tag}"'
+    # meta.lastUpdated where the server keeps it; a shipped artifact's own `date` (when it last changed) otherwise.
+    if updated := meta.get("lastUpdated") or resource.get("date"):
+        when = datetime.fromisoformat(updated.replace("Z", "+00:00"))
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        headers["Last-Modified"] = format_datetime(when.astimezone(UTC), usegmt=True)
+    wanted = request.headers.get("if-none-match")
+    if tag and wanted and ("*" in wanted or f'"{tag}"' in _etags(wanted)):
+        return Response(status_code=304, headers=headers)
+    return FhirResponse(resource, headers=headers)
+
+
+def content_tag(resource: dict[str, Any]) -> str:
+    """An ETag for a resource the server does not version (a shipped file): a digest of its content."""
+    return hashlib.sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]

@@ -1,82 +1,127 @@
-"""FHIR Measure: read, search, and `$evaluate-measure` (summary MeasureReports, suppressed)."""
+"""FHIR Measure: read, search, and `$evaluate-measure` by GET or POST (summary MeasureReports, suppressed)."""
 
+import re
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request, Response
 
 from signpost.auth import Caller, Public, Role, allow
-from signpost.config import SettingsDep
+from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
-from signpost.fhir_api.bundle import fhir_base, searchset
-from signpost.fhir_api.io import FhirResponse, page_size
+from signpost.fhir_api import search
+from signpost.fhir_api.bundle import shipped_searchset
+from signpost.fhir_api.io import FhirResponse, content_tag, read_json_body, read_response
+from signpost.fhir_api.parameters import operation_inputs
 from signpost.fhir_api.routes import fhir_router
 from signpost.indicators import measures, service
 from signpost.indicators.suppression import policy_for
 
 router = fhir_router(["fhir", "indicators"])
 AnalystDep = Annotated[Caller, Depends(allow(Role.analyst, Role.admin))]
+EVALUATE = {"x-fhir-operation-definition": "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure"}
+INPUTS = {"periodStart": "date", "periodEnd": "date", "reportType": "code"}
+# FHIR date and dateTime: year, year-month, date, or date and time (R4 2.24.0.1); only the date part counts here.
+FHIR_DATE = re.compile(r"^(\d{4})(-(\d{2})(-(\d{2})(T[0-9:.]+(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 
 
-def _measure(measure_id: str) -> dict:  # type: ignore[type-arg]
+def _measure(measure_id: str) -> dict[str, Any]:
     found = measures.load_measures().get(measure_id)
     if found is None:
         raise Problem(404, f"There is no Measure '{measure_id}'.")
     return found
 
 
-@router.get("/Measure", operation_id="search_measures", dependencies=[Public])
-def search_measures(
-    request: Request,
-    url: Annotated[str | None, Query(description="The Measure's canonical URL")] = None,
-    status: Annotated[str | None, Query(description="active, draft or retired")] = None,
-    count: Annotated[int | None, Query(alias="_count")] = None,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
-) -> FhirResponse:
-    """Search the referral indicators (Measures)."""
-    found = [
-        m
-        for m in measures.load_measures().values()
-        if (url is None or m["url"] == url) and (status is None or m["status"] == status)
-    ]
-    size = page_size(count)
-    return FhirResponse(
-        searchset(
-            request,
-            resources=found[offset : offset + size],
-            total=len(found),
-            offset=offset,
-            count=size,
-            base=fhir_base(request),
-        )
-    )
+def _bad(name: str, message: str) -> Problem:
+    return Problem(400, f"{name}: {message}", errors=[{"loc": name, "message": message}])
 
 
-@router.get("/Measure/{measure_id}", operation_id="read_measure", dependencies=[Public])
-def read_measure(measure_id: str) -> FhirResponse:
-    """Read one referral indicator (Measure), tied to its Marmot principle."""
-    return FhirResponse(_measure(measure_id))
+def period_bound(name: str, value: str | None, *, end: bool) -> date:
+    """A FHIR date of any precision as the first (start) or last (end) day it covers."""
+    if not value:
+        raise _bad(name, "is required (a FHIR date: 2026, 2026-03 or 2026-03-04)")
+    match = FHIR_DATE.match(value.strip())
+    if not match:
+        raise _bad(name, f"{value!r} is not a FHIR date (2026, 2026-03 or 2026-03-04)")
+    year, month, day = int(match.group(1)), match.group(3), match.group(5)
+    try:
+        if month is None:
+            return date(year, 12, 31) if end else date(year, 1, 1)
+        if day is None:
+            first = date(year, int(month), 1)
+            if not end:
+                return first
+            following = date(year + first.month // 12, first.month % 12 + 1, 1)
+            return date.fromordinal(following.toordinal() - 1)
+        return date(year, int(month), int(day))
+    except ValueError:
+        raise _bad(name, f"{value!r} is not a real date") from None
 
 
-@router.get("/Measure/{measure_id}/$evaluate-measure", operation_id="evaluate_measure")
-def evaluate_measure(
-    measure_id: str,
-    session: SessionDep,
-    settings: SettingsDep,
-    _actor: AnalystDep,
-    period_start: Annotated[date, Query(alias="periodStart", description="First day of the period")],
-    period_end: Annotated[date, Query(alias="periodEnd", description="Last day of the period (inclusive)")],
-) -> FhirResponse:
-    """A summary MeasureReport stratified by ward, IMD decile and need, small numbers suppressed."""
+def _evaluate(*, session: Any, settings: Settings, measure_id: str, inputs: dict[str, str]) -> dict[str, Any]:
     measure = _measure(measure_id)
-    service.check_period(
-        period_start, period_end, max_months=settings.report_max_months, names=("periodStart", "periodEnd")
-    )
+    report_type = inputs.get("reportType", "population")
+    if report_type != "population":
+        # Events are anonymous: there is no subject to report on, only the population.
+        raise _bad("reportType", f"{report_type!r} is not available; this service reports 'population' only")
+    start = period_bound("periodStart", inputs.get("periodStart"), end=False)
+    end = period_bound("periodEnd", inputs.get("periodEnd"), end=True)
+    service.check_period(start, end, max_months=settings.report_max_months, names=("periodStart", "periodEnd"))
     # A MeasureReport is for publishing: never unsuppressed.
     policy = policy_for(
         name=settings.suppression_policy, threshold=settings.suppression_threshold, admin=False, export=True
     )
-    return FhirResponse(
-        measures.evaluate(session=session, measure=measure, start=period_start, end=period_end, policy=policy)
-    )
+    return measures.evaluate(session=session, measure=measure, start=start, end=end, policy=policy)
+
+
+@router.get(
+    "/Measure",
+    operation_id="search_measures",
+    dependencies=[Public],
+    openapi_extra=search.route_extra(search.CONFORMANCE_PARAMS),
+)
+def search_measures(request: Request) -> FhirResponse:
+    """Search the referral indicators (Measures) by _id, url, version and status."""
+    return FhirResponse(shipped_searchset(request, list(measures.load_measures().values())))
+
+
+@router.get("/Measure/{measure_id}", operation_id="read_measure", dependencies=[Public])
+def read_measure(measure_id: str, request: Request) -> Response:
+    """Read one referral indicator (Measure), tied to its Marmot principle."""
+    resource = _measure(measure_id)
+    return read_response(request, resource, etag=content_tag(resource))
+
+
+@router.get(
+    "/Measure/{measure_id}/$evaluate-measure",
+    operation_id="evaluate_measure",
+    openapi_extra={
+        **EVALUATE,
+        "parameters": [
+            {"name": n, "in": "query", "required": n != "reportType", "schema": {"type": "string"}} for n in INPUTS
+        ],
+    },
+)
+def evaluate_measure(
+    measure_id: str, request: Request, session: SessionDep, settings: SettingsDep, _actor: AnalystDep
+) -> FhirResponse:
+    """A summary MeasureReport stratified by ward, IMD decile and need, small numbers suppressed."""
+    inputs = {name: value for name, value in request.query_params.items() if name in INPUTS}
+    return FhirResponse(_evaluate(session=session, settings=settings, measure_id=measure_id, inputs=inputs))
+
+
+@router.post(
+    "/Measure/{measure_id}/$evaluate-measure",
+    operation_id="evaluate_measure_post",
+    openapi_extra={
+        **EVALUATE,
+        "requestBody": {"required": True, "content": {"application/fhir+json": {"schema": {"type": "object"}}}},
+    },
+)
+async def evaluate_measure_post(
+    measure_id: str, request: Request, session: SessionDep, settings: SettingsDep, _actor: AnalystDep
+) -> FhirResponse:
+    """$evaluate-measure with its inputs in a Parameters body (periodStart, periodEnd, reportType)."""
+    inputs = operation_inputs(await read_json_body(request), names=INPUTS)
+    return FhirResponse(_evaluate(session=session, settings=settings, measure_id=measure_id, inputs=inputs))

@@ -12,7 +12,7 @@ from signpost.fhir_api.bundle import fhir_base
 from signpost.fhir_api.io import FhirResponse, read_json_body
 from signpost.fhir_api.routes import fhir_router
 from signpost.routing import submission
-from signpost.template import bundle, observations, validate
+from signpost.template import bundle, conformance, observations, validate
 
 router = fhir_router(["fhir-questionnaire-response"])
 
@@ -27,14 +27,17 @@ BODY: dict[str, Any] = {
             }
         },
     },
-    "x-fhir-operation-definition": "https://signpost.example.org/fhir/OperationDefinition/QuestionnaireResponse-signpost",
+    "x-fhir-operation-definition": f"{conformance.BASE}/OperationDefinition/QuestionnaireResponse-signpost",
 }
 
 
 @router.post(
     "/QuestionnaireResponse/$validate",
     operation_id="fhir_questionnaire_response_validate",
-    openapi_extra={"requestBody": BODY["requestBody"]},
+    openapi_extra={
+        "requestBody": BODY["requestBody"],
+        "x-fhir-operation-definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+    },
 )
 async def validate_response(request: Request, caller: TemplateReaderDep) -> FhirResponse:
     """Check a QuestionnaireResponse against the template; an OperationOutcome lists every problem."""
@@ -52,7 +55,7 @@ async def validate_response(request: Request, caller: TemplateReaderDep) -> Fhir
     operation_id="fhir_questionnaire_response_extract",
     openapi_extra={
         "requestBody": BODY["requestBody"],
-        "x-fhir-operation-definition": "https://signpost.example.org/fhir/OperationDefinition/QuestionnaireResponse-extract",
+        "x-fhir-operation-definition": f"{conformance.BASE}/OperationDefinition/QuestionnaireResponse-extract",
     },
 )
 async def extract_response(request: Request, caller: TemplateReaderDep) -> FhirResponse:

@@ -6,6 +6,7 @@ session. A bad file raises GeographyImportError naming file, line and column bef
 """
 
 import csv
+import gzip
 import hashlib
 import io
 import re
@@ -80,8 +81,13 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def open_binary(path: Path) -> Any:
+    """The file's bytes, decompressed when it is gzipped (the packaged starter geography is)."""
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+
+
 def _open_text(path: Path) -> tuple[Any, io.TextIOWrapper]:
-    raw = path.open("rb")
+    raw = open_binary(path)
     return raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
@@ -191,7 +197,7 @@ def parse_postcodes(
     las = tuple(local_authorities)
     parsed = Parsed(kind="nspl", path=path, digest="", local_authorities=las)
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_binary(path) as handle:
         first = handle.readline()
         digest.update(first)
         try:

@@ -6,7 +6,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from signpost.config import Settings
-from signpost.geography import importers
+from signpost.geography import importers, packaged
 
 # (kind, file name) in load order: the ward lookup makes the LSOAs that IMD deciles attach to.
 LEEDS_FILES: tuple[tuple[str, str], ...] = (
@@ -16,12 +16,17 @@ LEEDS_FILES: tuple[tuple[str, str], ...] = (
     ("ward-crosswalk", "leeds_ward_codes.csv"),
 )
 # A postcode directory dropped into the same folder is loaded too (the national file takes about a minute).
-POSTCODE_DIRECTORY_GLOBS = ("NSPL*.csv", "ONSPD*.csv")
+POSTCODE_DIRECTORY_GLOBS = ("NSPL*.csv", "ONSPD*.csv", "NSPL*.csv.gz", "ONSPD*.csv.gz")
 
 
 def starter_files(folder: Path) -> list[tuple[str, Path]]:
-    """The files the starter loader would load from `folder`, in order."""
-    found = [(kind, folder / name) for kind, name in LEEDS_FILES if (folder / name).is_file()]
+    """The files the starter loader would load from `folder`, in order (each plain or gzipped)."""
+    found = []
+    for kind, name in LEEDS_FILES:
+        for candidate in (folder / name, folder / f"{name}.gz"):
+            if candidate.is_file():
+                found.append((kind, candidate))
+                break
     for pattern in POSTCODE_DIRECTORY_GLOBS:
         found += [("nspl", path) for path in sorted(folder.glob(pattern))]
     return found
@@ -30,6 +35,12 @@ def starter_files(folder: Path) -> list[tuple[str, Path]]:
 def load_starter_geography(session: Session, settings: Settings, console: Console) -> None:
     """Load the lookups at hand in settings.geography_data_dir; files imported before are skipped (quick re-run)."""
     files = starter_files(Path(settings.geography_data_dir))
+    if not files:
+        files = starter_files(packaged.folder())
+        console.print(
+            f"geography: no reference files in {settings.geography_data_dir}; loading the Leeds starter geography "
+            "shipped with Signpost (ONS, OS and MHCLG data, Open Government Licence v3.0)"
+        )
     if not files:
         console.print(f"geography: no reference files in {settings.geography_data_dir}; postcodes resolve as unknown")
         return

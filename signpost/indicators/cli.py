@@ -1,5 +1,6 @@
 """`signpost indicators …`: fold pending events in, rebuild the roll-ups, push a month's MeasureReports."""
 
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -9,7 +10,7 @@ from sqlmodel import Session
 from signpost import db
 from signpost.config import get_settings
 from signpost.indicators import push as pushing
-from signpost.indicators import rollup
+from signpost.indicators import retention, rollup, suppression
 
 app = typer.Typer(help="Indicator roll-ups and the push to the indicator endpoint.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -33,6 +34,23 @@ def fold() -> None:
 
 
 @app.command()
+def retain(
+    months: Annotated[
+        int | None, typer.Option(help="Keep this many months of raw events (default SIGNPOST_EVENT_RETENTION_MONTHS)")
+    ] = None,
+) -> None:
+    """Delete raw events older than the retention period that the roll-ups hold (servers do it periodically)."""
+    keep = get_settings().event_retention_months if months is None else months
+    if keep <= 0:
+        print("Retention is off (0 months): no events deleted.")
+        return
+    with Session(db.get_engine()) as session:
+        deleted = retention.retain(session, today=date.today(), months=keep)
+        session.commit()
+    print(f"Deleted {deleted} events from before {retention.cutoff(date.today(), keep)}; reports read their roll-ups.")
+
+
+@app.command()
 def push(
     period: Annotated[str, typer.Option(help="The month to send, as YYYY-MM (e.g. 2026-10)")],
 ) -> None:
@@ -47,3 +65,11 @@ def push(
     for item in sent:
         print(f"{item.identifier}: {item.status}")
     print(f"Sent {len(sent)} MeasureReports for {period}.")
+
+
+@app.command()
+def ptable() -> None:
+    """Print the published perturbation table (pcv, ckey, pvalue) as CSV: the noise each count and cell key get."""
+    print("pcv,ckey,pvalue")
+    for row in suppression.ptable_rows():
+        print(",".join(map(str, row)))

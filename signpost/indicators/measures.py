@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from signpost.config import data_dir
 from signpost.indicators import service
-from signpost.indicators.suppression import SuppressionPolicy
+from signpost.indicators.suppression import CELL_KEYS, SuppressionPolicy
 
 BASE = "https://signpost.example.org/fhir"
 FILTER_LANGUAGE = "text/x-signpost-filter"
@@ -79,8 +79,8 @@ def _value(group: str, value: Any, ward_names: dict[str, str]) -> dict[str, Any]
     return {"coding": [{"system": system, "code": str(value)}], "text": str(value)}
 
 
-def _population(n: int, policy: SuppressionPolicy) -> dict[str, Any]:
-    published = policy.publish(n)
+def _population(n: int, cell_key: int, policy: SuppressionPolicy) -> dict[str, Any]:
+    published = policy.publish(n, cell_key)
     population: dict[str, Any] = {"code": INITIAL_POPULATION}
     if published is None:
         # Suppressed: say so, and never carry the count.
@@ -109,6 +109,7 @@ def evaluate(
         for key, n in counts.cells.items()
         if selection.needs is None or key[wanted.index("need")] in selection.needs
     }
+    cell_keys = {key: counts.cell_keys.get(key, 0) for key in cells}
     ward_list = service.wards(session)
     ward_names = {w.code: w.name for w in ward_list}
     population_by_ward = {w.code: w.population for w in ward_list}
@@ -119,24 +120,28 @@ def evaluate(
             return list(selection.needs)
         return service._axis(group, start, end, seen, ward_list)
 
-    def marginal(groups: list[str]) -> dict[tuple[Any, ...], int]:
+    def marginal(groups: list[str]) -> tuple[dict[tuple[Any, ...], int], dict[tuple[Any, ...], int]]:
+        """Counts summed over the other groupings, with their cell keys summed alike."""
         sums: dict[tuple[Any, ...], int] = defaultdict(int)
+        keys: dict[tuple[Any, ...], int] = defaultdict(int)
         for key, n in cells.items():
-            sums[tuple(key[wanted.index(g)] for g in groups)] += n
-        return sums
+            at = tuple(key[wanted.index(g)] for g in groups)
+            sums[at] += n
+            keys[at] = (keys[at] + cell_keys[key]) % CELL_KEYS
+        return sums, keys
 
     report_stratifiers = []
     for stratifier in stratifiers:
         if "component" in stratifier:
             groups = [STRATIFIER_GROUPS[c["criteria"]["expression"]] for c in stratifier["component"]]
-            sums = marginal(groups)
+            sums, keys = marginal(groups)
             strata = [
                 {
                     "component": [
                         {"code": c["code"], "value": _value(g, v, ward_names)}
                         for c, g, v in zip(stratifier["component"], groups, key, strict=True)
                     ],
-                    "population": [_population(n, policy)],
+                    "population": [_population(n, keys[key], policy)],
                 }
                 # Combinations without events are left out: a ward × decile grid is mostly empty.
                 for key, n in sorted(sums.items(), key=lambda item: tuple(map(str, item[0])))
@@ -144,15 +149,15 @@ def evaluate(
             ]
         else:
             group = STRATIFIER_GROUPS[stratifier["criteria"]["expression"]]
-            sums = marginal([group])
+            sums, keys = marginal([group])
             strata = []
             for value in axis(group):
-                n = sums.get((value,), 0)
+                n, cell_key = sums.get((value,), 0), keys.get((value,), 0)
                 stratum: dict[str, Any] = {
                     "value": _value(group, value, ward_names),
-                    "population": [_population(n, policy)],
+                    "population": [_population(n, cell_key, policy)],
                 }
-                published = policy.publish(n)
+                published = policy.publish(n, cell_key)
                 residents = population_by_ward.get(value) if group == "ward" else None
                 if published is not None and residents:
                     # Rates from the published count only, so they reveal no more than the count does.
@@ -161,14 +166,17 @@ def evaluate(
                         "unit": "per 1,000 residents",
                     }
                 strata.append(stratum)
-        report_stratifiers.append({"code": [stratifier["code"]], "stratum": strata})
+        # mea-1 keeps a component stratifier's name out of `code` in the Measure (it is the element id there).
+        code = stratifier["code"] if "code" in stratifier else {"text": stratifier["id"]}
+        report_stratifiers.append({"code": [code], "stratum": strata})
 
     ward_vintage = next((w.vintage for w in ward_list if w.vintage), None) or (
         max(counts.ward_vintages) if counts.ward_vintages else None
     )
     imd_year = max(counts.imd_years) if counts.imd_years else None
     extensions: list[dict[str, Any]] = [
-        {"url": f"{BASE}/StructureDefinition/suppression-policy", "valueString": policy.description}
+        {"url": f"{BASE}/StructureDefinition/suppression-policy", "valueString": policy.description},
+        {"url": f"{BASE}/StructureDefinition/disclosure-method", "valueCode": policy.method},
     ]
     if ward_vintage:
         extensions.append({"url": f"{BASE}/StructureDefinition/ward-vintage", "valueInteger": ward_vintage})
@@ -187,7 +195,7 @@ def evaluate(
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "group": [
             {
-                "population": [_population(sum(cells.values()), policy)],
+                "population": [_population(sum(cells.values()), sum(cell_keys.values()) % CELL_KEYS, policy)],
                 "stratifier": report_stratifiers,
             }
         ],

@@ -23,7 +23,7 @@ DIMENSIONS = (
 
 
 # The small cubes answer most reports; on SQLite each gets a partial index holding every column a report reads
-# (n last), so a report is a few range scans of those indexes and never touches the wide table (rollup.CUBES).
+# (n and the cell key last), so a report is a few range scans of those indexes, never the wide table (rollup.CUBES).
 # Not on PostgreSQL: its planner prefers the unique index once the table is analysed, which is as fast there, and
 # a copy of n in an index makes every count update write index entries and keeps the update from being HOT.
 _AREA_COLUMNS = ("need_code", "ward_code", "imd_decile", "ward_vintage", "imd_year")
@@ -54,6 +54,7 @@ def _covering_index(cube: str) -> Index:
         "period_start",
         *SMALL_CUBE_COLUMNS[cube],
         "n",
+        "cell_key",
         sqlite_where=where,
     ).ddl_if(dialect="sqlite")
 
@@ -101,3 +102,14 @@ class IndicatorCount(SQLModel, table=True):
     age_band: str = Field(max_length=16)
     practice_ods: str = Field(max_length=10)
     n: int
+    # The sum of the cell's events' record keys mod 256 (suppression.CELL_KEYS): its perturbation's seed.
+    cell_key: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class IndicatorRetention(SQLModel, table=True):
+    """One row: the first day whose raw events are kept; earlier periods live in the roll-ups only."""
+
+    __tablename__ = "indicator_retention"
+
+    id: int = Field(default=1, primary_key=True)
+    events_from: date

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from signpost.config import Settings
 from signpost.indicators import measures
-from signpost.indicators.service import _month_end
+from signpost.indicators.service import month_end
 from signpost.indicators.suppression import policy_for
 
 
@@ -38,7 +38,7 @@ def month_period(text: str) -> tuple[date, date]:
         start = date(year, month, 1)
     except ValueError:
         raise PushError(f"--period must be a month as YYYY-MM (e.g. 2026-10), not '{text}'.") from None
-    return start, _month_end(start)
+    return start, month_end(start)
 
 
 def _outcome_text(response: httpx.Response) -> str:

@@ -9,7 +9,7 @@ their events to the cubes and deletes their pending rows, in one transaction; th
 `fold_seconds`. Reports read the cubes and the pending events in one statement, so they count every committed
 event exactly once whether or not it has been folded (`service.count`).
 The update is an upsert `n = n + excluded.n` in key order, so concurrent folders on PostgreSQL neither
-lose counts nor deadlock; `rebuild` recomputes every cube from the events with the same key function (`tally`).
+lose counts nor deadlock; `rebuild` recomputes every cube from every event with the fold's own SQL.
 A fold counts in the database what `tally` counts: on PostgreSQL in one statement (`_PG_FOLD`), on SQLite in two.
 """
 
@@ -28,7 +28,9 @@ from sqlmodel import Session
 
 from signpost import db
 from signpost.events.models import SignpostEvent
+from signpost.indicators import retention
 from signpost.indicators.models import DIMENSIONS, IndicatorCount, IndicatorPending
+from signpost.indicators.suppression import CELL_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +106,17 @@ _PLANS = [
 ]
 _KEYS = ", ".join(KEY_COLUMNS)
 _DIMENSIONS = ", ".join(DIMENSIONS)
-# What every write of cells ends with: a cell already there is added to.
-_ADD_TO_CELLS = f"ON CONFLICT ({_KEYS}) DO UPDATE SET n = indicator_count.n + excluded.n"
-_UPSERT = f"INSERT INTO indicator_count ({_KEYS}, n) VALUES ({{marks}}) {_ADD_TO_CELLS}"
+# What every write of cells ends with: a cell already there is added to, its cell key too (mod CELL_KEYS: the sum's
+# residue is all a cell key needs, and it stays small).
+# psycopg reads % as a placeholder in a statement sent with parameters, so PostgreSQL's statements write it %%.
+_MOD = {"postgresql": "%%", "sqlite": "%"}
+
+
+def _add_to_cells(dialect: str) -> str:
+    return (
+        f"ON CONFLICT ({_KEYS}) DO UPDATE SET n = indicator_count.n + excluded.n, "
+        f"cell_key = (indicator_count.cell_key + excluded.cell_key) {_MOD[dialect]} {CELL_KEYS}"
+    )
 
 
 def tally(events: Iterable[EventLike]) -> Counter[Key]:
@@ -133,27 +143,8 @@ def cell_keys(event: EventLike) -> list[Key]:
     return list(tally([event]))
 
 
-def _rows(session: Session, counts: Counter[Key]) -> list[tuple[Any, ...]]:
-    # Key order gives every writer the same lock order on PostgreSQL, so concurrent upserts cannot deadlock
-    # (SQLite has one writer at a time). Unknowns are sentinels, never None, so keys sort.
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    return [
-        (key[0], key[1].isoformat() if sqlite else key[1], *key[2:], n)
-        for key, n in (counts.items() if sqlite else sorted(counts.items()))
-    ]
-
-
-def _write(session: Session, counts: Counter[Key], *, batch: int = 50_000) -> None:
-    # Plain driver executemany: the roll-up write is the hot path of every ingest, so no per-row ORM work.
-    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
-    statement = _UPSERT.format(marks=", ".join([mark] * (len(KEY_COLUMNS) + 1)))
-    rows = _rows(session, counts)
-    connection = session.connection()
-    for start in range(0, len(rows), batch):
-        connection.exec_driver_sql(statement, rows[start : start + batch])
-
-
 _PENDING = IndicatorPending.__table__  # type: ignore[attr-defined]
+_EVENTS = SignpostEvent.__table__  # type: ignore[attr-defined]
 _EVENT_COLUMNS = [SignpostEvent.occurred_on, *(getattr(SignpostEvent, d) for d in DIMENSIONS)]  # type: ignore[attr-defined]
 # Submissions a fold takes at most: its transaction (and, on SQLite, the write lock) stays short.
 FOLD_SUBMISSIONS = 1_000
@@ -187,15 +178,15 @@ def _cells(dialect: str) -> str:
             f"COALESCE({name}, {default!r})" if name in cube.dimensions else repr(default)
             for name, default in zip(DIMENSIONS, DEFAULTS, strict=True)
         ]
-        selects.append(f"SELECT '{cube.name}', {period}, {', '.join(values)}, n FROM events")
+        selects.append(f"SELECT '{cube.name}', {period}, {', '.join(values)}, n, k FROM events")
     return "\n    UNION ALL ".join(selects)
 
 
 def _grouped_events(taken: str) -> str:
     """SQL for the events of the submissions `taken` (an SQL condition on submission_id), alike ones counted as one
-    row with how many (`n`)."""
+    row with how many (`n`) and the sum of their record keys (`k`)."""
     return (
-        f"SELECT occurred_on, {_DIMENSIONS}, count(*) AS n FROM signpost_event\n"
+        f"SELECT occurred_on, {_DIMENSIONS}, count(*) AS n, sum(record_key) AS k FROM signpost_event\n"
         f"    WHERE submission_id {taken} GROUP BY occurred_on, {_DIMENSIONS}"
     )
 
@@ -217,12 +208,12 @@ WITH taken AS (
 ), events AS (
     -- Not a join: planned for ~200 taken rows, that read the whole event table (9 ms at 75,000 events, 0.3 here).
     {_grouped_events("= ANY(ARRAY(SELECT submission_id FROM taken))")}
-), cells ({_KEYS}, n) AS (
+), cells ({_KEYS}, n, k) AS (
     {_cells("postgresql")}
 ), counted AS (
-    INSERT INTO indicator_count ({_KEYS}, n)
-    SELECT {_KEYS}, sum(n) FROM cells GROUP BY {_KEYS} ORDER BY {_KEYS}
-    {_ADD_TO_CELLS}
+    INSERT INTO indicator_count ({_KEYS}, n, cell_key)
+    SELECT {_KEYS}, sum(n), sum(k) %% {CELL_KEYS} FROM cells GROUP BY {_KEYS} ORDER BY {_KEYS}
+    {_add_to_cells("postgresql")}
 )
 SELECT count(*) FROM taken
 """
@@ -232,16 +223,23 @@ SELECT count(*) FROM taken
 # pending submissions: the first counts their events into every cube, the second deletes their pending rows.
 # (MATERIALIZED: else each cube's SELECT reads and groups the events again, and the fold took 13 ms, not 1.6.)
 _SQLITE_TAKEN = "SELECT submission_id FROM indicator_pending ORDER BY submission_id LIMIT :limit"
-_SQLITE_FOLD = f"""
+
+
+def _sqlite_fold(taken: str) -> str:
+    """SQLite's statement counting the events of the submissions `taken` into every cube."""
+    return f"""
 WITH events AS MATERIALIZED (
-    {_grouped_events(f"IN ({_SQLITE_TAKEN})")}
-), cells ({_KEYS}, n) AS (
+    {_grouped_events(taken)}
+), cells ({_KEYS}, n, k) AS (
     {_cells("sqlite")}
 )
-INSERT INTO indicator_count ({_KEYS}, n)
-SELECT {_KEYS}, sum(n) FROM cells WHERE true GROUP BY {_KEYS}
-{_ADD_TO_CELLS}
+INSERT INTO indicator_count ({_KEYS}, n, cell_key)
+SELECT {_KEYS}, sum(n), sum(k) % {CELL_KEYS} FROM cells WHERE true GROUP BY {_KEYS}
+{_add_to_cells("sqlite")}
 """
+
+
+_SQLITE_FOLD = _sqlite_fold(f"IN ({_SQLITE_TAKEN})")
 _SQLITE_DELETE_TAKEN = f"DELETE FROM indicator_pending WHERE submission_id IN ({_SQLITE_TAKEN})"
 
 
@@ -335,7 +333,7 @@ async def fold_every(engine: Engine, seconds: float, pool: AsyncConnectionPool |
 
 def pending_events(*columns: str) -> Select:  # type: ignore[type-arg]
     """The pending events' `columns` (a dimension, or "period_start" for the day), unknowns as the cubes store
-    them, with n = 1: rows a report adds to the cells it reads."""
+    them, with n = 1 and the event's record key as its cell key: rows a report adds to the cells it reads."""
     values = []
     for name in columns:
         if name == "period_start":
@@ -346,27 +344,51 @@ def pending_events(*columns: str) -> Select:  # type: ignore[type-arg]
     # IN, not a join: from a join SQLite read every event in the report's dates to find the pending few (1 s a
     # 12-month report at a million events); from IN it reads the pending rows, then their events.
     pending = SignpostEvent.submission_id.in_(select(_PENDING.c.submission_id))  # type: ignore[attr-defined]
-    return select(*values, literal(1).label("n")).where(pending)
+    record_key = _EVENTS.c.record_key.label("cell_key")
+    return select(*values, literal(1).label("n"), record_key).where(pending)
 
 
-def rebuild(session: Session, *, batch: int = 50_000) -> int:
+def rebuild(session: Session) -> int:
     """Recompute every cube from the events and clear the pending rows; returns how many events were counted.
+    Periods whose events were deleted past retention keep their cells (the roll-ups are their only record).
     The caller commits."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         # Writers that have marked submissions pending finish first, and none start until this commits, so every
         # event is counted either here or by a later fold (SQLite: the first write below takes the one write lock).
         session.execute(text("LOCK TABLE indicator_pending IN SHARE ROW EXCLUSIVE MODE"))
-    session.execute(delete(IndicatorPending))
-    counts: Counter[Key] = Counter()
-    seen = 0
-    result = session.execute(select(*_EVENT_COLUMNS).execution_options(yield_per=batch))
-    for chunk in result.partitions():
-        counts.update(tally(chunk))  # type: ignore[arg-type]
-        seen += len(chunk)
-    session.execute(delete(IndicatorCount))
-    if counts:
-        _write(session, counts, batch=batch)
-    return seen
+    table = IndicatorCount.__table__  # type: ignore[attr-defined]
+    first_kept = retention.events_from(session)
+    if first_kept is None:
+        session.execute(delete(IndicatorPending))
+        session.execute(delete(table))
+    else:
+        # Events before the first day kept count only in the cells kept: fold the pending ones in, then let
+        # retention take them, so each is counted once; then recompute what the kept events count in.
+        while fold(session, limit=FOLD_SUBMISSIONS):
+            pass
+        session.execute(delete(SignpostEvent).where(SignpostEvent.occurred_on < first_kept))  # type: ignore[arg-type]
+        spanning = [date(first_kept.year, 1, 1), period_start(first_kept, "quarter")]
+        session.execute(
+            delete(table).where(
+                (table.c.period_start >= first_kept)
+                | (table.c.cube.in_(("year_area", "quarter_area")) & table.c.period_start.in_(spanning))
+            )
+        )
+        retention.rebuild_spanning(session, first_kept)
+    # The fold's own SQL over every event: one key function for live folding and rebuilding.
+    every = "IS NOT NULL"
+    statement = (
+        _sqlite_fold(every)
+        if dialect == "sqlite"
+        else f"""
+WITH events AS ({_grouped_events(every)}), cells ({_KEYS}, n, k) AS ({_cells("postgresql")})
+INSERT INTO indicator_count ({_KEYS}, n, cell_key)
+SELECT {_KEYS}, sum(n), sum(k) %% {CELL_KEYS} FROM cells GROUP BY {_KEYS} ORDER BY {_KEYS}
+{_add_to_cells("postgresql")}"""
+    )
+    session.connection().exec_driver_sql(statement, {})
+    return int(session.execute(select(func.count()).select_from(SignpostEvent)).scalar_one())
 
 
 def stored(session: Session) -> Counter[Key]:

@@ -13,7 +13,7 @@ from signpost.events import vocabulary
 from signpost.events.models import SignpostEvent
 from signpost.indicators import rollup
 from signpost.indicators.models import IndicatorCount
-from signpost.indicators.suppression import SuppressionPolicy
+from signpost.indicators.suppression import CELL_KEYS, SuppressionPolicy
 
 UNKNOWN = "unknown"
 # grouping name -> roll-up dimension (month is the period itself)
@@ -47,6 +47,8 @@ class Counts:
     """Unsuppressed counts by grouping values, with the geography vintages they were recorded under."""
 
     cells: dict[tuple[Any, ...], int]
+    # Each cell's key (the sum of its events' record keys mod suppression.CELL_KEYS): the seed of its noise.
+    cell_keys: dict[tuple[Any, ...], int] = field(default_factory=dict)
     ward_vintages: set[int] = field(default_factory=set)
     imd_years: set[int] = field(default_factory=set)
     cube: str = ""
@@ -71,6 +73,25 @@ def months_spanned(start: date, end: date) -> int:
 
 
 def check_period(start: date, end: date, *, max_months: int, names: tuple[str, str] = ("start", "end")) -> None:
+    """A published period: whole months (the roll-ups' fixed publication units), start before end, not too long."""
+    # Whole months only: with any day allowed, overlapping periods that differ by a few days let an analyst
+    # difference a suppressed count out of published ones (issue #20); months are what the roll-ups keep.
+    misaligned = [
+        (name, day, message)
+        for name, day, ok, message in (
+            (names[0], start, start.day == 1, "must be the first day of a month"),
+            (names[1], end, end == month_end(end), "must be the last day of a month"),
+        )
+        if not ok
+    ]
+    if misaligned:
+        raise Problem(
+            422,
+            "Reports cover whole months: "
+            + "; ".join(f"{name} ({day}) {message}" for name, day, message in misaligned)
+            + f"; for example {start.replace(day=1)} to {month_end(end)}.",
+            errors=[{"loc": name, "message": message} for name, _, message in misaligned],
+        )
     if end < start:
         raise Problem(
             422,
@@ -85,7 +106,8 @@ def check_period(start: date, end: date, *, max_months: int, names: tuple[str, s
         )
 
 
-def _month_end(day: date) -> date:
+def month_end(day: date) -> date:
+    """The last day of the month of `day`."""
     following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return date.fromordinal(following.toordinal() - 1)
 
@@ -95,7 +117,7 @@ def _period_end(first: date, grain: str) -> date:
         return first
     if grain == "year":
         return date(first.year, 12, 31)
-    return _month_end(first.replace(month=first.month + 2) if grain == "quarter" else first)
+    return month_end(first.replace(month=first.month + 2) if grain == "quarter" else first)
 
 
 @dataclass(frozen=True)
@@ -149,7 +171,7 @@ def count(
     parts = plan({*names, *filters} - {"period_start"}, start, end, by_month=by_month)
     table = IndicatorCount.__table__  # type: ignore[attr-defined]
     selects = [
-        select(*(table.c[name] for name in names), table.c.n).where(
+        select(*(table.c[name] for name in names), table.c.n, table.c.cell_key).where(
             # The cube's name as a literal, not a parameter: only then can SQLite and PostgreSQL (whose prepared
             # statements turn generic) use the cube's partial covering index (models.SMALL_CUBE_COLUMNS).
             table.c.cube == literal_column(f"'{part.cube}'"),
@@ -169,11 +191,11 @@ def count(
     )
     cells = union_all(*selects).subquery()
     keys = [cells.c[name] for name in names]
-    query = select(*keys, func.sum(cells.c.n)).group_by(*keys)
+    query = select(*keys, func.sum(cells.c.n), func.sum(cells.c.cell_key)).group_by(*keys)
     unknown = (rollup.UNKNOWN_TEXT, rollup.UNKNOWN_NUMBER)
     found = Counts(cells={}, cube="+".join(dict.fromkeys(part.cube for part in parts)))
     month_at = group_by.index("month") if by_month else None
-    for *values, vintage, imd_year, n in session.connection().execute(query):
+    for *values, vintage, imd_year, n, cell_key in session.connection().execute(query):
         if vintage:
             found.ward_vintages.add(vintage)
         if imd_year:
@@ -183,6 +205,7 @@ def count(
             cell[month_at] = values[month_at].strftime("%Y-%m")
         key = tuple(cell)
         found.cells[key] = found.cells.get(key, 0) + int(n)
+        found.cell_keys[key] = (found.cell_keys.get(key, 0) + int(cell_key)) % CELL_KEYS
     return found
 
 
@@ -205,7 +228,7 @@ def _axis(group: str, start: date, end: date, seen: set[Any], ward_list: list[Wa
         fixed, day = [], start.replace(day=1)
         while day <= end:
             fixed.append(day.strftime("%Y-%m"))
-            day = date.fromordinal(_month_end(day).toordinal() + 1)
+            day = date.fromordinal(month_end(day).toordinal() + 1)
         return fixed
     if group == "ward":
         fixed = [w.code for w in ward_list]
@@ -247,14 +270,11 @@ def report(
     cells = itertools.product(*axes) if all_listed else sorted(counts.cells, key=lambda c: tuple(map(str, c)))
     ward_at = group_by.index("ward") if "ward" in group_by else None
     ward_terms = {w.code: (w.name, w.population) for w in ward_list}
-    found, publish = counts.cells, policy.publish
-    published_of: dict[int, int | None] = {}  # most cells share a handful of counts (0 above all)
+    found, keys, publish = counts.cells, counts.cell_keys, policy.publish
     rows = []
     for cell in cells:
         n = found.get(tuple(cell), 0)
-        if n not in published_of:
-            published_of[n] = publish(n)
-        published = published_of[n]
+        published = publish(n, keys.get(tuple(cell), 0)) if n else 0
         row: dict[str, Any] = dict(zip(group_by, cell, strict=True))
         if ward_at is None:
             row["count"], row["suppressed"] = published, published is None
@@ -278,12 +298,20 @@ def report(
         "imd_year": max(counts.imd_years) if counts.imd_years else None,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "zero_cells_listed": all_listed,
-        "total": policy.total(list(counts.cells.values())),
+        "total": policy.total(list(counts.cells.values()), list(counts.cell_keys.values())),
         "rows": rows,
     }
 
 
-CSV_META = ("period_start", "period_end", "suppression_policy", "ward_vintage", "imd_year", "generated_at")
+CSV_META = (
+    "period_start",
+    "period_end",
+    "suppression_policy",
+    "disclosure_method",
+    "ward_vintage",
+    "imd_year",
+    "generated_at",
+)
 
 
 def to_csv(published: dict[str, Any]) -> str:
@@ -302,6 +330,7 @@ def to_csv(published: dict[str, Any]) -> str:
         published["period"]["start"],
         published["period"]["end"],
         published["suppression"]["policy"],
+        published["suppression"]["method"],
         published["ward_vintage"] or "",
         published["imd_year"] or "",
         published["generated_at"],

@@ -1,14 +1,18 @@
 """The directory as Open Referral UK 3.0 JSON: queries and the one serialiser the read API and export share."""
 
 import math
+import re
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
 
+from signpost.directory.ids import term_id
 from signpost.directory.models import (
     Accessibility,
     Contact,
@@ -49,14 +53,29 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def _drop_empty(data: dict[str, Any], *, keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Unknown and empty fields left out (an empty `url` is no URI), but for those the profile requires."""
+    return {k: v for k, v in data.items() if v is not None and (v != "" or k in keep)}
+
+
 def taxonomy_uri(taxonomy: str) -> str | None:
     """The canonical URI of one of the project's own taxonomies."""
     return f"{CANONICAL}/CodeSystem/{taxonomy}" if taxonomy in {"service-category", "social-need"} else None
 
 
+def taxonomy_id(taxonomy: str) -> str:
+    """A taxonomy's ORUK id: the profile wants a UUID, so one derived from its name (the same everywhere, always)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, taxonomy_uri(taxonomy) or f"{CANONICAL}/taxonomy/{taxonomy}"))
+
+
+def address_id(location_id: str) -> str:
+    """The id of a location's one address (the directory keeps it in the location's row): a UUID derived from it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{CANONICAL}/directory/location/{location_id}/address"))
+
+
 def organization_json(org: Organization) -> dict[str, Any]:
     """An organisation as ORUK 3.0 (the UK profile requires id, name, description)."""
-    return _drop_none(
+    return _drop_empty(
         {
             "id": org.id,
             "name": org.name,
@@ -67,7 +86,8 @@ def organization_json(org: Organization) -> dict[str, Any]:
             "charity_number": org.charity_number,
             "company_number": org.company_number,
             "last_modified": _iso(org.last_modified),
-        }
+        },
+        keep=("description",),
     )
 
 
@@ -75,14 +95,14 @@ def taxonomy_term_json(term: TaxonomyTerm) -> dict[str, Any]:
     """A taxonomy term as ORUK 3.0 (`term` as the UK profile names it; `code`/`name` as HSDS does)."""
     return _drop_none(
         {
-            "id": term.id,
+            "id": term_id(term.id),
             "code": term.code,
             "term": term.name,
             "name": term.name,
-            "description": term.description,
-            "parent_id": term.parent_id,
+            "description": term.description or "",
+            "parent_id": term_id(term.parent_id) if term.parent_id else None,
             "taxonomy": term.taxonomy,
-            "taxonomy_id": term.taxonomy,
+            "taxonomy_id": taxonomy_id(term.taxonomy),
             "term_uri": term.term_uri,
         }
     )
@@ -93,17 +113,18 @@ def location_json(location: Location, accessibility: Sequence[Accessibility] = (
     if location.address_1 or location.postal_code or location.city:
         address = _drop_none(
             {
-                "id": f"{location.id}-address",
+                "id": address_id(location.id),
                 "location_id": location.id,
                 "address_1": location.address_1 or "",
                 "city": location.city or "",
-                "state_province": location.state_province,
+                # Required by the profile's address, as are the three around it: empty when the feed had none.
+                "state_province": location.state_province or "",
                 "postal_code": location.postal_code or "",
                 "country": location.country,
                 "address_type": "physical" if location.location_type != "postal" else "postal",
             }
         )
-    return _drop_none(
+    return _drop_empty(
         {
             "id": location.id,
             "location_type": location.location_type,
@@ -113,7 +134,7 @@ def location_json(location: Location, accessibility: Sequence[Accessibility] = (
             "longitude": location.longitude,
             "addresses": [address] if address else [],
             "accessibility": [
-                _drop_none(
+                _drop_empty(
                     {
                         "id": a.id,
                         "location_id": a.location_id,
@@ -164,14 +185,14 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
 
     out = []
     for s in services:
-        item = _drop_none(
+        item = _drop_empty(
             {
                 "id": s.id,
                 "organization_id": s.organization_id,
                 "name": s.name,
                 "alternate_name": s.alternate_name,
                 "description": s.description or "",
-                "url": s.url or "",
+                "url": s.url,
                 "email": s.email,
                 "status": s.status,
                 "interpretation_services": s.interpretation_services,
@@ -187,7 +208,8 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
                 "delivery_modes": [
                     m for m, on in (("in_person", s.in_person), ("phone", s.by_phone), ("online", s.online)) if on
                 ],
-            }
+            },
+            keep=("description",),
         )
         org = orgs.get(s.organization_id)
         if org is not None:
@@ -210,18 +232,18 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
                     "link_id": s.id,
                     "link_type": "service",
                     "link_entity": "service",
-                    "taxonomy_term_id": link.taxonomy_term_id,
+                    "taxonomy_term_id": term_id(link.taxonomy_term_id),
                     "taxonomy_term": taxonomy_term_json(terms[link.taxonomy_term_id]),
                 }
                 for link in related["links"][s.id]
                 if link.taxonomy_term_id in terms
             ]
             item["service_areas"] = [
-                _drop_none(
+                _drop_empty(
                     {
                         "id": a.id,
                         "service_id": s.id,
-                        "name": a.name or "",
+                        "name": a.name,
                         "description": a.description,
                         "extent_type": a.scope,
                         "extent": a.area_code,
@@ -231,7 +253,7 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
                 for a in related["areas"][s.id]
             ]
             item["contacts"] = [
-                _drop_none(
+                _drop_empty(
                     {
                         "id": c.id,
                         "service_id": s.id,
@@ -245,7 +267,7 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
             ]
             item["phones"] = [_phone_json(p) for p in phones if p.contact_id is None]
             item["schedules"] = [
-                _drop_none(
+                _drop_empty(
                     {
                         "id": sc.id,
                         "service_id": s.id,
@@ -260,7 +282,7 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
                 for sc in sorted(related["schedules"][s.id], key=lambda sc: (DAY_ORDER.get(sc.byday, 7), sc.opens_at))
             ]
             item["cost_options"] = [
-                _drop_none(
+                _drop_empty(
                     {
                         "id": c.id,
                         "service_id": s.id,
@@ -273,7 +295,9 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
                 for c in related["costs"][s.id]
             ]
             item["languages"] = [
-                _drop_none({"id": lang.id, "service_id": s.id, "name": lang.name, "code": lang.code, "note": lang.note})
+                _drop_empty(
+                    {"id": lang.id, "service_id": s.id, "name": lang.name, "code": lang.code, "note": lang.note}
+                )
                 for lang in related["languages"][s.id]
             ]
             item["funding"] = []
@@ -282,7 +306,7 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
 
 
 def _phone_json(p: Phone) -> dict[str, Any]:
-    return _drop_none({"id": p.id, "number": p.number, "type": p.type, "description": p.description})
+    return _drop_empty({"id": p.id, "number": p.number, "type": p.type, "description": p.description})
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -328,29 +352,100 @@ def _public_services() -> Any:
     return select(Service).where(col(Service.retired_at).is_(None))
 
 
-def list_services(
-    *,
-    session: Session,
-    text: str | None,
-    taxonomy_term_id: str | None,
-    minimum_age: int | None,
-    maximum_age: int | None,
-    page: int,
-    per_page: int,
-) -> dict[str, Any]:
-    """A page of services matching the ORUK filters; ages select services open to someone in that range."""
-    check_paging(page, per_page)
+DAYS = {
+    **{code: code for code in DAY_ORDER},
+    **dict(zip(("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"), DAY_ORDER, strict=True)),
+}
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(:([0-5]\d))?$")
+
+
+def _bad_query(name: str, message: str) -> Problem:
+    return Problem(400, f"{name}: {message}", errors=[{"loc": ["query", name], "message": message}])
+
+
+def _parse_time(name: str, value: str | None) -> time | None:
+    if value is None:
+        return None
+    match = _TIME.match(value.strip())
+    if not match:
+        raise _bad_query(name, f"{value!r} is not a time of day (HH:MM or HH:MM:SS)")
+    return time(int(match.group(1)), int(match.group(2)), int(match.group(4) or 0))
+
+
+def _parse_instant(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad_query(name, f"{value!r} is not a date or date-time (e.g. 2026-01-31T09:00:00Z)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ServiceFilters:
+    """The ORUK 3.0 `/services` filters, as given in the query."""
+
+    text: str | None = None
+    taxonomy_term_id: str | None = None
+    taxonomy_id: str | None = None
+    minimum_age: int | None = None
+    maximum_age: int | None = None
+    day: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    modified_after: str | None = None
+
+
+def _schedule_condition(filters: ServiceFilters) -> Any:
+    """Services with one opening that meets `day`, `start_time` (opens at or after) and `end_time` (closes by)."""
+    day = filters.day
+    if day is not None and day.strip().upper() not in DAYS:
+        raise _bad_query("day", f"{day!r} is not a day; use MO..SU or Monday..Sunday")
+    opens, closes = _parse_time("start_time", filters.start_time), _parse_time("end_time", filters.end_time)
+    if opens is not None and closes is not None and opens >= closes:
+        raise _bad_query("end_time", "must be after start_time")
+    if day is None and opens is None and closes is None:
+        return None
+    conditions = [col(Schedule.service_id) == Service.id]
+    if day is not None:
+        conditions.append(col(Schedule.byday) == DAYS[day.strip().upper()])
+    if opens is not None:
+        conditions.append(col(Schedule.opens_at) >= opens)
+    if closes is not None:
+        conditions.append(col(Schedule.closes_at) <= closes)
+    return exists().where(*conditions)
+
+
+def _taxonomy_names(session: Session, value: str) -> list[str]:
+    """The taxonomies an ORUK `taxonomy_id` names: by its UUID, or by name as earlier versions of this API took."""
+    names = session.exec(select(TaxonomyTerm.taxonomy).distinct()).all()
+    return [name for name in names if value in (name, taxonomy_id(name))]
+
+
+def _term_ids(session: Session, value: str) -> list[str]:
+    """Stored term ids an ORUK `taxonomy_term_id` names: the id itself, or the one whose derived UUID it is."""
+    found = [value]
+    if len(value) == 36:
+        found += [t for t in session.exec(select(TaxonomyTerm.id)).all() if t != value and term_id(t) == value]
+    return found
+
+
+def service_conditions(session: Session, filters: ServiceFilters) -> list[Any]:
+    """The WHERE clauses on Service for the ORUK filters (shared by /services and /service_at_locations)."""
+    text, taxonomy_term_id = filters.text, filters.taxonomy_term_id
+    minimum_age, maximum_age = filters.minimum_age, filters.maximum_age
     if minimum_age is not None and maximum_age is not None and minimum_age > maximum_age:
         raise Problem(
             400,
             "minimum_age is above maximum_age.",
             errors=[{"loc": ["query", "minimum_age"], "message": "must not exceed maximum_age"}],
         )
-    statement = _public_services()
+    conditions: list[Any] = []
     if text and text.strip():
         pattern = f"%{text.strip().lower()}%"
         org_match = select(Organization.id).where(func.lower(Organization.name).like(pattern))
-        statement = statement.where(
+        conditions.append(
             or_(
                 func.lower(Service.name).like(pattern),
                 func.lower(func.coalesce(Service.description, "")).like(pattern),
@@ -361,14 +456,37 @@ def list_services(
         linked = (
             select(ServiceTaxonomy.service_id)
             .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
-            .where(or_(col(TaxonomyTerm.id) == taxonomy_term_id, col(TaxonomyTerm.code) == taxonomy_term_id))
+            .where(
+                or_(
+                    col(TaxonomyTerm.id).in_(_term_ids(session, taxonomy_term_id)),
+                    col(TaxonomyTerm.code) == taxonomy_term_id,
+                )
+            )
         )
-        statement = statement.where(col(Service.id).in_(linked))
+        conditions.append(col(Service.id).in_(linked))
+    if filters.taxonomy_id:
+        in_taxonomy = (
+            select(ServiceTaxonomy.service_id)
+            .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
+            .where(col(TaxonomyTerm.taxonomy).in_(_taxonomy_names(session, filters.taxonomy_id)))
+        )
+        conditions.append(col(Service.id).in_(in_taxonomy))
+    if (schedule := _schedule_condition(filters)) is not None:
+        conditions.append(schedule)
+    if (after := _parse_instant("modified_after", filters.modified_after)) is not None:
+        conditions.append(col(Service.last_modified) >= after)
     # A service suits the asked range when its own range overlaps it (missing bounds are open).
     if maximum_age is not None:
-        statement = statement.where(or_(col(Service.minimum_age).is_(None), col(Service.minimum_age) <= maximum_age))
+        conditions.append(or_(col(Service.minimum_age).is_(None), col(Service.minimum_age) <= maximum_age))
     if minimum_age is not None:
-        statement = statement.where(or_(col(Service.maximum_age).is_(None), col(Service.maximum_age) >= minimum_age))
+        conditions.append(or_(col(Service.maximum_age).is_(None), col(Service.maximum_age) >= minimum_age))
+    return conditions
+
+
+def list_services(*, session: Session, filters: ServiceFilters, page: int, per_page: int) -> dict[str, Any]:
+    """A page of services matching the ORUK filters; ages select services open to someone in that range."""
+    check_paging(page, per_page)
+    statement = _public_services().where(*service_conditions(session, filters))
     total = _count(session, statement)
     rows = session.exec(
         statement.order_by(Service.name, Service.id).offset((page - 1) * per_page).limit(per_page)
@@ -392,7 +510,7 @@ def list_taxonomies(*, session: Session, page: int, per_page: int) -> dict[str, 
     contents = [
         _drop_none(
             {
-                "id": name,
+                "id": taxonomy_id(name),
                 "name": name,
                 "description": (
                     "Signpost service categories" if name == "service-category" else f"Terms of the {name} taxonomy"
@@ -411,7 +529,7 @@ def list_taxonomy_terms(*, session: Session, taxonomy_id: str | None, page: int,
     check_paging(page, per_page)
     statement = select(TaxonomyTerm)
     if taxonomy_id:
-        statement = statement.where(TaxonomyTerm.taxonomy == taxonomy_id)
+        statement = statement.where(col(TaxonomyTerm.taxonomy).in_(_taxonomy_names(session, taxonomy_id)))
     total = _count(session, statement)
     rows = session.exec(
         statement.order_by(TaxonomyTerm.taxonomy, TaxonomyTerm.code).offset((page - 1) * per_page).limit(per_page)
@@ -431,7 +549,13 @@ def list_organizations(*, session: Session, page: int, per_page: int) -> dict[st
 
 
 def list_service_at_locations(
-    *, session: Session, postcode: str | None, proximity: float | None, page: int, per_page: int
+    *,
+    session: Session,
+    postcode: str | None,
+    proximity: float | None,
+    page: int,
+    per_page: int,
+    filters: ServiceFilters | None = None,
 ) -> dict[str, Any]:
     """Services at their locations; with a postcode, nearest first, and within `proximity` metres when given."""
     from signpost.geography import service as geography
@@ -472,7 +596,7 @@ def list_service_at_locations(
         select(ServiceAtLocation, Service, Location)
         .join(Service, col(Service.id) == col(ServiceAtLocation.service_id))
         .join(Location, col(Location.id) == col(ServiceAtLocation.location_id))
-        .where(col(Service.retired_at).is_(None))
+        .where(col(Service.retired_at).is_(None), *service_conditions(session, filters or ServiceFilters()))
     )
     if origin is None:
         total = _count(session, statement)

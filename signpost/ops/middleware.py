@@ -49,6 +49,17 @@ def _error_body(path: str, status: int, title: str, code: str, detail: str) -> t
 REPLAY_CHUNK = 64 * 1024
 
 
+def client_request_id(value: bytes) -> str | None:
+    """A client's X-Request-ID, kept only when it is a UUID (in its canonical form); anything else could carry a
+    patient's details into the log, so the server's own id is used instead."""
+    if len(value) > 45:
+        return None
+    try:
+        return str(uuid.UUID(value.decode("ascii")))
+    except ValueError:
+        return None
+
+
 class RequestMiddleware:
     """Wraps every HTTP request: limits the body, times it, logs one line, counts it.
 
@@ -99,8 +110,8 @@ class RequestMiddleware:
             return
         request_id = uuid.uuid4().hex
         for name, value in scope.get("headers", []):
-            if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii():
-                request_id = value.decode()
+            if name == b"x-request-id":
+                request_id = client_request_id(value) or request_id
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

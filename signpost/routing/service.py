@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, String, bindparam, cast, l
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from signpost.directory import capacity as directory_capacity
 from signpost.directory.models import (
     CategoryOrigin,
     Language,
@@ -35,7 +36,7 @@ WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 @dataclass(frozen=True)
 class Match:
-    """One service offered for one need, and why."""
+    """One service offered for one need, and why (and, for a near miss, which of the patient's wishes it misses)."""
 
     service_id: str
     name: str
@@ -45,15 +46,32 @@ class Match:
     description: str | None = None
     phone: str | None = None
     url: str | None = None
+    misses: list[str] = field(default_factory=list)
+    crisis_access: str | None = None
+    verified: bool = False
+
+    @property
+    def contactable(self) -> bool:
+        """Whether the answer can tell the patient how to reach it (a phone, a website or premises)."""
+        return bool(self.phone or self.url or self.distance_km is not None)
 
 
 @dataclass(frozen=True)
 class Offer:
-    """The services offered for one need."""
+    """The services offered for one need; `note` says plainly why there is no full fit and what to do instead;
+    `act_now` (urgent needs) holds the 24-hour and same-day services whatever the preferences."""
 
     need: Need
     category_code: str | None
     matches: list[Match] = field(default_factory=list)
+    note: str | None = None
+    act_now: list[Match] = field(default_factory=list)
+    act_now_note: str | None = None
+
+    @property
+    def call_999(self) -> bool:
+        """A risk of harm now: 999 comes first."""
+        return self.need.danger
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,8 @@ class _Facts:
     description: str | None
     phone: str | None
     url: str | None
+    crisis_access: str | None
+    online: bool
 
 
 @dataclass(frozen=True)
@@ -107,10 +127,11 @@ FACTS = [
     col(Service.interpretation_services),
     col(Service.assured_date),
 ]
+_crisis_and_online = (col(Service.crisis_access), col(Service.online))
 _TEXT, _INTEGER, _BOOLEAN, _DATE, _NUMBER = (cast(null(), kind) for kind in (String, Integer, Boolean, Date, Float))
 _AFTER_CODE = (_TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE, _NUMBER, _NUMBER)
 _BEFORE_POINT = (_TEXT, _TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE)
-_NO_CONTACT = (_TEXT, _TEXT, _TEXT, _TEXT)  # description, phone, url, and the category link's origin
+_NO_CONTACT = (_TEXT, _TEXT, _TEXT, _TEXT, _BOOLEAN, _TEXT)  # ..., and the category link's origin
 
 
 @lru_cache(maxsize=1)
@@ -121,9 +142,9 @@ def _routing_query() -> Any:
 
     Each row is tagged with its kind and fills the columns that kind has; the rest are NULL:
     service (one row per category it matches): id, category code, name, interpretation services, minimum and
-    maximum age, in person, by phone, assured date, then description, first phone and url (what the answer
-    shows) and the category link's origin (suggested ones rank lower); area: scope, code, vintage; language:
-    code; day: weekday; point: latitude and longitude.
+    maximum age, in person, by phone, assured date, then description, first phone, url, crisis access and online
+    (what the answer shows) and the category link's origin (suggested ones rank lower); area: scope, code,
+    vintage; language: code; day: weekday; point: latitude and longitude.
     """
     first_phone = (
         sa_select(col(Phone.number))
@@ -139,6 +160,7 @@ def _routing_query() -> Any:
             col(Service.description),
             first_phone.label("phone"),
             col(Service.url),
+            *_crisis_and_online,
             col(ServiceTaxonomy.origin),
         )
         .join(ServiceTaxonomy, col(ServiceTaxonomy.service_id) == col(Service.id))
@@ -169,6 +191,8 @@ def _routing_query() -> Any:
             c.description,
             c.phone,
             c.url,
+            c.crisis_access,
+            c.online,
             c.origin,
         ),
         sa_select(
@@ -222,9 +246,21 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
     for row in session.connection().execute(_routing_query(), {"categories": categories}):
         service_id, kind, text, text_2, text_3, number, number_2, in_person, by_phone, assured = row[:10]
         if kind == "service":
-            description, phone, url, origin = row[12:]
+            description, phone, url, crisis, online, origin = row[12:]
             facts = _Facts(
-                service_id, text_2, number, number_2, in_person, by_phone, text_3, assured, description, phone, url
+                service_id,
+                text_2,
+                number,
+                number_2,
+                in_person,
+                by_phone,
+                text_3,
+                assured,
+                description,
+                phone,
+                url,
+                crisis,
+                bool(online),
             )
             candidate = found.setdefault(service_id, _Candidate(facts))
             if origin == CategoryOrigin.suggested.value:
@@ -232,7 +268,7 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
             members[text].append(service_id)
         else:
             details.append(row)
-    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _, _ in details:
+    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _, _, _, _ in details:
         candidate = found[service_id]
         if kind == "area":
             candidate.areas.append(_Area(text, code, vintage))
@@ -309,16 +345,27 @@ def _age_reason(service: _Facts, age: int | None) -> tuple[bool, str | None]:
     return True, f"Age fits ({limits})"
 
 
-def _mode_fits(service: _Facts, preferences: Preferences) -> tuple[bool, str | None]:
+def _mode_fits(service: _Facts, preferences: Preferences) -> tuple[str | None, str | None]:
+    """(reason, None) when the service can reach the patient as they asked, else (None, what it misses and what to
+    do instead). A phone service with no number listed does not count as reachable by phone."""
+    phoneable = service.by_phone and bool(service.phone)
     if preferences.no_phone:
-        return (service.in_person, "Face to face") if service.in_person else (False, None)
-    if preferences.phone_only:
-        if service.by_phone:
-            return True, "By phone (no internet needed)"
         if service.in_person:
-            return True, "Face to face (no internet needed)"
-        return False, None
-    return True, None
+            return "Face to face", None
+        if phoneable:
+            return None, "By phone only: the practice can make the first call with the patient"
+        if service.online:
+            return None, "Online only: ask reception or a library to help the patient get online"
+        return None, "How it is reached is not listed: ask reception to contact it for the patient"
+    if preferences.phone_only:
+        if phoneable:
+            return "By phone (no internet needed)", None
+        if service.in_person:
+            return "Face to face (no internet needed)", None
+        if service.online:
+            return None, "Online only: ask reception or a library to help the patient get online"
+        return None, "How it is reached is not listed: ask reception to contact it for the patient"
+    return None, None
 
 
 def _category_reason(matched: list[str], confirmed: list[str]) -> str:
@@ -337,6 +384,62 @@ def _verified(service: _Facts, today: date) -> str:
     return f"Verified {months} month{'s' if months != 1 else ''} ago"
 
 
+def _missed_words(preferences: Preferences, matches: list[Match]) -> str:
+    """What the near misses miss, in words: the patient's contact preference, age or area."""
+    kinds = []
+    if any(m.misses and not m.misses[0].startswith(("For ages", "Does not list")) for m in matches):
+        kinds.append("no phone or internet" if preferences.no_phone else "phone but no internet")
+    if any(miss.startswith("For ages") for m in matches for miss in m.misses):
+        kinds.append("the patient's age")
+    if any(miss.startswith("Does not list") for m in matches for miss in m.misses):
+        kinds.append("the patient's area")
+    return " and ".join(kinds)
+
+
+def _act_now(
+    need: Need,
+    cats: list[str],
+    candidates: dict[str, _Candidate],
+    place: geography.Place | None,
+    las: list[str],
+    today: date,
+) -> tuple[list[Match], str | None]:
+    """The services marked 24-hour or same-day in the need's categories that cover the patient, whatever their
+    preferences (a crisis is not the time to filter), 24-hour first, then the most recently verified."""
+    found = []
+    for candidate in candidates.values():
+        service = candidate.service
+        if not service.crisis_access or not any(c in candidate.categories for c in cats):
+            continue
+        area = _area_reason(candidate, place, las)
+        if area is None:
+            continue
+        when = "Open 24 hours" if service.crisis_access == "24-hour" else "Answers the same day"
+        reasons = [f"{when}: for {need.display.lower()}", area, _verified(service, today)]
+        match = Match(
+            service.id,
+            service.name,
+            reasons,
+            True,
+            None,
+            service.description,
+            service.phone,
+            service.url,
+            crisis_access=service.crisis_access,
+            verified=service.assured_date is not None,
+        )
+        assured = service.assured_date.toordinal() if service.assured_date else 0
+        found.append(((service.crisis_access != "24-hour", not match.contactable, -assured, service.name), match))
+    found.sort(key=lambda pair: pair[0])
+    matches = [m for _, m in found]
+    if matches:
+        return matches, None
+    return [], (
+        f"No 24-hour or same-day service for {need.display.lower()} is marked in the directory: "
+        "the practice should contact the services below today, with the patient."
+    )
+
+
 def route(
     *,
     session: Session,
@@ -348,11 +451,15 @@ def route(
     now: datetime,
     remember_seconds: float = 0.0,
 ) -> list[Offer]:
-    """For each need, up to `per_need` eligible services: urgent needs to same-day services first,
-    then the most recently verified, then the nearest. What was read of the directory for a category is used
-    again for `remember_seconds` (the server's `routing_cache_seconds`)."""
+    """For each need, up to `per_need` eligible services: urgent needs to same-day services first, then the ones
+    the patient can reach, the most recently verified, then the nearest. When none fits the patient's preferences,
+    age or area, the best near misses are offered, each saying what it misses; a need with no service says so.
+    What was read of the directory for a category is used again for `remember_seconds` (the server's
+    `routing_cache_seconds`)."""
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
     candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, remember_seconds)
+    # Stated capacity is read fresh each time (not remembered with the directory): it changes by the day.
+    stated = directory_capacity.capacities(session=session, service_ids=list(candidates)) if candidates else {}
     local_now = now.astimezone(UK)
     today_code = WEEKDAYS[local_now.weekday()]
     prefs = assessment.preferences
@@ -360,6 +467,7 @@ def route(
     for need in assessment.needs:
         cats = wanted[need.code]
         ranked: list[tuple[tuple[float, ...], Match]] = []
+        near: list[tuple[tuple[float, ...], Match]] = []
         for candidate in candidates.values():
             matched = [c for c in cats if c in candidate.categories]
             if not matched:
@@ -367,11 +475,19 @@ def route(
             service = candidate.service
             area = _area_reason(candidate, place, local_authorities)
             age_ok, age_reason = _age_reason(service, age)
-            mode_ok, mode_reason = _mode_fits(service, prefs)
-            if area is None or not age_ok or not mode_ok:
-                continue
+            mode_reason, mode_miss = _mode_fits(service, prefs)
+            misses = []
+            if mode_miss:
+                misses.append(mode_miss)
+            if not age_ok:
+                low, high = service.minimum_age, service.maximum_age
+                limits = f"{low or 0}+" if high is None else f"{low or 0} to {high}"
+                misses.append(f"For ages {limits}: ask whether they can help or know who can")
+            if area is None:
+                misses.append("Does not list the patient's area: ask whether they can help or know who can")
             confirmed = [c for c in matched if c not in candidate.suggested]
-            reasons = [f"Helps with {need.display.lower()}", area, _category_reason(matched, confirmed)]
+            reasons = [f"Helps with {need.display.lower()}"] + ([area] if area else [])
+            reasons.append(_category_reason(matched, confirmed))
             language_fits = True
             if prefs.interpreter and prefs.language:
                 name = prefs.language_display or prefs.language
@@ -385,8 +501,11 @@ def route(
             same_day = today_code in candidate.open_days
             if need.urgent and same_day:
                 reasons.append("Open today")
-            reasons += [r for r in (age_reason, mode_reason) if r]
+            reasons += [r for r in (age_reason if age_ok else None, mode_reason) if r]
             reasons.append(_verified(service, local_now.date()))
+            capacity = stated.get(service.id)
+            if capacity is not None and (not capacity.taking or capacity.wait_band):
+                reasons.append(f"{capacity.label}, as of {capacity.set_on.strftime('%-d %b %Y')}")
             distance = None
             if (
                 place
@@ -399,19 +518,54 @@ def route(
                     geography.distance_km(place.latitude, place.longitude, lat, lon) for lat, lon in candidate.points
                 )
                 reasons.append(f"{distance:.1f} km away")
+            match = Match(
+                service.id,
+                service.name,
+                reasons,
+                same_day,
+                distance,
+                service.description,
+                service.phone,
+                service.url,
+                misses=misses,
+                crisis_access=service.crisis_access,
+                verified=service.assured_date is not None,
+            )
             assured = service.assured_date.toordinal() if service.assured_date else 0
             key = (
+                # A service that says it is not taking referrals comes last, whatever else fits.
+                1.0 if capacity is not None and not capacity.taking else 0.0,
+                float(len(misses)),
                 0.0 if (not need.urgent or same_day) else 1.0,
+                # A patient cannot act on an offer that gives no way to reach it (a service's own record may be bare).
+                0.0 if (match.contactable or candidate.points) else 1.0,
                 0.0 if language_fits else 1.0,
                 0.0 if confirmed else 1.0,  # a suggested category ranks below every confirmed one
                 float(cats.index((confirmed or matched)[0])),
                 -float(assured),
                 distance if distance is not None else float("inf"),
             )
-            match = Match(
-                service.id, service.name, reasons, same_day, distance, service.description, service.phone, service.url
+            (near if misses else ranked).append((key, match))
+        note = None
+        if not ranked and near:
+            near.sort(key=lambda pair: (pair[0], pair[1].name, pair[1].service_id))
+            ranked = near
+            missed = _missed_words(prefs, [m for _, m in near[:per_need]])
+            note = (
+                f"No service for {need.display.lower()} fits {missed}: these come closest, "
+                "each saying what it misses and what to do instead."
             )
-            ranked.append((key, match))
+        elif not ranked:
+            note = (
+                f"No service for {need.display.lower()} is in the directory: tell the patient so, and ask the "
+                "practice's social prescriber or care navigator what else is available."
+            )
         ranked.sort(key=lambda pair: (pair[0], pair[1].name, pair[1].service_id))
-        offers.append(Offer(need, cats[0] if cats else None, [m for _, m in ranked[:per_need]]))
+        act_now: list[Match] = []
+        act_now_note = None
+        if need.urgent:
+            act_now, act_now_note = _act_now(need, cats, candidates, place, local_authorities, local_now.date())
+        offers.append(
+            Offer(need, cats[0] if cats else None, [m for _, m in ranked[:per_need]], note, act_now, act_now_note)
+        )
     return offers

@@ -24,6 +24,7 @@ from signpost.template.extract import observations, response_reference
 from signpost.template.needs import Assessment, assess
 from signpost.template.validation import validate
 
+FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 REASON_EXTENSION = f"{conformance.BASE}/StructureDefinition/match-reason"
 # Fixed namespace so that a retry (same HMAC key) gets the same resource ids back.
 ID_NAMESPACE = uuid.UUID("6f1c2a52-2f43-4c1e-9a57-6d8f3d0b7a11")
@@ -198,6 +199,10 @@ class Signposted:
     answer: dict[str, Any]
     key: str
     events: list[events.NewEvent]
+    # The domain objects the answer was shaped from, for the web page to render the same thing.
+    assessment: Assessment | None = None
+    offers: list[Offer] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def record(self, session: Session) -> None:
         """Store the events through `session`; the caller commits. (Done last, so that the commit follows at once:
@@ -246,10 +251,12 @@ def prepare(
         submission.warnings.append(
             _warning(
                 "informational",
-                "The patient did not agree to be signposted: no services are offered and nothing is counted.",
+                "The patient did not agree to be signposted: no services are offered, no leaflet or text message is "
+                "made, and nothing is counted (not even that needs were found).",
             )
         )
-    answer = _bundle(response, assessment, offers, submission.warnings, key, base, now)
+    practice = settings.practice_names.get(caller.practice_ods or "", "your GP practice")
+    answer = _bundle(response, assessment, offers, submission.warnings, key, base, now, practice)
     known = place is not None and place.known
     new_events = [
         events.NewEvent(
@@ -268,7 +275,81 @@ def prepare(
         )
         for offer in offers
     ]
-    return Signposted(answer, key, new_events)
+    return Signposted(answer, key, new_events, assessment, offers, submission.warnings)
+
+
+def need_issues(offers: list[Offer]) -> list[dict[str, Any]]:
+    """One OperationOutcome issue per need that has no full fit (saying why and what to do instead), and the Act now
+    statements of urgent needs; each names its need in `details`."""
+    found = []
+    for offer in offers:
+        details = {"coding": [offer.need.coding], "text": offer.need.display}
+        if offer.call_999:
+            found.append(
+                {
+                    "severity": "warning",
+                    "code": "informational",
+                    "details": details,
+                    "diagnostics": f"Act now ({offer.need.display}): if the patient is in danger now, call 999.",
+                }
+            )
+        if offer.act_now_note:
+            found.append(
+                {"severity": "warning", "code": "not-found", "details": details, "diagnostics": offer.act_now_note}
+            )
+        if offer.note:
+            found.append(
+                {
+                    "severity": "warning",
+                    "code": "not-found" if not offer.matches else "informational",
+                    "details": details,
+                    "diagnostics": offer.note,
+                }
+            )
+    return found
+
+
+def _service_request(
+    *, request_id: str, offer: Offer, match: Match, priority: str, subject: dict[str, Any], when: str
+) -> dict[str, Any]:
+    note = "; ".join(match.reasons + match.misses)
+    return {
+        "resourceType": "ServiceRequest",
+        "id": request_id,
+        "status": "draft",
+        "intent": "proposal",
+        "priority": priority,
+        "code": {"text": f"Signpost to {match.name}"},
+        "subject": subject,
+        "reasonCode": [{"coding": [offer.need.coding], "text": offer.need.display}],
+        "performer": [{"reference": f"HealthcareService/{match.service_id}", "display": match.name}],
+        "note": [{"text": note}],
+        "authoredOn": when,
+    }
+
+
+def _flag(flag_id: str, offer: Offer, subject: dict[str, Any], when: str) -> dict[str, Any]:
+    """An urgent need, flagged for the record: a safety flag for a risk of harm, a clinical one otherwise."""
+    kind = ("safety", "Safety") if offer.call_999 else ("clinical", "Clinical")
+    return {
+        "resourceType": "Flag",
+        "id": flag_id,
+        "status": "active",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/flag-category",
+                        "code": kind[0],
+                        "display": kind[1],
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [offer.need.coding], "text": f"Urgent: {offer.need.display}"},
+        "subject": subject,
+        "period": {"start": when},
+    }
 
 
 def _bundle(
@@ -279,6 +360,7 @@ def _bundle(
     key: str,
     base: str,
     now: datetime,
+    practice: str,
 ) -> dict[str, Any]:
     ids = _resource_ids(key)
 
@@ -300,68 +382,90 @@ def _bundle(
                 "Sensitive needs are left out of the leaflet and the SMS: give those services in person.",
             )
         )
+    warnings[:0] = need_issues(offers)
+
+    def add_service(match: Match) -> None:
+        if match.service_id not in services_done:
+            services_done.add(match.service_id)
+            entries.append(
+                {"fullUrl": f"{base}/HealthcareService/{match.service_id}", "resource": _healthcare_service(match)}
+            )
+
+    # Act now first: the urgent needs' flags and their 24-hour and same-day services, whatever the preferences.
+    for offer in offers:
+        if not offer.need.urgent:
+            continue
+        flag = _flag(new_id(), offer, subject, when)
+        entries.append({"fullUrl": f"urn:uuid:{flag['id']}", "resource": flag})
+        for match in offer.act_now:
+            add_service(match)
+            request = _service_request(
+                request_id=new_id(), offer=offer, match=match, priority="asap", subject=subject, when=when
+            )
+            entries.append({"fullUrl": f"urn:uuid:{request['id']}", "resource": request})
     for offer in offers:
         for match in offer.matches:
-            if match.service_id not in services_done:
-                services_done.add(match.service_id)
-                entries.append(
-                    {"fullUrl": f"{base}/HealthcareService/{match.service_id}", "resource": _healthcare_service(match)}
-                )
-            request = {
-                "resourceType": "ServiceRequest",
-                "id": new_id(),
-                "status": "draft",
-                "intent": "proposal",
-                "priority": "urgent" if offer.need.urgent else "routine",
-                "code": {"text": f"Signpost to {match.name}"},
-                "subject": subject,
-                "reasonCode": [{"coding": [offer.need.coding], "text": offer.need.display}],
-                "performer": [{"reference": f"HealthcareService/{match.service_id}", "display": match.name}],
-                "note": [{"text": "; ".join(match.reasons)}],
-                "authoredOn": when,
-            }
+            add_service(match)
+            request = _service_request(
+                request_id=new_id(),
+                offer=offer,
+                match=match,
+                priority="urgent" if offer.need.urgent else "routine",
+                subject=subject,
+                when=when,
+            )
             entries.append({"fullUrl": f"urn:uuid:{request['id']}", "resource": request})
     for observation in observations(response, assessment, new_id):
         entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
-    plain = {m.service_id: leaflet.Contact(m.name, m.phone, m.url) for o in offers for m in o.matches}
-    leaflet_text = leaflet.text(offers, plain)
-    leaflet_html = leaflet.html_page(offers, plain)
-    document = {
-        "resourceType": "DocumentReference",
-        "id": new_id(),
-        "status": "current",
-        "type": {"text": "Patient leaflet: local services"},
-        "description": "Local services that can help you",
-        "date": when,
-        "content": [
-            {
-                "attachment": {
-                    "contentType": "text/plain; charset=utf-8",
-                    "language": "en",
-                    "data": _b64(leaflet_text),
-                    "title": "Leaflet (text)",
-                }
-            },
-            {
-                "attachment": {
-                    "contentType": "text/html; charset=utf-8",
-                    "language": "en",
-                    "data": _b64(leaflet_html),
-                    "title": "Leaflet (HTML)",
-                }
-            },
-        ],
-        "context": {"related": [response_reference(response)]},
-    }
-    sms = {
-        "resourceType": "Communication",
-        "id": new_id(),
-        "status": "preparation",
-        "category": [{"text": "SMS to the patient"}],
-        "payload": [{"contentString": leaflet.sms(offers, plain)}],
-    }
-    entries.append({"fullUrl": f"urn:uuid:{document['id']}", "resource": document})
-    entries.append({"fullUrl": f"urn:uuid:{sms['id']}", "resource": sms})
+    if offers:
+        content = leaflet.build(offers, practice=practice, on=now.date())
+        document = {
+            "resourceType": "DocumentReference",
+            "id": new_id(),
+            "status": "current",
+            "type": {"text": "Patient leaflet: local services"},
+            "description": leaflet.TITLE,
+            "date": when,
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain; charset=utf-8",
+                        "language": "en",
+                        "data": _b64(leaflet.text(content)),
+                        "title": "Leaflet (text)",
+                    }
+                },
+                {
+                    "attachment": {
+                        "contentType": "text/html; charset=utf-8",
+                        "language": "en",
+                        "data": _b64(leaflet.html_page(content)),
+                        "title": "Leaflet (HTML)",
+                    }
+                },
+            ],
+            "context": {"related": [response_reference(response)]},
+        }
+        entries.append({"fullUrl": f"urn:uuid:{document['id']}", "resource": document})
+    message = leaflet.sms(offers)
+    if message and not assessment.preferences.no_phone:
+        sms = {
+            "resourceType": "Communication",
+            "id": new_id(),
+            "status": "preparation",
+            "category": [{"text": "SMS to the patient"}],
+            "payload": [{"contentString": message}],
+        }
+        entries.append({"fullUrl": f"urn:uuid:{sms['id']}", "resource": sms})
+    elif offers:
+        warnings.append(
+            _warning(
+                "informational",
+                "No text message: the patient has no phone."
+                if assessment.preferences.no_phone
+                else "No text message: there is no service with a phone number or website to send.",
+            )
+        )
     outcome = {
         "resourceType": "OperationOutcome",
         "id": new_id(),

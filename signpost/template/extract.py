@@ -32,7 +32,8 @@ def observations(
     response: dict[str, Any], assessment: Assessment, new_id: Callable[[], str] = _random_id
 ) -> list[dict[str, Any]]:
     """The Observations for the record: the need coded (and its verified SNOMED CT equivalent), no subject; each
-    with an id from `new_id`."""
+    with an id from `new_id`. Urgency is not a result interpretation: it travels as ServiceRequest.priority and a
+    Flag."""
     snomed = conformance.concept_map_targets(conformance.NEED_TO_SNOMED_MAP)
     when = response.get("authored") or datetime.now(UTC).isoformat(timespec="seconds")
     derived_from = [response_reference(response)]
@@ -53,19 +54,6 @@ def observations(
             "valueBoolean": True,
             "derivedFrom": derived_from,
         }
-        if need.urgent:
-            observation["interpretation"] = [
-                {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                            "code": "AA",
-                            "display": "Critical abnormal",
-                        }
-                    ],
-                    "text": "Urgent",
-                }
-            ]
         result.append(observation)
     return result
 

@@ -8,6 +8,8 @@ from signpost.template.validation import Checked
 
 # Follow-up items that make their need urgent when answered yes (homeless tonight, no food today, at risk of harm).
 URGENT_ITEMS = {"homeless-tonight": "homeless", "food-today": "food-insecurity", "at-risk-now": "domestic-abuse"}
+# Of those, the ones that say the patient may be in danger now: their answer starts with 999.
+DANGER_ITEMS = {"at-risk-now"}
 # Hunger Vital Sign: a positive screen is "often" or "sometimes" true to either statement.
 HUNGER_VITAL_SIGN = ("food-worried", "food-ran-out")
 HVS_POSITIVE = {"often-true", "sometimes-true"}
@@ -22,6 +24,7 @@ class Need:
     display: str
     urgent: bool = False
     sensitive: bool = False
+    danger: bool = False  # at risk of harm now: 999 comes before any service
 
     @property
     def coding(self) -> dict[str, str]:
@@ -78,10 +81,17 @@ def assess(checked: Checked) -> Assessment:
     if access & NO_INTERNET:
         found.append("digital-exclusion")
     urgent = {need for link_id, need in URGENT_ITEMS.items() if _yes(checked.answers.get(link_id, []))}
+    danger = {URGENT_ITEMS[link_id] for link_id in DANGER_ITEMS if _yes(checked.answers.get(link_id, []))}
     order = list(concepts)
     unique = sorted(set(found) & set(concepts), key=order.index)
     needs = [
-        Need(code, concepts[code]["display"], urgent=code in urgent, sensitive=conformance.is_sensitive(code))
+        Need(
+            code,
+            concepts[code]["display"],
+            urgent=code in urgent,
+            sensitive=conformance.is_sensitive(code),
+            danger=code in danger,
+        )
         for code in unique
     ]
     needs.sort(key=lambda n: not n.urgent)  # stable: urgent first, template order kept within each

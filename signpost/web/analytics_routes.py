@@ -37,7 +37,8 @@ def _period(params: dict[str, str], settings: Settings) -> tuple[date, date, dic
     default_start = date(today.year - (1 if today.month < 12 else 0), (today.month % 12) + 1, 1)
     errors: dict[str, str] = {}
     dates = {}
-    for name, default in (("start", default_start), ("end", today)):
+    # Reports cover whole months: by default the last twelve, this one included.
+    for name, default in (("start", default_start), ("end", indicators.month_end(today))):
         try:
             dates[name] = date.fromisoformat(params[name]) if params.get(name) else default
         except ValueError:

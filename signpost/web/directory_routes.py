@@ -2,7 +2,6 @@
 
 import json
 import uuid
-from datetime import date
 from functools import cache
 from typing import Annotated, Any
 
@@ -17,8 +16,10 @@ from signpost.directory import service as directory
 from signpost.errors import Problem
 from signpost.events import prescriber
 from signpost.events.schemas import SignpostCreate
+from signpost.flows import referral as referral_flow
+from signpost.geography import service as geography
 from signpost.template import conformance
-from signpost.web import deps, render
+from signpost.web import dates, deps, render
 from signpost.web.deps import CsrfChecked, PrescriberViewer, RecorderViewer, SettingsDep
 
 router = APIRouter(include_in_schema=False, tags=["web"])
@@ -96,11 +97,14 @@ def directory_search(
     hits = []
     if result:
         names = search.organization_names(session, [h.service.organization_id for h in result.hits])
+        known = referral_flow.standing(session=session, service_ids=[h.service.id for h in result.hits])
         hits = [
             {
                 "hit": h,
                 "organization": names.get(h.service.organization_id, ""),
                 "verification": directory.verification(h.service, settings.review_months),
+                "capacity": known.capacity.get(h.service.id),
+                "reply_time": known.reply_time.get(h.service.id),
             }
             for h in result.hits
         ]
@@ -137,6 +141,7 @@ def _service_page(
     except Problem as problem:
         raise deps.as_page_problem(problem) from None
     detail = directory.service_detail(session=session, service=record, review_months=settings.review_months)
+    known = referral_flow.standing(session=session, service_ids=[record.id])
     return render.page(
         request,
         settings,
@@ -147,8 +152,10 @@ def _service_page(
         notice=notice,
         needs=needs(),
         category_names=dict(categories()),
-        form=form or {"kind": "signposted", "needs": [], "postcode": "", "birth_date": ""},
+        form=form or {"kind": "signposted", "needs": [], "postcode": "", "birth_date": {}},
         idempotency=str(uuid.uuid4()),
+        capacity=known.capacity.get(record.id),
+        reply_time=known.reply_time.get(record.id),
     )
 
 
@@ -178,13 +185,23 @@ async def directory_record(
         "kind": str(form.get("kind", "")),
         "needs": chosen,
         "postcode": str(form.get("postcode", "")),
-        "birth_date": str(form.get("birth_date", "")),
+        "birth_date": dates.parts(form, "birth_date"),
     }
     errors: dict[str, str] = {}
     if not chosen:
         errors["needs"] = "Choose at least one need"
     if kept["kind"] not in ("signposted", "referred"):
         errors["kind"] = "Choose signposted or referred"
+    # Each check names its own field: a bad postcode is never reported against the date of birth.
+    postcode = kept["postcode"].strip() or None
+    if postcode:
+        try:
+            geography.normalise_postcode(postcode)
+        except geography.InvalidPostcode:
+            errors["postcode"] = "Enter a real UK postcode, like LS1 4AP, or leave it empty"
+    born, problem = dates.read(kept["birth_date"])
+    if problem:
+        errors["birth_date"] = problem
     data = None
     if not errors:
         try:
@@ -192,11 +209,13 @@ async def directory_record(
                 services=[service_id],
                 needs=chosen,
                 kind=kept["kind"],  # type: ignore[arg-type]
-                postcode=kept["postcode"].strip() or None,
-                birth_date=date.fromisoformat(kept["birth_date"]) if kept["birth_date"] else None,
+                postcode=postcode,
+                birth_date=born,
             )
-        except (ValidationError, ValueError):
-            errors["birth_date"] = "Enter the date of birth as year-month-day, like 1980-03-27"
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = str(err["loc"][0]) if err.get("loc") else "needs"
+                errors.setdefault(field if field in kept else "needs", str(err["msg"]))
     if data is not None:
         try:
             count, _ = prescriber.record_signpost(

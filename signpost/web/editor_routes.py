@@ -31,6 +31,7 @@ TEXT_FIELDS = [
     ("fees_description", "Cost"),
 ]
 AGE_FIELDS = [("minimum_age", "Youngest age"), ("maximum_age", "Oldest age")]
+CRISIS = [("", "No"), ("24-hour", "Yes, 24 hours a day"), ("same-day", "Yes, the same day")]
 STATUSES = [(s.value, s.value.replace("_", " ").capitalize()) for s in ServiceStatus]
 
 
@@ -38,6 +39,7 @@ def _form_from(detail: dict[str, Any]) -> dict[str, Any]:
     form: dict[str, Any] = {name: detail.get(name) or "" for name, _ in TEXT_FIELDS}
     form.update({name: "" if detail.get(name) is None else str(detail[name]) for name, _ in AGE_FIELDS})
     form["delivery_modes"] = list(detail.get("delivery_modes") or [])
+    form["crisis_access"] = detail.get("crisis_access") or ""
     form["categories"] = list(detail.get("categories") or [])
     form["organization"] = (detail.get("organization") or {}).get("name", "")
     form["phone"] = (detail.get("phones") or [{}])[0].get("number", "") if detail.get("phones") else ""
@@ -48,6 +50,8 @@ async def _posted(request: Request) -> dict[str, Any]:
     raw = await request.form()
     form: dict[str, Any] = {name: str(raw.get(name, "")).strip() for name, _ in TEXT_FIELDS + AGE_FIELDS}
     for name in ("organization", "phone", "csrf_token", "version", "action", "status", "allow_duplicate"):
+        form[name] = str(raw.get(name, "")).strip()
+    for name in ("crisis_access",):
         form[name] = str(raw.get(name, "")).strip()
     # A conflict's choices: resolve_<field> = mine | theirs.
     form["resolve"] = {
@@ -70,6 +74,7 @@ def _fields(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             errors[name] = f"{label}: enter a whole number of years"
         data[name] = int(value) if value.isdigit() else None
     data["delivery_modes"] = form["delivery_modes"]
+    data["crisis_access"] = form["crisis_access"] or None
     data["categories"] = form["categories"]
     return data, errors
 
@@ -104,6 +109,7 @@ def _page(request: Request, settings: Settings, name: str, **context: Any) -> HT
         name,
         categories=categories(),
         delivery=DELIVERY,
+        crisis=CRISIS,
         text_fields=TEXT_FIELDS,
         age_fields=AGE_FIELDS,
         statuses=STATUSES,

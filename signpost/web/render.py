@@ -19,7 +19,10 @@ NAVIGATION: list[tuple[str, str, tuple[Role, ...]]] = [
     ("/template", "Template", (Role.clinician,)),
     ("/directory", "Find a service", (Role.clinician, Role.prescriber, Role.editor)),
     ("/editor", "Edit the directory", (Role.editor,)),
+    ("/referrals", "Your referrals", (Role.clinician, Role.prescriber)),
+    ("/provider", "Referrals to you", (Role.provider,)),
     ("/analytics", "Analytics", (Role.analyst,)),
+    ("/analytics/referrals", "Referral outcomes", (Role.analyst,)),
     ("/admin/users", "Users", (Role.admin,)),
     ("/admin/keys", "API keys", (Role.admin,)),
 ]

@@ -17,7 +17,16 @@ from signpost.auth.models import Role
 from signpost.config import ROOT
 from signpost.db import SessionDep
 from signpost.errors import Problem
-from signpost.web import analytics_routes, deps, directory_routes, editor_routes, render, template_routes
+from signpost.web import (
+    analytics_routes,
+    deps,
+    directory_routes,
+    editor_routes,
+    referral_routes,
+    render,
+    smart_routes,
+    template_routes,
+)
 from signpost.web.deps import AdminViewer, AnyViewer, MaybeViewer, SettingsDep
 
 router = APIRouter(include_in_schema=False, tags=["web"])
@@ -25,6 +34,8 @@ router.include_router(template_routes.router)
 router.include_router(directory_routes.router)
 router.include_router(editor_routes.router)
 router.include_router(analytics_routes.router)
+router.include_router(referral_routes.router)
+router.include_router(smart_routes.router)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 NHSUK_DIR = ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"

@@ -14,10 +14,12 @@ from signpost.directory import service as directory
 from signpost.directory.models import Service
 from signpost.errors import Problem
 from signpost.geography import service as geography
+from signpost.routing import leaflet
 from signpost.routing import submission as signposting
-from signpost.template import assess, validate
+from signpost.routing.service import Match
+from signpost.template import validate
+from signpost.web import dates, render
 from signpost.web import questionnaire as qform
-from signpost.web import render
 from signpost.web.deps import ClinicianViewer, CsrfChecked, SettingsDep
 
 router = APIRouter(include_in_schema=False, tags=["web"])
@@ -40,6 +42,7 @@ def _form_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     field_errors: dict[str, str] | None = None,
+    **extra: Any,
 ) -> HTMLResponse:
     errors = errors or {}
     summary = {
@@ -55,9 +58,14 @@ def _form_page(
         items=qform.form_items(form, errors),
         identifier=_first(form, "identifier") or str(uuid.uuid4()),
         postcode=_first(form, "postcode"),
-        birth_date=_first(form, "birth_date"),
+        birth_date=dates.parts(_single(form), "birth_date"),
         errors=summary,
+        **extra,
     )
+
+
+def _single(form: dict[str, list[str]]) -> dict[str, str]:
+    return {key: values[0] for key, values in form.items() if values}
 
 
 def _link_ids() -> set[str]:
@@ -78,18 +86,14 @@ def _patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
             geography.normalise_postcode(postcode)
         except geography.InvalidPostcode:
             found["postcode"] = "Enter a real UK postcode, like LS1 4AP, or leave it empty"
-    born = _first(form, "birth_date")
-    if born:
-        try:
-            if date.fromisoformat(born) > date.today():
-                found["birth_date"] = "Date of birth must be in the past"
-        except ValueError:
-            found["birth_date"] = "Enter the date of birth as year-month-day, like 1980-03-27"
+    _, problem = dates.read(dates.parts(_single(form), "birth_date"))
+    if problem:
+        found["birth_date"] = problem
     return found
 
 
-def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
-    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
+def prepare_form(session: Any, settings: Settings, actor: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
+    """('invalid', (item errors, field errors)) or ('done', (response, signposted)); stores nothing."""
     identifier = _first(form, "identifier")
     try:
         identifier = str(uuid.UUID(identifier))
@@ -104,68 +108,89 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
     parameters: list[dict[str, Any]] = [{"name": "response", "resource": response}]
     if _first(form, "postcode"):
         parameters.append({"name": "postcode", "valueString": _first(form, "postcode")})
-    if _first(form, "birth_date"):
-        parameters.append({"name": "birthDate", "valueDate": _first(form, "birth_date")})
+    born, _ = dates.read(dates.parts(_single(form), "birth_date"))
+    if born:
+        parameters.append({"name": "birthDate", "valueDate": born.isoformat()})
     done = signposting.prepare(
         session=session,
         body={"resourceType": "Parameters", "parameter": parameters},
-        caller=viewer.actor,
+        caller=actor,
         settings=settings,
         idempotency_key=None,
         base=settings.public_base_url.rstrip("/") + "/fhir",
     )
+    return "done", (response, done)
+
+
+def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
+    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
+    outcome, value = prepare_form(session, settings, viewer.actor, form)
+    if outcome == "invalid":
+        return outcome, value
+    _, done = value
     done.record(session)
     session.commit()
-    assert checked is not None  # prepare() refuses a response that does not validate
-    return "done", _result_view(session, settings, done.answer, assess(checked))
+    return "done", _result_view(session, settings, done, practice=_practice(settings, viewer))
 
 
-def _result_view(session: Any, settings: Settings, bundle: dict[str, Any], assessment: Any) -> dict[str, Any]:
-    resources = [entry["resource"] for entry in bundle.get("entry", [])]
-    services = {r["id"]: r for r in resources if r["resourceType"] == "HealthcareService"}
+def _practice(settings: Settings, viewer: Any) -> str:
+    return settings.practice_names.get(viewer.actor.practice_ods or "", "your GP practice")
+
+
+def _shown(session: Any, settings: Settings, match: Match, records: dict[str, Any]) -> dict[str, Any]:
+    """One offer as the page shows it: why, what it misses, how to reach it, how far it can be trusted."""
+    record = records.get(match.service_id)
+    if record is None:
+        record = records[match.service_id] = session.get(Service, match.service_id)
+    return {
+        "id": match.service_id,
+        "name": match.name,
+        "reasons": match.reasons,
+        "misses": match.misses,
+        "phone": match.phone,
+        "url": match.url,
+        "distance_km": match.distance_km,
+        "verification": directory.verification(record, settings.review_months)
+        if record
+        else {"state": "unverified", "text": ""},
+    }
+
+
+def _result_view(session: Any, settings: Settings, done: Any, *, practice: str) -> dict[str, Any]:
+    """The page's view of `$signpost`'s answer, from the same domain objects the Bundle was shaped from."""
+    assessment, offers = done.assessment, done.offers
+    records: dict[str, Any] = {}
     needs = []
+    by_code = {o.need.code: o for o in offers}
     for need in assessment.needs:
-        offered = []
-        for request in (r for r in resources if r["resourceType"] == "ServiceRequest"):
-            codes = [c.get("code") for rc in request.get("reasonCode", []) for c in rc.get("coding", [])]
-            if need.code not in codes:
-                continue
-            service_id = request["performer"][0]["reference"].split("/", 1)[1]
-            healthcare = services.get(service_id, {})
-            record = session.get(Service, service_id)
-            telecom = {t["system"]: t["value"] for t in healthcare.get("telecom", [])}
-            offered.append(
-                {
-                    "id": service_id,
-                    "name": healthcare.get("name", ""),
-                    "reasons": [e["valueString"] for e in healthcare.get("extension", []) if "valueString" in e],
-                    "phone": telecom.get("phone"),
-                    "url": telecom.get("url"),
-                    "verification": directory.verification(record, settings.review_months)
-                    if record
-                    else {"state": "unverified", "text": ""},
-                }
-            )
+        offer = by_code.get(need.code)
         needs.append(
             {
                 "code": need.code,
                 "display": need.display,
                 "urgent": need.urgent,
                 "sensitive": need.sensitive,
-                "services": offered,
+                "call_999": bool(offer and offer.call_999),
+                "note": offer.note if offer else None,
+                "act_now": [_shown(session, settings, m, records) for m in offer.act_now] if offer else [],
+                "act_now_note": offer.act_now_note if offer else None,
+                "services": [_shown(session, settings, m, records) for m in offer.matches] if offer else [],
             }
         )
+    resources = [entry["resource"] for entry in done.answer.get("entry", [])]
     sms = next((r["payload"][0]["contentString"] for r in resources if r["resourceType"] == "Communication"), "")
-    warnings = [
-        i["diagnostics"]
-        for r in resources
-        if r["resourceType"] == "OperationOutcome"
-        for i in r.get("issue", [])
-        if i.get("severity") in ("warning", "information")
-        and i.get("code") != "informational"
-        or (i.get("code") == "informational" and "need(s) found" not in i.get("diagnostics", ""))
-    ]
-    return {"needs": needs, "sms": sms, "warnings": warnings}
+    # Issues that name a need are shown at the top of that need; the rest at the top of the page.
+    warnings = [w["diagnostics"] for w in done.warnings if "details" not in w]
+    content = leaflet.build(offers, practice=practice, on=date.today()) if offers else None
+    return {
+        "needs": needs,
+        "consent": assessment.consent,
+        "sms": sms,
+        "warnings": warnings,
+        "leaflet": content,
+        "leaflet_html": leaflet.html_body(content, level=3) if content else "",
+        "leaflet_html_large": leaflet.html_body(content, level=2) if content else "",
+    }
 
 
 @router.post("/template", response_class=HTMLResponse, operation_id="web_template_submit")
@@ -193,7 +218,7 @@ async def _finish(
     kept = [
         (k, v)
         for k, v in form.items()
-        if k.startswith(qform.FIELD_PREFIX) or k in ("identifier", "postcode", "birth_date")
+        if k.startswith(qform.FIELD_PREFIX) or k in ("identifier", "postcode") or k.startswith("birth_date")
     ]
     return render.page(
         request,
@@ -213,3 +238,11 @@ async def template_leaflet(
     """The patient leaflet again (standard or large print): the same answers, recognised as a retry, not recounted."""
     form = await _form_lists(request)
     return await _finish(request, session, settings, viewer, form, leaflet_only=_first(form, "large_print") == "1")
+
+
+# What the SMART launch's pages (smart_routes) use of the template pages.
+form_page = _form_page
+form_lists = _form_lists
+first = _first
+patient_errors = _patient_errors
+result_view = _result_view

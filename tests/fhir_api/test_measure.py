@@ -69,14 +69,15 @@ def test_an_unknown_measure_is_a_404_outcome(client, session: Session) -> None: 
 
 def test_evaluate_gives_a_valid_summary_report_stratified_by_ward_decile_and_need(client, session: Session) -> None:  # type: ignore[no-untyped-def]
     load_test_geography(session)
-    _record(session, 23, ward_code=BEESTON, ward_vintage=2021, imd_decile=1, need_code="homeless")
-    _record(session, 3, ward_code=CHAPEL_ALLERTON, ward_vintage=2021, imd_decile=5, need_code="carer")
+    _record(session, 25, ward_code=BEESTON, ward_vintage=2021, imd_decile=1, need_code="homeless")
+    _record(session, 5, ward_code=CHAPEL_ALLERTON, ward_vintage=2021, imd_decile=5, need_code="carer")
     response = _evaluate(client, session)
     assert response.status_code == 200, response.text
     report = response.json()
     MeasureReport.model_validate(report)
     assert report["type"] == "summary" and report["period"] == {"start": "2021-05-01", "end": "2021-05-31"}
-    assert report["group"][0]["population"][0]["count"] == 25  # 26 rounded
+    # Multiples of 5 from 10 up are published exactly: the noise (-2..+2) is rounded away.
+    assert report["group"][0]["population"][0]["count"] == 30  # 25 + 5 perturbed, then rounded
     wards = {s["value"]["coding"][0]["code"]: s for s in _stratifier(report, "ward")}
     assert len(wards) == 34
     assert wards[BEESTON]["population"][0]["count"] == 25
@@ -102,20 +103,21 @@ def test_the_report_states_policy_and_vintages(client, session: Session) -> None
     _record(session, 10)
     urls = {e["url"].rsplit("/", 1)[-1]: e for e in _evaluate(client, session).json()["extension"]}
     assert "NHS" in urls["suppression-policy"]["valueString"]
+    assert urls["disclosure-method"]["valueCode"] == "cell-key-perturbation+nhs-small-number-rule"
     assert urls["imd-year"]["valueInteger"] == 2019 and urls["ward-vintage"]["valueInteger"]
 
 
 def test_a_measure_counts_only_its_own_population(client, session: Session) -> None:  # type: ignore[no-untyped-def]
     _record(session, 10, kind="signposted")
-    _record(session, 12, kind="referred", category_code="housing")
+    _record(session, 15, kind="referred", category_code="housing")
     report = _evaluate(client, session, measure="referrals-by-category").json()
-    assert report["group"][0]["population"][0]["count"] == 10  # the 12 referrals, rounded
+    assert report["group"][0]["population"][0]["count"] == 15  # the 15 referrals only
     housing = next(s for s in _stratifier(report, "category") if s["value"]["coding"][0]["code"] == "housing")
-    assert housing["population"][0]["count"] == 10
+    assert housing["population"][0]["count"] == 15
 
 
 def test_a_period_ending_before_it_starts_is_an_outcome_naming_period_end(client, session: Session) -> None:  # type: ignore[no-untyped-def]
-    response = _evaluate(client, session, periodStart="2021-05-31", periodEnd="2021-05-01")
+    response = _evaluate(client, session, periodStart="2021-06-01", periodEnd="2021-05-31")
     assert response.status_code == 422
     assert response.json()["issue"][0]["expression"] == ["periodEnd"]
 

@@ -41,8 +41,8 @@ def parameters(response: dict[str, Any], **values: str) -> dict[str, Any]:
 def leaflet(bundle: dict[str, Any]) -> tuple[str, str, str]:
     [document] = resources(bundle, "DocumentReference")
     text, page = (base64.b64decode(c["attachment"]["data"]).decode() for c in document["content"])
-    [sms] = resources(bundle, "Communication")
-    return text, page, sms["payload"][0]["contentString"]
+    sms = resources(bundle, "Communication")  # none when there is nothing to send or no phone to send it to
+    return text, page, sms[0]["payload"][0]["contentString"] if sms else ""
 
 
 def test_signpost_answers_a_valid_collection_bundle(client: TestClient, session: Session) -> None:
@@ -63,7 +63,7 @@ def test_signpost_answers_a_valid_collection_bundle(client: TestClient, session:
         {"system": "url", "value": "https://food.example.org"},
     ]
     assert service["comment"] == "Parcels and a hot meal."
-    assert "Food Bank: 0113 000 0000" in leaflet(bundle)[0]
+    assert "- Food Bank\n  Phone: 0113 000 0000\n  Website: https://food.example.org" in leaflet(bundle)[0]
     [request] = resources(bundle, "ServiceRequest")
     assert (request["status"], request["intent"]) == ("draft", "proposal")
     assert request["reasonCode"][0]["coding"][0]["code"] == "food-insecurity"

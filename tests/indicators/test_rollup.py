@@ -158,3 +158,42 @@ def test_a_report_counts_the_same_before_and_after_folding(session: Session) -> 
         pass
     assert _pending(session) == set()
     assert counts() == pending
+
+
+def _event_keys(session: Session, start: date, end: date) -> dict[str, int]:
+    """Each need's cell key over [start, end], from the events' own record keys."""
+    found: dict[str, int] = {}
+    rows = session.exec(
+        select(SignpostEvent.need_code, SignpostEvent.record_key).where(
+            SignpostEvent.occurred_on >= start, SignpostEvent.occurred_on <= end
+        )
+    )
+    for need, key in rows:
+        found[need] = (found.get(need, 0) + key) % 256
+    return found
+
+
+def test_cell_keys_are_the_sums_of_record_keys_pending_folded_and_rebuilt(session: Session) -> None:
+    start, end = date(2017, 1, 1), date(2017, 12, 31)
+    record_events(
+        session, [make_event(occurred_on=date(2017, m, 3), need_code=n) for m in (1, 2, 5) for n in ("carer", "debt")]
+    )
+    record_events(session, [make_event(occurred_on=date(2017, 2, 9), need_code="carer")], key="second")
+    expected = _event_keys(session, start, end)
+    assert len(set(expected.values())) >= 1 and expected.keys() == {"carer", "debt"}
+
+    def reported() -> dict[str, int]:
+        counts = service.count(session=session, start=start, end=end, group_by=["need"])
+        return {cell[0]: key for cell, key in counts.cell_keys.items()}
+
+    assert reported() == expected  # pending
+    rollup.fold(session)
+    assert reported() == expected  # folded (a year cube, read whole)
+    rollup.rebuild(session)
+    assert reported() == expected
+
+
+def test_every_event_gets_a_random_record_key(session: Session) -> None:
+    record_events(session, [make_event(occurred_on=date(2017, 6, 1)) for _ in range(200)], key="many")
+    found = session.exec(select(SignpostEvent.record_key).where(SignpostEvent.occurred_on == date(2017, 6, 1))).all()
+    assert all(0 <= k < 256 for k in found) and len(set(found)) > 50

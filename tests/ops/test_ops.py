@@ -2,6 +2,12 @@
 
 import json
 import logging
+import uuid
+
+import pytest
+
+from signpost.config import Settings, request_settings
+from tests.factories import bearer, make_key
 
 
 def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
@@ -14,10 +20,10 @@ def test_readyz_reports_migrations_at_head(client) -> None:  # type: ignore[no-u
     assert response.json()["status"] == "ready"
 
 
-def test_metrics_count_requests_by_route_template(client) -> None:  # type: ignore[no-untyped-def]
+def test_metrics_count_requests_by_route_template(client, session) -> None:  # type: ignore[no-untyped-def]
     client.get("/healthz")
     client.get("/fhir/NoSuchType/123456")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=bearer(make_key(session, "analyst"))).text
     assert 'signpost_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "123456" not in text
     assert "signpost_request_duration_seconds_bucket" in text
@@ -35,7 +41,7 @@ def test_access_log_is_json_without_query_or_body(client, caplog) -> None:  # ty
     lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "signpost.access"]
     assert lines
     record = json.loads(lines[-1])
-    assert record["request_id"] == "req-1" and record["route"] == "/fhir/metadata" and record["status"] == 405
+    assert record["request_id"] != "req-1" and record["route"] == "/fhir/metadata" and record["status"] == 405
     assert "LS1" not in lines[-1] and "Jane" not in lines[-1]
 
 
@@ -44,3 +50,53 @@ def test_security_headers_on_every_answer(client) -> None:  # type: ignore[no-un
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert "access-control-allow-origin" not in response.headers
+
+
+def _logged_request_ids(caplog) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.fields["request_id"] for r in caplog.records if r.name == "signpost.access"]
+
+
+@pytest.mark.parametrize(
+    "sent", ["9434765919", "Jane Doe 1970-01-01", "req-1", "0" * 64, "urn:uuid:not-a-uuid-at-all-00000000000"]
+)
+def test_a_client_request_id_that_is_not_a_uuid_is_replaced_by_the_servers_own(client, caplog, sent: str) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="signpost.access")
+    response = client.get("/healthz", headers={"x-request-id": sent})
+    echoed = response.headers["x-request-id"]
+    assert echoed != sent and uuid.UUID(echoed)
+    assert _logged_request_ids(caplog)[-1] == echoed and sent not in caplog.text
+
+
+def test_a_client_uuid_request_id_is_echoed_and_logged(client, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="signpost.access")
+    sent = str(uuid.uuid4())
+    response = client.get("/healthz", headers={"x-request-id": sent.upper()})
+    assert response.headers["x-request-id"] == sent
+    assert _logged_request_ids(caplog)[-1] == sent
+
+
+def test_metrics_need_a_key(client, session) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=bearer(make_key(session, "prescriber"))).status_code == 403
+    assert client.get("/metrics", headers=bearer(make_key(session, "admin"))).status_code == 200
+
+
+def test_metrics_answer_the_dedicated_metrics_key(app, client, settings) -> None:  # type: ignore[no-untyped-def]
+    key = "metrics-" + uuid.uuid4().hex
+    app.dependency_overrides[request_settings] = lambda: settings.model_copy(update={"metrics_key": key})
+    try:
+        assert client.get("/metrics", headers={"authorization": f"Bearer {key}"}).status_code == 200
+        assert client.get("/metrics", headers={"authorization": "Bearer wrong"}).status_code == 401
+    finally:
+        app.dependency_overrides[request_settings] = lambda: settings
+
+
+def test_metrics_bound_to_loopback_refuse_other_clients(app, client, settings) -> None:  # type: ignore[no-untyped-def]
+    app.dependency_overrides[request_settings] = lambda: settings.model_copy(update={"metrics_access": "loopback"})
+    try:
+        # The test client's address is "testclient", not loopback.
+        answer = client.get("/metrics")
+        assert answer.status_code == 403 and "loopback" in answer.json()["detail"]
+    finally:
+        app.dependency_overrides[request_settings] = lambda: settings
+    assert Settings(metrics_access="loopback").metrics_access == "loopback"

@@ -60,6 +60,7 @@ def credentials(session: Session, settings: Settings) -> dict[str, Credentials]:
             role=(role or Role.admin).value,
             name=f"{name} key",
             practice_ods="B86001" if role is Role.clinician else None,
+            organization_id="reliability-provider-org" if role is Role.provider else None,
         )
         session.flush()
         cookies, csrf = _page_session(session, settings, record.id or 0)

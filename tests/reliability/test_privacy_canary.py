@@ -1,4 +1,5 @@
-"""Privacy canary: identifiers planted in every field of every input route; no table and no log line holds them.
+"""Privacy canary: identifiers planted in every header, query parameter, path parameter and body field of every
+route; no table, no log line, no metric and no answer's request id holds them.
 
 Routes come from the app's route table and request shapes from its OpenAPI, so new routes are covered as they
 land. Routes only editors and admins may call are left out: they keep staff-entered reference data (service
@@ -22,12 +23,11 @@ from tests.reliability.routes import Operation, operations
 APP = create_app(Settings(secret_key="collection-only", database_url="sqlite://"))
 SPEC = APP.openapi()
 CLINICAL = {"public", "clinician", "prescriber", "analyst"}
-INPUTS = [
-    op
-    for op in operations(APP)
-    if set(op.roles or ()) & CLINICAL
-    and (op.body_kind() or op.route.dependant.query_params or op.route.dependant.path_params)
-]
+# Every route those callers may reach: headers reach all of them, inputs or not.
+INPUTS = [op for op in operations(APP) if set(op.roles or ()) & CLINICAL]
+# Headers a client might put a patient's details in, the request id (logged) and the retry key (kept as an HMAC)
+# among them.
+PLANTED_HEADERS = ("X-Request-ID", "Idempotency-Key", "User-Agent", "Referer", "X-Forwarded-For", "X-Patient")
 
 
 def _caller(op: Operation, credentials: dict[str, Credentials]) -> Credentials:
@@ -83,6 +83,8 @@ def _recipes(op: Operation, session) -> list[dict[str, Any]]:  # type: ignore[no
             for kind in ("signposted", "referred")
         ]
         return [{"json": {"signposts": items}}]
+    if op.id == "POST /api/v1/referrals":
+        return [{"json": {"service": _a_service_id(session), "need": "debt-priority", "postcode": canary.POSTCODE}}]
     if op.method == "POST" and op.path.startswith("/fhir/QuestionnaireResponse/"):
         return [_fhir(body) for body in _questionnaire_responses()]
     return []
@@ -147,6 +149,7 @@ def test_planted_identifiers_are_neither_stored_nor_logged(op: Operation, client
     requests = []
     for planted in canary.PLANTED:
         kwargs = _body(op, planted, given.csrf)
+        kwargs["headers"] = {**kwargs.get("headers", {}), **dict.fromkeys(PLANTED_HEADERS, planted)}
         if op.route.dependant.query_params:
             kwargs["params"] = {p.alias or p.name: planted for p in op.route.dependant.query_params}
         requests.append((op.url(quote(planted, safe="")), kwargs))
@@ -160,12 +163,15 @@ def test_planted_identifiers_are_neither_stored_nor_logged(op: Operation, client
         response = client.request(op.method, url, headers=headers, follow_redirects=False, **kwargs)
         statuses.append(response.status_code)
         assert response.status_code < 500, f"{url}: {response.status_code}"
+        assert not canary.traces_in(response.headers.get("x-request-id", "")), f"{url}: request id echoed"
 
     found = {table: traces for table, rows in _dump(session).items() if (traces := canary.traces_in(rows))}
     assert not found, f"{op.id} stored identifiers: {found}"
     formatter = JsonFormatter()
     leaked = [line for r in caplog.records if canary.traces_in(line := formatter.format(r) + repr(r.args))]
     assert not leaked, f"{op.id} logged identifiers: {leaked[:3]}"
+    metrics = client.get("/metrics", headers=credentials["analyst"].headers)
+    assert metrics.status_code == 200 and not canary.traces_in(metrics.text), f"{op.id}: identifiers in /metrics"
     if _recipes(op, session):
         assert any(s < 300 for s in statuses), f"{op.id}: no planted request was accepted ({statuses})"
 

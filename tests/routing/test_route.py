@@ -86,10 +86,15 @@ def test_ward_service_is_offered_only_in_its_ward(session: Session) -> None:
     assert "Covers the patient's ward (Chapel Allerton)" in offer.matches[0].reasons
 
 
-def test_ward_service_is_not_offered_when_the_ward_is_unknown(session: Session) -> None:
+def test_ward_service_is_only_a_near_miss_when_the_ward_is_unknown(session: Session) -> None:
     make_service(session, "Chapel Allerton Lunch Club", ["isolation"], areas=[("ward", WARD, 2021)])
     [offer] = routed(session, {"isolation": [True]}, place=None)
-    assert names(offer) == []
+    [match] = offer.matches
+    assert match.misses == ["Does not list the patient's area: ask whether they can help or know who can"]
+    assert offer.note == (
+        "No service for lonely or isolated fits the patient's area: these come closest, "
+        "each saying what it misses and what to do instead."
+    )
 
 
 def test_service_of_another_local_authority_is_not_offered(session: Session) -> None:

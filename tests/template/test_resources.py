@@ -21,11 +21,13 @@ CATEGORIES = {
     "isolation", "family-early-years", "domestic-abuse", "legal-immigration", "digital-inclusion",
     "language-interpreting",
 }  # fmt: skip
-# DESIGN.md's verified SNOMED CT codes: nothing else may appear.
+# DESIGN.md's verified SNOMED CT codes, less 81877007 (retired: a 2016 release lists it so), plus the two that replace
+# it, both in a SNOMED CT International (2021-07-31) expansion of active living-situation concepts: nothing else.
 VERIFIED_SNOMED = {
-    "871731000000106", "871711000000103", "1084431000000106", "81877007", "105531004", "32911000",
-    "160932005", "73438004", "733423003", "422650009", "267076002", "161152002",
+    "871731000000106", "871711000000103", "1084431000000106", "105531004", "32911000",
+    "160932005", "73438004", "733423003", "422650009", "267076002", "161152002", "365509003", "5549007",
 }  # fmt: skip
+RETIRED_SNOMED = {"81877007"}
 
 
 @pytest.mark.parametrize("path", MINE, ids=lambda p: p.name)
@@ -45,6 +47,23 @@ def test_only_verified_snomed_codes_appear_anywhere() -> None:
     text = "\n".join(p.read_text() for p in MINE)
     found = set(re.findall(r'"code": "(\d{6,18})"', text))
     assert found <= VERIFIED_SNOMED
+
+
+def test_no_retired_snomed_code_appears_anywhere() -> None:
+    text = "\n".join(p.read_text() for p in MINE)
+    assert not RETIRED_SNOMED & set(re.findall(r'"code": "(\d{6,18})"', text))
+
+
+def test_the_food_questions_carry_the_hunger_vital_sign_loinc_codes() -> None:
+    items = {i["linkId"]: i for i in conformance.questionnaire()["item"]}
+    loinc = {
+        link: [c["code"] for c in items[link].get("code", []) if c["system"] == "http://loinc.org"] for link in items
+    }
+    assert (loinc["food-worried"], loinc["food-ran-out"]) == (["88122-7"], ["88123-5"])
+    answers = json.loads((conformance.data_dir("fhir") / "ValueSet-hunger-vital-sign-answer.json").read_text())
+    included = answers["compose"]["include"]
+    codes = {c["code"] for i in included if i["system"] == "http://loinc.org" for c in i["concept"]}
+    assert codes == {"LA28397-0", "LA6729-3", "LA28398-8"}
 
 
 def test_concept_map_routes_every_need_to_shared_categories() -> None:

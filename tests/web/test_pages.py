@@ -1,8 +1,5 @@
 """Pages through the app in-process, on the test database (SQLite or PostgreSQL)."""
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
@@ -22,12 +19,6 @@ NO_NEEDS = {
     "q-access": "none",
     "q-consent": "true",
 }
-
-
-@pytest.fixture
-def local(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as client:
-        yield client
 
 
 def _events(session: Session) -> int:

@@ -49,3 +49,21 @@ document.querySelectorAll("[data-copy-target]").forEach((button) => {
     }
   });
 });
+
+// "None of these" is exclusive (the server refuses both): ticking it clears the others, ticking another clears it.
+document.querySelectorAll("form[data-questionnaire]").forEach((form) => {
+  form.addEventListener("change", (event) => {
+    const box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox" || !box.checked) return;
+    const group = Array.from(form.querySelectorAll(`input[type="checkbox"][name="${CSS.escape(box.name)}"]`));
+    const none = group.filter((input) => input.value === "none");
+    if (!none.length) return;
+    const others = box.value === "none" ? group.filter((input) => input !== box) : none;
+    others.forEach((input) => {
+      if (input.checked) {
+        input.checked = false;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  });
+});

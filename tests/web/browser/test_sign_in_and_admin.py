@@ -40,7 +40,7 @@ def test_session_cookie_is_httponly_lax_and_holds_no_key(browsing: Browsing, liv
 def test_home_shows_only_what_the_role_may_do(browsing: Browsing) -> None:
     browsing.sign_in("analyst")
     links = browsing.page.locator("nav[aria-label=Menu] a").all_inner_texts()
-    assert links == ["Analytics"]
+    assert links == ["Analytics", "Referral outcomes"]
     browsing.check("home-analyst")
 
 

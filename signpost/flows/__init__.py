@@ -1,0 +1,1 @@
+"""Flows: orchestration that crosses domains (see DESIGN.md)."""
