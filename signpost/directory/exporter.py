@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from signpost.directory.models import Service
+from signpost.directory.models import CategoryOrigin, Service, ServiceTaxonomy
 from signpost.openreferral import service as oruk
 
 EXPORT_FORMATS = ("oruk3", "csv")
@@ -52,7 +52,20 @@ def iter_services(
         batch = list(session.exec(statement.order_by(Service.id).limit(batch_size)))
         if not batch:
             return
-        yield from oruk.services_json(session, batch, full=True)
+        # Crosswalked and suggested categories are left out: an import derives them again from the same maps and
+        # rules, so an export round-trips exactly; what a feed or an editor gave (or confirmed) is kept.
+        derived = set(
+            session.exec(
+                select(ServiceTaxonomy.id).where(
+                    col(ServiceTaxonomy.service_id).in_([s.id for s in batch]),
+                    col(ServiceTaxonomy.origin).in_([CategoryOrigin.crosswalk.value, CategoryOrigin.suggested.value]),
+                )
+            )
+        )
+        for item in oruk.services_json(session, batch, full=True):
+            if derived and "attributes" in item:
+                item["attributes"] = [a for a in item["attributes"] if a.get("id") not in derived]
+            yield item
         last_id = batch[-1].id
 
 

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
 import httpx
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from signpost.directory import categorise
 from signpost.directory import ids as oruk_ids
 from signpost.directory.models import (
+    CategoryOrigin,
     Contact,
     CostOption,
     Language,
@@ -76,8 +78,12 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.hidden = 0
+        self.mailto: tuple[str, int] | None = None  # an open mailto: link's address, and where its text starts
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href") or "" if tag == "a" else ""
+        if href.lower().startswith("mailto:"):
+            self.mailto = (href[7:].split("?", 1)[0].strip(), len(self.parts))
         if tag in self.HIDDEN:
             self.hidden += 1
         elif tag in self.BLOCKS:
@@ -86,6 +92,12 @@ class _TextExtractor(HTMLParser):
             self.parts.append("- ")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self.mailto:
+            # "e-mail us" linked to an address keeps the address, which the link text alone would lose.
+            address, start = self.mailto
+            if address and address.lower() not in "".join(self.parts[start:]).lower():
+                self.parts.append(f" ({address})")
+            self.mailto = None
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
         elif tag in self.BLOCKS:
@@ -111,7 +123,7 @@ def safe_text(value: Any) -> str | None:
         text = "".join(parser.parts)
         text = html.unescape(text)  # anything the parser left, e.g. double-escaped entities
         text = _MARKUP.sub("", text) if "<" in text else text
-    text = text.replace("\xa0", " ").replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text).replace("\xa0", " ").replace("\r\n", "\n").replace("\r", "\n")
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     collapsed = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return collapsed or None
@@ -123,11 +135,24 @@ def plain(value: Any) -> str | None:
         return None
     if isinstance(value, (dict, list)):
         return None
-    text = _WHITESPACE.sub(" ", html.unescape(str(value)).replace("\xa0", " ")).strip()
+    text = _WHITESPACE.sub(" ", _INVISIBLE.sub("", html.unescape(str(value))).replace("\xa0", " ")).strip()
     return text or None
 
 
 _WHITESPACE = re.compile(r"\s+")
+# Zero-width spaces and joiners, word joiners, byte-order marks and soft hyphens: invisible, but they break
+# search and duplicate matching.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
+
+
+def _url_text(value: Any) -> str | None:
+    """A URL as published: only complete entities (`&amp;`) are decoded, so `?tab=1&section=2` keeps its `&section`
+    (HTML's unescaping would read `&sect` as the section sign)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = _INVISIBLE.sub("", _ENTITY.sub(lambda m: html.unescape(m.group(0)), str(value))).strip()
+    return text or None
 
 
 def _age(record: dict[str, Any], key: str) -> int | None:
@@ -154,7 +179,7 @@ def _date(record: dict[str, Any], key: str) -> date | None:
 
 
 def _url(value: Any, key: str) -> str | None:
-    text = plain(value)
+    text = _url_text(value)
     if text is None:
         return None
     if not re.match(r"^https?://", text, re.I):
@@ -774,6 +799,9 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    # Records that named no organisation: each is filed under an organisation named after the service, and listed.
+    without_organization: list[dict[str, Any]] = field(default_factory=list)
+    categories: dict[str, Any] | None = None  # categorise.CategorisationReport.summary() of the feed's services
 
     def summary(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -787,6 +815,8 @@ class ImportReport:
             "unchanged": len(self.unchanged),
             "duplicates": self.duplicates,
             "rejected": [r.__dict__ for r in self.rejected],
+            "without_organization": self.without_organization,
+            "categories": self.categories,
         }
 
 
@@ -802,6 +832,8 @@ def iter_normalised(records: Iterable[Any], report: ImportReport) -> Iterator[di
             rname = plain(raw.get("name")) if isinstance(raw, dict) else None
             report.rejected.append(Rejection(index, rid, rname, exc.field, exc.message))
             continue
+        if not _names_organization(raw):
+            report.without_organization.append({"id": record["id"], "name": record["name"]})
         if record["id"] in seen:
             report.rejected.append(
                 Rejection(index, record["id"], record["name"], "id", "appears earlier in the same feed")
@@ -809,6 +841,14 @@ def iter_normalised(records: Iterable[Any], report: ImportReport) -> Iterator[di
             continue
         seen.add(record["id"])
         yield record
+
+
+def _names_organization(raw: dict[str, Any]) -> bool:
+    org = raw.get("organization")
+    return bool(
+        (isinstance(org, dict) and (plain(org.get("name")) or plain(org.get("id"))))
+        or plain(raw.get("organization_id"))
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -917,6 +957,8 @@ def _held_records(connection: "Connection", ids: list[str]) -> dict[str, tuple[d
         )
     )
     locations = {x["id"]: x for x in rows(Location, "id", {s["location_id"] for v in sals.values() for s in v})}
+    # Crosswalked and suggested categories are derived, not the feed's: they never make a record look changed.
+    links = {sid: [x for x in v if x["origin"] == CategoryOrigin.given.value] for sid, v in links.items()}
 
     def pick(row: Any, fields: Iterable[str]) -> dict[str, Any]:
         return {f: row[f] for f in fields}
@@ -1125,8 +1167,13 @@ def import_records(
                     state.duplicates.connection = session.connection()
         if batch:
             _write_batch(session, batch, report, actor, on_record, state)
-            if on_batch and not report.dry_run:
-                on_batch()
+        # Crosswalks and suggestions for every service the feed holds, unchanged ones too (a map may have changed).
+        feed_ids = [*report.created, *report.updated, *report.unchanged]
+        report.categories = categorise.categorise(
+            session=session, service_ids=feed_ids, actor=actor, reindex=set(report.updated)
+        ).summary()
+        if on_batch and not report.dry_run:
+            on_batch()
     finally:
         if savepoint is not None:
             savepoint.rollback()
@@ -1170,6 +1217,19 @@ def _write_batch(
 
     now = datetime.now(UTC)
     befores = _held_records(connection, [r["id"] for r in batch])
+    # A feed that carries a category this directory derived (its own export, say) names what is already held:
+    # such terms are left to categorise, so they neither look like a change nor get linked twice.
+    links = _table(ServiceTaxonomy)
+    derived: dict[str, set[str]] = {}
+    for sid, term_id in connection.execute(
+        select(links.c.service_id, links.c.taxonomy_term_id).where(
+            links.c.service_id.in_(list(befores)), links.c.origin != CategoryOrigin.given.value
+        )
+    ):
+        derived.setdefault(sid, set()).add(term_id)
+    for record in batch:
+        if held_derived := derived.get(record["id"]):
+            record["taxonomy_terms"] = [t for t in record["taxonomy_terms"] if t["id"] not in held_derived]
     orgs = held(Organization, {r["organization"]["id"] for r in batch})
     locations = held(Location, {x["id"] for r in batch for x in r["locations"]})
     term_names = state.term_names
@@ -1296,7 +1356,10 @@ def _write_batch(
         # Phones point at contacts, so they go first.
         for model in (Phone, Contact, Schedule, ServiceAtLocation, ServiceTaxonomy, ServiceArea, CostOption, Language):
             table = _table(model)
-            connection.execute(delete(table).where(table.c.service_id.in_(replaced)))
+            statement = delete(table).where(table.c.service_id.in_(replaced))
+            if model is ServiceTaxonomy:  # derived links stay; categorise brings them in line afterwards
+                statement = statement.where(table.c.origin == CategoryOrigin.given.value)
+            connection.execute(statement)
 
     # 3. Related rows, the full-text rows and the audit trail.
     search_table = _table(ServiceSearch)

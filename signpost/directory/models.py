@@ -15,7 +15,7 @@ import uuid
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import signpost.db  # noqa: F401  (naming convention first)
@@ -142,14 +142,52 @@ class TaxonomyTerm(SQLModel, table=True):
     lgsl_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class CategoryOrigin(StrEnum):
+    """Where a service's link to a term came from; only `suggested` awaits an editor."""
+
+    given = "given"  # named by the feed or set by an editor
+    crosswalk = "crosswalk"  # derived from a feed's term through a ConceptMap in `fhir/`
+    suggested = "suggested"  # the classifier's, from the service's words, until an editor confirms it
+    confirmed = "confirmed"  # a suggestion an editor confirmed
+
+
 class ServiceTaxonomy(SQLModel, table=True):
-    """Links a service to a taxonomy term (ORUK `attribute` with link_type service)."""
+    """Links a service to a taxonomy term (ORUK `attribute` with link_type service).
+
+    `origin` says where the link came from; `evidence` what produced a derived one (the feed's terms and the
+    map, or the words that triggered a suggestion), so every derived category can say why it is there.
+    """
 
     __tablename__ = "service_taxonomy"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
     service_id: str = Field(foreign_key="service.id", index=True, max_length=64)
     taxonomy_term_id: str = Field(foreign_key="taxonomy_term.id", index=True, max_length=64)
+    origin: str = Field(default=CategoryOrigin.given.value, max_length=20, sa_column_kwargs={"server_default": "given"})
+    evidence: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # type: ignore[type-arg]
+
+
+class CategoryRejection(SQLModel, table=True):
+    """A suggested category an editor rejected: never suggested again for that service."""
+
+    __tablename__ = "category_rejection"
+    __table_args__ = (UniqueConstraint("service_id", "taxonomy_term_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="service.id", max_length=64)
+    taxonomy_term_id: str = Field(foreign_key="taxonomy_term.id", max_length=64)
+    at: datetime
+    actor: str = Field(max_length=200)
+
+
+class CategoryMap(SQLModel, table=True):
+    """The version of each category map (ConceptMap or classifier rules) last applied to the directory."""
+
+    __tablename__ = "category_map"
+
+    id: str = Field(primary_key=True, max_length=100)
+    version: str = Field(max_length=100)
+    applied_at: datetime
 
 
 class ServiceArea(SQLModel, table=True):

@@ -8,10 +8,11 @@ from fastapi.responses import JSONResponse
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
+from signpost.directory import categorise
 from signpost.directory import search as directory_search
 from signpost.directory import service as directory
 from signpost.directory.models import Service, TaxonomyTerm
-from signpost.directory.schemas import ServiceIn, ServicePatch, StatusIn, VerifyIn
+from signpost.directory.schemas import ServiceIn, ServicePatch, StatusIn, SuggestionDecision, VerifyIn
 from signpost.errors import Problem
 
 EditorDep = Annotated[Caller, Depends(allow(Role.editor))]
@@ -158,6 +159,23 @@ def service_history(service_id: str, session: SessionDep, caller: ReaderDep) -> 
     }
 
 
+@router.post("/services/{service_id}/restore/{version}", operation_id="directory_restore_version")
+def restore_version(
+    service_id: str, version: int, session: SessionDep, caller: EditorDep, response: Response, if_match: IfMatch = None
+) -> dict[str, Any]:
+    """Put the service back as it was at an earlier version (an audited edit); needs If-Match like any edit."""
+    service, skipped = directory.restore_version(
+        session=session,
+        service_id=service_id,
+        version=version,
+        actor=caller.name,
+        expected_version=_expected_version(service_id, if_match),
+    )
+    session.commit()
+    response.headers["ETag"] = directory.etag(service)
+    return {"id": service.id, "version": service.version, "restored_from": version, "not_restored": skipped}
+
+
 @router.get("/review-queue", operation_id="directory_review_queue")
 def review_queue(
     session: SessionDep,
@@ -186,6 +204,46 @@ def review_queue(
             for i in items
         ],
     }
+
+
+@router.get("/category-queue", operation_id="directory_category_queue")
+def category_queue(
+    session: SessionDep,
+    caller: EditorDep,
+    kind: Annotated[str, Query(pattern="^(suggested|uncategorised)$", description="suggested or uncategorised")],
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Services whose suggested categories await an editor, or that have no category (never offered)."""
+    items, total = categorise.category_queue(session=session, kind=kind, limit=per_page, offset=(page - 1) * per_page)
+    return {
+        "kind": kind,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "items": [
+            {
+                "id": i.service_id,
+                "name": i.name,
+                "organization": i.organization,
+                "suggestions": [{"category": s.code, "words": s.words} for s in i.suggestions],
+            }
+            for i in items
+        ],
+    }
+
+
+@router.post("/category-suggestions", operation_id="directory_decide_suggestions")
+def decide_suggestions(session: SessionDep, caller: EditorDep, body: SuggestionDecision) -> dict[str, Any]:
+    """Confirm or reject suggested categories in bulk; nothing changes unless every one named is pending."""
+    decided = categorise.decide(
+        session=session,
+        decisions=[(s.service_id, s.category) for s in body.suggestions],
+        accept=body.action == "confirm",
+        actor=caller.name,
+    )
+    session.commit()
+    return {"action": body.action, "decided": [{"service_id": k, "categories": v} for k, v in decided.items()]}
 
 
 @router.get("/categories", operation_id="directory_categories")

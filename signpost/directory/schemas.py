@@ -149,3 +149,19 @@ class VerifyIn(Strict):
 
 class StatusIn(Strict):
     status: ServiceStatus
+
+
+class SuggestionChoice(BaseModel):
+    """One suggested category of one service."""
+
+    service_id: str = Field(min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=100)
+
+
+class SuggestionDecision(BaseModel):
+    """Confirm or reject suggested categories in bulk (all or nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["confirm", "reject"]
+    suggestions: list[SuggestionChoice] = Field(min_length=1, max_length=1000)

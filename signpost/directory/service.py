@@ -9,6 +9,7 @@ For other domains (the importer, routing, FHIR):
 Services never commit; the request or command does.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -437,7 +438,13 @@ def _apply(session: Session, service: Service, data: ServiceFields) -> None:
     session.flush()
     if "categories" in sent:
         terms = category_terms(session=session, codes=data.categories or [])
-        session.execute(delete(ServiceTaxonomy).where(col(ServiceTaxonomy.service_id) == sid))
+        # The editor's list replaces the categories (suggested ones included); the feed's own terms stay.
+        categories = select(TaxonomyTerm.id).where(col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY)
+        session.execute(
+            delete(ServiceTaxonomy).where(
+                col(ServiceTaxonomy.service_id) == sid, col(ServiceTaxonomy.taxonomy_term_id).in_(categories)
+            )
+        )
         for term in terms:
             session.add(ServiceTaxonomy(service_id=sid, taxonomy_term_id=term.id))
     if "phones" in sent:
@@ -575,10 +582,88 @@ def _claim(session: Session, service: Service, expected_version: int | None) -> 
     session.refresh(service)
 
 
+# Lists whose order carries no meaning compare as sets when edits are merged.
+UNORDERED = {"categories", "delivery_modes", "languages", "service_areas", "cost_options", "phones", "contacts"}
+FIELD_LABELS = {
+    "name": "Name",
+    "alternate_name": "Other name",
+    "description": "Description",
+    "url": "Website",
+    "email": "Email",
+    "interpretation_services": "Interpreting",
+    "application_process": "How to apply",
+    "fees_description": "Cost",
+    "minimum_age": "Youngest age",
+    "maximum_age": "Oldest age",
+    "eligibility_description": "Who can use it",
+    "delivery_modes": "How to use it",
+    "categories": "Categories",
+    "phones": "Phones",
+    "contacts": "Contacts",
+    "languages": "Languages",
+    "locations": "Locations",
+    "service_areas": "Area served",
+    "schedules": "Opening times",
+    "cost_options": "Costs",
+    "status": "Status",
+    "assured_date": "Verified on",
+    "assurer_email": "Verified by (email)",
+    "assurer": "Verified by",
+    "retired_at": "Retired",
+    "organization_id": "Organisation",
+}
+
+
+def _same(field: str, one: Any, other: Any) -> bool:
+    """Two values of a field are the same change: blank is missing, and unordered lists compare as sets."""
+
+    def norm(value: Any) -> Any:
+        if value in (None, "", []):
+            return None
+        if field in UNORDERED and isinstance(value, list):
+            return sorted(json.dumps(v, sort_keys=True, default=str) for v in value)
+        return value
+
+    return bool(norm(one) == norm(other))
+
+
+def _base_values(session: Session, service_id: str, since_version: int) -> dict[str, Any]:
+    """Each field changed after `since_version`, with its value as it was then (from the audit trail)."""
+    base: dict[str, Any] = {}
+    for row in _audit_after(session, service_id, since_version):
+        for key, change in (row.changes or {}).items():
+            if isinstance(change, dict) and "before" in change:
+                base.setdefault(key, change["before"])
+    return base
+
+
+def _as_saved(session: Session, service: Service, data: ServiceFields) -> dict[str, Any]:
+    """The record as it would be with `data` applied, worked out in a savepoint that is rolled back."""
+    savepoint = session.begin_nested()
+    try:
+        _apply(session, service, data)
+        return _snapshot(session, service)
+    finally:
+        savepoint.rollback()
+        session.refresh(service)
+
+
 def update_service(
-    *, session: Session, service_id: str, data: ServicePatch, actor: str, expected_version: int | None
+    *,
+    session: Session,
+    service_id: str,
+    data: ServicePatch,
+    actor: str,
+    expected_version: int | None,
+    resolve: dict[str, str] | None = None,
 ) -> Service:
-    """Change the fields sent, if the caller saw the current version; audited field by field."""
+    """Change the fields sent, audited field by field; edits made from an older version are merged.
+
+    When others saved since `expected_version`, each field sent is compared with the version it started from
+    (read back from the audit trail): a field only this edit changed is applied, one only the others changed is
+    kept as they saved it, the same change on both sides is no conflict, and a field both changed differently is
+    a 412 listing each with both values, unless `resolve` says whose to keep ("mine" or "theirs").
+    """
     service = get_service(session=session, service_id=service_id)
     minimum = data.minimum_age if "minimum_age" in data.model_fields_set else service.minimum_age
     maximum = data.maximum_age if "maximum_age" in data.model_fields_set else service.maximum_age
@@ -586,14 +671,67 @@ def update_service(
     _normalised_locations(data)
     if data.categories:
         category_terms(session=session, codes=data.categories)
+    if expected_version is not None and expected_version != service.version:
+        data = _merged(session, service, data, expected_version, resolve or {})
     before = _snapshot(session, service)
-    _claim(session, service, expected_version)
+    _claim(session, service, service.version if expected_version is not None else None)
     _apply(session, service, data)
     index_service(session=session, service_id=service.id)
     changes = _diff(before, _snapshot(session, service))
     record_audit(session=session, service=service, actor=actor, action="update", changes=changes)
     session.flush()
     return service
+
+
+def _merged(
+    session: Session, service: Service, data: ServicePatch, base_version: int, resolve: dict[str, str]
+) -> ServicePatch:
+    """The part of an edit made from `base_version` that can be applied to the current version; 412 on conflicts."""
+    if base_version > service.version or base_version < 1:
+        raise Problem(
+            412,
+            f"Version {base_version} of this service never existed (it is at version {service.version}).",
+            headers={"ETag": etag(service)},
+            errors=[{"loc": "If-Match", "message": "unknown version"}],
+        )
+    changed_since = _base_values(session, service.id, base_version)
+    current = _snapshot(session, service)
+    mine = _as_saved(session, service, data)
+    keep: list[str] = []
+    conflicts = []
+    for name in sorted(data.model_fields_set):
+        if name not in changed_since:
+            keep.append(name)  # nobody else touched it: this edit's value stands
+        elif _same(name, mine.get(name), current.get(name)):
+            continue  # both made the same change
+        elif _same(name, mine.get(name), changed_since[name]):
+            continue  # this edit left it as it was: the other edit's value stands
+        elif resolve.get(name) == "mine":
+            keep.append(name)
+        elif resolve.get(name) == "theirs":
+            continue
+        else:
+            conflicts.append(
+                {
+                    "field": name,
+                    "label": FIELD_LABELS.get(name, name),
+                    "yours": mine.get(name),
+                    "theirs": current.get(name),
+                    "base": changed_since[name],
+                }
+            )
+    if conflicts:
+        raise Problem(
+            412,
+            f"Others changed this service since version {base_version} (now {service.version}); "
+            + "; ".join(f"{c['label']} was changed by both" for c in conflicts)
+            + ". Choose whose value to keep for each, or re-send from the current version.",
+            title="Edit conflict",
+            headers={"ETag": etag(service)},
+            errors=[{"loc": c["field"], "message": "changed by both"} for c in conflicts],
+            extra={"conflicts": conflicts, "base_version": base_version, "current_version": service.version},
+        )
+    return ServicePatch.model_validate(data.model_dump(include=set(keep)))
 
 
 def verify_service(
@@ -662,6 +800,61 @@ def history(*, session: Session, service_id: str) -> list[ServiceAudit]:
             select(ServiceAudit).where(col(ServiceAudit.service_id) == service_id).order_by(col(ServiceAudit.id))
         ).all()
     )
+
+
+def version_values(*, session: Session, service: Service, version: int) -> dict[str, Any]:
+    """The record as it was at an earlier version, worked back from the current one through the audit trail."""
+    if version < 1 or version > service.version:
+        raise _problem("version", f"this service has versions 1 to {service.version}", status=404)
+    state = _snapshot(session, service)
+    for row in reversed(_audit_after(session, service.id, version)):
+        for key, change in (row.changes or {}).items():
+            if isinstance(change, dict) and "before" in change and key in state:
+                state[key] = change["before"]
+    return state
+
+
+def _audit_after(session: Session, service_id: str, version: int) -> list[ServiceAudit]:
+    return list(
+        session.exec(
+            select(ServiceAudit)
+            .where(col(ServiceAudit.service_id) == service_id, col(ServiceAudit.version) > version)
+            .order_by(col(ServiceAudit.id))
+        ).all()
+    )
+
+
+def restore_version(
+    *, session: Session, service_id: str, version: int, actor: str, expected_version: int | None
+) -> tuple[Service, list[str]]:
+    """Put back every editable field as it was at `version`: itself an audited edit (action `restore`).
+
+    Returns the service and the fields that could not be put back (values an edit could not set today).
+    """
+    service = get_service(session=session, service_id=service_id)
+    if expected_version is not None and expected_version != service.version:
+        _claim(session, service, expected_version)  # a stale restore is refused, never merged
+    then = version_values(session=session, service=service, version=version)
+    now_values = _snapshot(session, service)
+    fields: dict[str, Any] = {}
+    skipped: list[str] = []
+    for name in ServiceFields.model_fields:
+        if name in then and not _same(name, then[name], now_values.get(name)):
+            try:
+                ServicePatch.model_validate({name: then[name]})
+            except ValueError:
+                skipped.append(name)
+                continue
+            fields[name] = then[name]
+    data = ServicePatch.model_validate(fields)
+    before = now_values
+    _claim(session, service, expected_version)
+    _apply(session, service, data)
+    index_service(session=session, service_id=service.id)
+    changes = _diff(before, _snapshot(session, service))
+    record_audit(session=session, service=service, actor=actor, action="restore", changes=changes)
+    session.flush()
+    return service, skipped
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from signpost.config import Settings, data_dir
+from signpost.directory import categorise
 from signpost.directory import service as directory
 from signpost.directory.models import (
     AreaScope,
@@ -156,4 +157,14 @@ def starter_loader(session: Session, settings: Settings, console: Console) -> No
         console.print(
             f"Directory: {report.terms_created} categories and {report.services_created} starter services loaded "
             "(unverified)."
+        )
+    # A category map (or the classifier's rules) that changed since it was last applied is applied again.
+    changed = categorise.stale_maps(session=session)
+    result = categorise.recategorise(session=session, actor="start-up (category maps changed)", only_if_changed=True)
+    if result is not None and result.services:
+        figures = result.summary()
+        console.print(
+            f"Directory: categories re-applied ({', '.join(changed)} changed): {figures['by_feed']} from feeds, "
+            f"{figures['by_crosswalk']} by crosswalk, {figures['by_suggestion']} by suggestion, "
+            f"{figures['uncategorised']} without a category (not offered)."
         )

@@ -62,12 +62,22 @@ def print_report(report: importer.ImportReport) -> None:
     table.add_row("unchanged", str(len(report.unchanged)))
     table.add_row("possible duplicates", str(len(report.duplicates)))
     table.add_row("rejected", str(len(report.rejected)))
+    table.add_row("without an organisation", str(len(report.without_organization)))
+    if report.categories:
+        table.add_row("categorised from the feed's own categories", str(report.categories["by_feed"]))
+        table.add_row("categorised by crosswalk (fhir/ConceptMap-…)", str(report.categories["by_crosswalk"]))
+        table.add_row("categorised by suggestion (awaiting an editor)", str(report.categories["by_suggestion"]))
+        table.add_row("not categorised", str(report.categories["uncategorised"]))
     Console().print(table)
+    if report.categories:
+        Console().print(report.categories["note"])
     for dup in report.duplicates[:50]:
         match = dup["matches"][0]
         Console().print(
             f"  duplicate? {dup['name']} ({dup['id']}) ~ {match['name']} ({match['id']}): {match['reason']}"
         )
+    for record in report.without_organization[:50]:
+        Console().print(f"  no organisation named: {record['name']} ({record['id']}); filed under its own name")
     for rejection in report.rejected[:200]:
         Console().print(f"  rejected #{rejection.index} {rejection.id or ''} {rejection.field}: {rejection.reason}")
 

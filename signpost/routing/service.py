@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 
 from signpost.directory import capacity as directory_capacity
 from signpost.directory.models import (
+    CategoryOrigin,
     Language,
     Location,
     Phone,
@@ -108,6 +109,7 @@ class _Candidate:
     languages: set[str] = field(default_factory=set)
     open_days: set[str] = field(default_factory=set)
     points: list[tuple[float, float]] = field(default_factory=list)
+    suggested: set[str] = field(default_factory=set)  # categories only suggested, not yet confirmed by an editor
 
 
 def categories_for(need_code: str) -> list[str]:
@@ -129,7 +131,7 @@ _crisis_and_online = (col(Service.crisis_access), col(Service.online))
 _TEXT, _INTEGER, _BOOLEAN, _DATE, _NUMBER = (cast(null(), kind) for kind in (String, Integer, Boolean, Date, Float))
 _AFTER_CODE = (_TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE, _NUMBER, _NUMBER)
 _BEFORE_POINT = (_TEXT, _TEXT, _TEXT, _INTEGER, _INTEGER, _BOOLEAN, _BOOLEAN, _DATE)
-_NO_CONTACT = (_TEXT, _TEXT, _TEXT, _TEXT, _BOOLEAN)
+_NO_CONTACT = (_TEXT, _TEXT, _TEXT, _TEXT, _BOOLEAN, _TEXT)  # ..., and the category link's origin
 
 
 @lru_cache(maxsize=1)
@@ -141,7 +143,8 @@ def _routing_query() -> Any:
     Each row is tagged with its kind and fills the columns that kind has; the rest are NULL:
     service (one row per category it matches): id, category code, name, interpretation services, minimum and
     maximum age, in person, by phone, assured date, then description, first phone, url, crisis access and online
-    (what the answer shows); area: scope, code, vintage; language: code; day: weekday; point: latitude and longitude.
+    (what the answer shows) and the category link's origin (suggested ones rank lower); area: scope, code,
+    vintage; language: code; day: weekday; point: latitude and longitude.
     """
     first_phone = (
         sa_select(col(Phone.number))
@@ -158,6 +161,7 @@ def _routing_query() -> Any:
             first_phone.label("phone"),
             col(Service.url),
             *_crisis_and_online,
+            col(ServiceTaxonomy.origin),
         )
         .join(ServiceTaxonomy, col(ServiceTaxonomy.service_id) == col(Service.id))
         .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
@@ -189,6 +193,7 @@ def _routing_query() -> Any:
             c.url,
             c.crisis_access,
             c.online,
+            c.origin,
         ),
         sa_select(
             col(ServiceArea.service_id),
@@ -241,7 +246,7 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
     for row in session.connection().execute(_routing_query(), {"categories": categories}):
         service_id, kind, text, text_2, text_3, number, number_2, in_person, by_phone, assured = row[:10]
         if kind == "service":
-            description, phone, url, crisis, online = row[12:]
+            description, phone, url, crisis, online, origin = row[12:]
             facts = _Facts(
                 service_id,
                 text_2,
@@ -257,11 +262,13 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
                 crisis,
                 bool(online),
             )
-            found.setdefault(service_id, _Candidate(facts))
+            candidate = found.setdefault(service_id, _Candidate(facts))
+            if origin == CategoryOrigin.suggested.value:
+                candidate.suggested.add(text)
             members[text].append(service_id)
         else:
             details.append(row)
-    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _, _, _ in details:
+    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _, _, _, _ in details:
         candidate = found[service_id]
         if kind == "area":
             candidate.areas.append(_Area(text, code, vintage))
@@ -295,8 +302,10 @@ def _candidates(session: Session, categories: set[str], remember_seconds: float)
         for service_id, candidate in services.items():
             mine = found.get(service_id)
             if mine is None:  # what was read is shared and never changed: only the categories are this route's
-                mine = found[service_id] = dataclasses.replace(candidate, categories=set())
+                mine = found[service_id] = dataclasses.replace(candidate, categories=set(), suggested=set())
             mine.categories.add(category)
+            if category in candidate.suggested:
+                mine.suggested.add(category)
     return found
 
 
@@ -357,6 +366,13 @@ def _mode_fits(service: _Facts, preferences: Preferences) -> tuple[str | None, s
             return None, "Online only: ask reception or a library to help the patient get online"
         return None, "How it is reached is not listed: ask reception to contact it for the patient"
     return None, None
+
+
+def _category_reason(matched: list[str], confirmed: list[str]) -> str:
+    """Whether an editor (or the feed) put the service in the category, or it is only suggested from its words."""
+    if confirmed:
+        return f"Listed under {confirmed[0].replace('-', ' ')} (confirmed)"
+    return f"Suggested for {matched[0].replace('-', ' ')} from its description (not yet confirmed by an editor)"
 
 
 def _verified(service: _Facts, today: date) -> str:
@@ -469,7 +485,9 @@ def route(
                 misses.append(f"For ages {limits}: ask whether they can help or know who can")
             if area is None:
                 misses.append("Does not list the patient's area: ask whether they can help or know who can")
+            confirmed = [c for c in matched if c not in candidate.suggested]
             reasons = [f"Helps with {need.display.lower()}"] + ([area] if area else [])
+            reasons.append(_category_reason(matched, confirmed))
             language_fits = True
             if prefs.interpreter and prefs.language:
                 name = prefs.language_display or prefs.language
@@ -522,7 +540,8 @@ def route(
                 # A patient cannot act on an offer that gives no way to reach it (a service's own record may be bare).
                 0.0 if (match.contactable or candidate.points) else 1.0,
                 0.0 if language_fits else 1.0,
-                float(cats.index(matched[0])),
+                0.0 if confirmed else 1.0,  # a suggested category ranks below every confirmed one
+                float(cats.index((confirmed or matched)[0])),
                 -float(assured),
                 distance if distance is not None else float("inf"),
             )

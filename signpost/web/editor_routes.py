@@ -1,9 +1,9 @@
 """Directory editing pages (editors): review queue, create and edit with conflict handling, verify, status,
 retire, audit history, and importing a file."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signpost.config import Settings
 from signpost.db import SessionDep
-from signpost.directory import importer
+from signpost.directory import categorise, importer
 from signpost.directory import service as directory
 from signpost.directory.models import ServiceStatus
 from signpost.directory.schemas import ServiceIn, ServicePatch
@@ -53,6 +53,12 @@ async def _posted(request: Request) -> dict[str, Any]:
         form[name] = str(raw.get(name, "")).strip()
     for name in ("crisis_access",):
         form[name] = str(raw.get(name, "")).strip()
+    # A conflict's choices: resolve_<field> = mine | theirs.
+    form["resolve"] = {
+        key.removeprefix("resolve_"): str(value)
+        for key, value in raw.items()
+        if key.startswith("resolve_") and str(value) in ("mine", "theirs")
+    }
     form["delivery_modes"] = [str(v) for v in raw.getlist("delivery_modes")]
     form["categories"] = [str(v) for v in raw.getlist("categories")]
     return form
@@ -73,11 +79,21 @@ def _fields(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return data, errors
 
 
+# What to do, in words, when a field's pattern does not match (pydantic's own message names the regex).
+_HOW_TO_FIX = {
+    "url": "enter a full address starting https://",
+    "email": "enter an email address like name@example.org",
+}
+
+
 def _validation_errors(exc: ValidationError) -> dict[str, str]:
+    labels = dict(TEXT_FIELDS + AGE_FIELDS)
     found: dict[str, str] = {}
     for err in exc.errors():
         loc = str(err["loc"][0]) if err.get("loc") else "name"
-        found.setdefault(loc, f"{loc.replace('_', ' ').capitalize()}: {err['msg']}")
+        label = labels.get(loc, loc.replace("_", " ").capitalize())
+        message = _HOW_TO_FIX.get(loc) if err.get("type") == "string_pattern_mismatch" else None
+        found.setdefault(loc, f"{label}: {message or err['msg']}")
     return found
 
 
@@ -101,11 +117,103 @@ def _page(request: Request, settings: Settings, name: str, **context: Any) -> HT
     )
 
 
+QUEUE_FILTERS = [
+    ("due", "Due for review"),
+    ("suggested", "Suggested categories"),
+    ("uncategorised", "No category"),
+]
+QUEUE_PAGE = 50
+
+
 @router.get("/editor", response_class=HTMLResponse, operation_id="web_editor_queue")
-def editor_queue(request: Request, session: SessionDep, settings: SettingsDep, viewer: EditorViewer) -> HTMLResponse:
-    """The review queue: services never verified or due for review, oldest first."""
-    items, total = directory.review_queue(session=session, review_months=settings.review_months)
-    return _page(request, settings, "editor/queue.html", items=items, total=total)
+def editor_queue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    filter: str = "due",
+    page: int = 1,
+    decided: int | None = None,
+    decision: str = "",
+) -> HTMLResponse:
+    """The review queue: services due for review (oldest first), or awaiting a decision on their categories."""
+    kind = filter if filter in dict(QUEUE_FILTERS) else "due"
+    page = max(1, page)
+    offset = (page - 1) * QUEUE_PAGE
+    if kind == "due":
+        items, total = directory.review_queue(
+            session=session, review_months=settings.review_months, limit=QUEUE_PAGE, offset=offset
+        )
+        category_items: list[categorise.QueueItem] = []
+    else:
+        items = []
+        category_items, total = categorise.category_queue(session=session, kind=kind, limit=QUEUE_PAGE, offset=offset)
+    return _page(
+        request,
+        settings,
+        "editor/queue.html",
+        items=items,
+        category_items=category_items,
+        total=total,
+        kind=kind,
+        filters=QUEUE_FILTERS,
+        page=page,
+        pages=max(1, -(-total // QUEUE_PAGE)),
+        decided=decided,
+        decision=decision if decision in ("confirmed", "rejected") else "",
+        errors={},
+    )
+
+
+@router.post("/editor/suggestions", operation_id="web_editor_suggestions")
+def editor_suggestions(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    _csrf: CsrfChecked,
+    choice: Annotated[list[str] | None, Form()] = None,
+    action: Annotated[str, Form()] = "",
+    page: Annotated[int, Form()] = 1,
+) -> Response:
+    """Confirm or reject the chosen suggested categories, all at once."""
+    pairs = [tuple(c.split("|", 1)) for c in choice or [] if "|" in c]
+    try:
+        if action not in ("confirm", "reject"):
+            raise Problem(
+                422, "Choose Confirm or Reject.", errors=[{"loc": "action", "message": "Choose Confirm or Reject"}]
+            )
+        decided = categorise.decide(
+            session=session,
+            decisions=[(sid, code) for sid, code in pairs],
+            accept=action == "confirm",
+            actor=viewer.actor.name,
+        )
+    except Problem as problem:
+        session.rollback()
+        category_items, total = categorise.category_queue(
+            session=session, kind="suggested", limit=QUEUE_PAGE, offset=(max(1, page) - 1) * QUEUE_PAGE
+        )
+        return _page(
+            request,
+            settings,
+            "editor/queue.html",
+            status=problem.status,
+            items=[],
+            category_items=category_items,
+            total=total,
+            kind="suggested",
+            filters=QUEUE_FILTERS,
+            page=max(1, page),
+            pages=max(1, -(-total // QUEUE_PAGE)),
+            decided=None,
+            decision="",
+            errors={"choice": problem.detail},
+        )
+    session.commit()
+    count = sum(len(codes) for codes in decided.values())
+    word = "confirmed" if action == "confirm" else "rejected"
+    return render.redirect(f"/editor?filter=suggested&page={max(1, page)}&decided={count}&decision={word}")
 
 
 @router.get("/editor/services/new", response_class=HTMLResponse, operation_id="web_editor_new")
@@ -207,15 +315,27 @@ async def editor_update(
     viewer: EditorViewer,
     _csrf: CsrfChecked,
 ) -> Response:
-    """Save changes if nobody saved first; otherwise show both versions and let the editor choose."""
+    """Save changes, merged with any saved since the page was opened; a field both changed asks which to keep."""
     form = await _posted(request)
+    # The database work runs in a worker thread, off the event loop.
+    return await run_in_threadpool(_save_edit, request, session, settings, service_id, form, viewer.actor.name)
+
+
+def _save_edit(
+    request: Request, session: Session, settings: Settings, service_id: str, form: dict[str, Any], actor: str
+) -> Response:
     data, errors = _fields(form)
     version = int(form["version"]) if form["version"].isdigit() else None
     if not errors:
         try:
             patch = ServicePatch(**data)
             directory.update_service(
-                session=session, service_id=service_id, data=patch, actor=viewer.actor.name, expected_version=version
+                session=session,
+                service_id=service_id,
+                data=patch,
+                actor=actor,
+                expected_version=version,
+                resolve=form["resolve"],
             )
             session.commit()
             return render.redirect(f"/editor/services/{service_id}?saved=updated")
@@ -223,26 +343,40 @@ async def editor_update(
             errors = _validation_errors(exc)
         except Problem as problem:
             session.rollback()
-            if problem.status == 412:
-                return _conflict(request, session, settings, service_id, form)
+            if problem.status == 412 and "conflicts" in problem.extra:
+                return _conflict(request, session, settings, service_id, form, problem.extra)
             errors = _problem_errors(problem)
     return _edit_page(request, session, settings, service_id, status=422, form=form, errors=errors)
 
 
+def _shown(value: Any) -> str:
+    if value in (None, "", []):
+        return "(empty)"
+    if isinstance(value, list):
+        return ", ".join(
+            str(v) if not isinstance(v, dict) else ", ".join(str(x) for x in v.values() if x) for v in value
+        )
+    return str(value)
+
+
 def _conflict(
-    request: Request, session: Any, settings: Settings, service_id: str, mine: dict[str, Any]
+    request: Request,
+    session: Any,
+    settings: Settings,
+    service_id: str,
+    mine: dict[str, Any],
+    found: dict[str, Any],
 ) -> HTMLResponse:
-    try:
-        record = directory.get_service(session=session, service_id=service_id)
-    except Problem as problem:
-        raise deps.as_page_problem(problem) from None
-    saved = _form_from(directory.service_detail(session=session, service=record, review_months=settings.review_months))
-    more = [("delivery_modes", "How to use it"), ("crisis_access", "Helps in a crisis"), ("categories", "Categories")]
-    labels = dict(TEXT_FIELDS + AGE_FIELDS + more)
+    """Both values of each field two editors changed, with a choice for each; everything else was merged."""
     rows = [
-        {"field": name, "label": label, "mine": mine.get(name), "saved": saved.get(name)}
-        for name, label in labels.items()
-        if (mine.get(name) or "") != (saved.get(name) or "")
+        {
+            "field": c["field"],
+            "label": c["label"],
+            "mine": _shown(c["yours"]),
+            "saved": _shown(c["theirs"]),
+            "base": _shown(c["base"]),
+        }
+        for c in found["conflicts"]
     ]
     return _edit_page(
         request,
@@ -250,11 +384,11 @@ def _conflict(
         settings,
         service_id,
         status=409,
-        form={**mine, "version": ""},
-        conflict=rows or [{"field": "", "label": "(no field differs)", "mine": "", "saved": ""}],
+        form={**mine, "version": str(found["base_version"])},
+        conflict=rows,
         errors={
-            "conflict": "Someone else saved this service after you opened it. Compare the two "
-            "versions and choose which to keep."
+            "conflict": "Someone else saved this service after you opened it and changed the same fields. "
+            "Choose whose value to keep for each; your other changes and theirs are both kept."
         },
     )
 
@@ -331,7 +465,12 @@ async def editor_retire(
 
 @router.get("/editor/services/{service_id}/history", response_class=HTMLResponse, operation_id="web_editor_history")
 def editor_history(
-    service_id: str, request: Request, session: SessionDep, settings: SettingsDep, viewer: EditorViewer
+    service_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    restored: int | None = None,
 ) -> HTMLResponse:
     """Who changed what, and when."""
     try:
@@ -339,7 +478,38 @@ def editor_history(
     except Problem as problem:
         raise deps.as_page_problem(problem) from None
     entries = directory.history(session=session, service_id=service_id)
-    return _page(request, settings, "editor/history.html", service=record, entries=list(reversed(entries)))
+    notice = f"Restored version {restored}: every field is as it was then." if restored else ""
+    return _page(
+        request,
+        settings,
+        "editor/history.html",
+        service=record,
+        entries=list(reversed(entries)),
+        labels=directory.FIELD_LABELS,
+        shown=_shown,
+        notice=notice,
+    )
+
+
+@router.post("/editor/services/{service_id}/restore", operation_id="web_editor_restore")
+def editor_restore(
+    service_id: str,
+    session: SessionDep,
+    viewer: EditorViewer,
+    _csrf: CsrfChecked,
+    version: Annotated[int, Form()],
+    expected: Annotated[int, Form()],
+) -> Response:
+    """Put the service back as it was at an earlier version (an audited edit, itself undoable)."""
+    try:
+        directory.restore_version(
+            session=session, service_id=service_id, version=version, actor=viewer.actor.name, expected_version=expected
+        )
+    except Problem as problem:
+        session.rollback()
+        raise deps.as_page_problem(problem) from None
+    session.commit()
+    return render.redirect(f"/editor/services/{service_id}/history?restored={version}")
 
 
 @router.get("/editor/import", response_class=HTMLResponse, operation_id="web_editor_import_form")

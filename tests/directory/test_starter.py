@@ -13,6 +13,8 @@ CATEGORIES = {
     "housing", "homelessness", "welfare-benefits", "debt", "fuel-energy", "food", "employment", "carers",
     "isolation", "family-early-years", "domestic-abuse", "legal-immigration", "digital-inclusion",
     "language-interpreting",
+    # Social-prescribing categories, for what real feeds hold beyond advice services (issue #19).
+    "physical-activity", "arts-culture", "mental-health", "health-disability", "learning", "young-people",
 }  # fmt: skip
 
 

@@ -17,6 +17,27 @@ def _create(browsing: Browsing, name: str) -> str:
     return browsing.page.url.split("/editor/services/")[1].split("?")[0]
 
 
+def _edit_while_another_saves(
+    browser,  # type: ignore[no-untyped-def]
+    browsing: Browsing,
+    live_server: LiveServer,
+    service_id: str,
+    their_change: tuple[str, str],
+) -> None:
+    """Open the edit page; meanwhile another editor, in a browser of their own, saves `their_change` (field, value)."""
+    other_context = browser.new_context(base_url=live_server.base_url)
+    try:
+        other = Browsing(other_context.new_page(), live_server.base_url)
+        other.sign_in("editor")
+        other.go(f"/editor/services/{service_id}")
+        other.page.fill(*their_change)
+        browsing.go(f"/editor/services/{service_id}")
+        other.page.click("button:has-text('Save changes')")
+        assert "Changes saved." in other.page.locator(".sp-notice").inner_text()
+    finally:
+        other_context.close()
+
+
 def test_editor_adds_a_service_and_sees_it_in_the_queue(browsing: Browsing) -> None:
     browsing.sign_in("editor")
     _create(browsing, "Harehills Money Advice")
@@ -42,23 +63,13 @@ def test_second_save_from_a_stale_page_shows_both_versions_and_lets_the_editor_k
 ) -> None:
     browsing.sign_in("editor")
     service_id = _create(browsing, "Seacroft Debt Line")
-    other_context = browser.new_context(base_url=live_server.base_url)
-    try:
-        other = Browsing(other_context.new_page(), live_server.base_url)
-        other.sign_in("editor")
-        other.go(f"/editor/services/{service_id}")
-        other.page.fill("#description", "Their description.")
-        browsing.go(f"/editor/services/{service_id}")
-        browsing.page.fill("#description", "My description.")
-        other.page.click("button:has-text('Save changes')")
-        assert "Changes saved." in other.page.locator(".sp-notice").inner_text()
-    finally:
-        other_context.close()
+    _edit_while_another_saves(browser, browsing, live_server, service_id, ("#description", "Their description."))
+    browsing.page.fill("#description", "My description.")
     browsing.page.click("button:has-text('Save changes')")
-    table = browsing.page.locator("table").inner_text()
-    assert "My description." in table and "Their description." in table
+    choices = browsing.page.locator("main").inner_text()
+    assert "Keep mine: My description." in choices and "Keep the saved one: Their description." in choices
     browsing.check("editor-conflict")
-    browsing.page.click("button:has-text('Keep my version')")
+    browsing.page.click("button:has-text('Save with these choices')")
     assert "Changes saved." in browsing.page.locator(".sp-notice").inner_text()
     assert browsing.page.locator("#description").input_value() == "My description."
 
@@ -107,3 +118,72 @@ def test_import_a_file_and_see_its_report(browsing: Browsing, tmp_path: Path) ->
 def test_prescriber_cannot_reach_editing(browsing: Browsing) -> None:
     browsing.sign_in("prescriber")
     assert browsing.go("/editor").status == 403
+
+
+def test_imported_suggestions_are_confirmed_in_bulk_from_the_queue(browsing: Browsing, tmp_path: Path) -> None:
+    feed = tmp_path / "community.json"
+    records = [
+        {"id": "nl-tea-1", "name": "Kirkstall Tea Dance", "description": "A tea dance: come and meet new people."},
+        {"id": "nl-walk-1", "name": "Armley Walking Football", "description": "Gentle football for over 50s."},
+        {"id": "nl-meet-1", "name": "Parish council meeting", "description": "The council meets monthly."},
+    ]
+    feed.write_text(json.dumps(records))
+    browsing.sign_in("editor")
+    browsing.go("/editor/import")
+    browsing.page.set_input_files("#file", str(feed))
+    browsing.page.click("button:has-text('Import')")
+    summary = browsing.page.locator("dl").inner_text()
+    assert "Categories suggested (awaiting an editor)\t2" in summary and "Not categorised\t1" in summary
+    assert "will not be offered by the template" in browsing.page.locator("main").inner_text()
+    assert "Without an organisation\t3" in summary
+    browsing.check("editor-import-report")
+    browsing.go("/editor?filter=suggested")
+    row = browsing.page.locator("tr", has_text="Kirkstall Tea Dance")
+    assert "(from: tea dance, meet new people)" in row.inner_text()
+    browsing.check("editor-queue-suggested")
+    row.locator("label", has_text="isolation").click()
+    browsing.page.locator("tr", has_text="Armley Walking Football").locator(
+        "label", has_text="physical activity"
+    ).click()
+    browsing.page.click("button:has-text('Confirm the chosen')")
+    assert "2 suggested categories confirmed." in browsing.page.locator("[role=status]").inner_text()
+    browsing.page.reload()  # a reload repeats the GET, never the decision
+    assert "Kirkstall Tea Dance" in browsing.page.locator("main").inner_text()  # its other suggestion still waits
+    browsing.go("/editor?filter=uncategorised")
+    assert "Parish council meeting" in browsing.page.locator("table").inner_text()
+
+
+def test_disjoint_edits_from_two_pages_both_stand_and_history_restores(
+    browser,
+    browsing: Browsing,
+    live_server: LiveServer,  # type: ignore[no-untyped-def]
+) -> None:
+    browsing.sign_in("editor")
+    service_id = _create(browsing, "Gipton Food Share")
+    _edit_while_another_saves(browser, browsing, live_server, service_id, ("#email", "hello@gipton.example.org"))
+    browsing.page.fill("#description", "Food parcels on Fridays.")
+    browsing.page.click("button:has-text('Save changes')")
+    assert "Changes saved." in browsing.page.locator(".sp-notice").inner_text()
+    assert browsing.page.locator("#email").input_value() == "hello@gipton.example.org"
+    assert browsing.page.locator("#description").input_value() == "Food parcels on Fridays."
+    browsing.go(f"/editor/services/{service_id}/history")
+    assert "Email" in browsing.page.locator("table").inner_text()
+    browsing.check("editor-history")
+    browsing.page.click("button:has-text('Restore version 1')")
+    assert "Restored version 1" in browsing.page.locator(".sp-notice").inner_text()
+    browsing.go(f"/editor/services/{service_id}")
+    assert browsing.page.locator("#email").input_value() == ""
+    assert browsing.page.locator("#description").input_value() == "Advice on money and debt."
+
+
+def test_a_bad_website_and_email_are_named_in_words_and_nothing_is_saved(browsing: Browsing) -> None:
+    browsing.sign_in("editor")
+    service_id = _create(browsing, "Burmantofts Benefits Clinic")
+    browsing.page.fill("#url", "www.burmantofts.example.org")
+    browsing.page.fill("#email", "not an address")
+    browsing.page.fill("#description", "Changed, but must not be saved.")
+    browsing.page.click("button:has-text('Save changes')")
+    assert "Website: enter a full address starting https://" in browsing.page.locator("#url-error").inner_text()
+    assert "Email: enter an email address like name@example.org" in browsing.page.locator("#email-error").inner_text()
+    browsing.go(f"/editor/services/{service_id}")
+    assert browsing.page.locator("#description").input_value() == "Advice on money and debt."
