@@ -16,12 +16,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from signpost.auth import service as auth_keys
 from signpost.config import ROOT
+from signpost.directory import capacity
 from tests.directory.factories import make_service
 from tests.events.factories import make_event, record_events
+from tests.referrals.factories import prescriber_key, refer
 from tests.factories import bearer, load_test_geography, make_key
 from tests.fhir_api import medplum
-from tests.template.builders import ans, make_response
+from tests.template.builders import ans, make_response, need
 
 FHIR_DIR = Path(ROOT) / "fhir"
 OWN_EXTENSIONS = "https://signpost.example.org/fhir/StructureDefinition/"
@@ -43,6 +46,32 @@ class Probe:
 
 def _qr() -> dict[str, Any]:
     return make_response({"food-worried": [ans("often-true")], "food-today": [False]}, identifier={"value": "val-1"})
+
+
+def _urgent_qr() -> dict[str, Any]:
+    answers = {
+        "housing": [need("homeless")],
+        "homeless-tonight": [True],
+        "domestic-abuse": [True],
+        "at-risk-now": [True],
+        "food-ran-out": [ans("often-true")],
+        "food-today": [True],
+        "access": [ans("phone-only")],
+    }
+    return make_response(answers, identifier={"value": "val-urgent"})
+
+
+def _no_qr() -> dict[str, Any]:
+    return make_response({"isolation": [True], "consent": [False]}, identifier={"value": "val-no"})
+
+
+def make_provider_key(session: Session, service: Any) -> str:
+    """A provider key for the organisation that runs `service`."""
+    _, secret = auth_keys.create_key(
+        session=session, role="provider", name="intake", organization_id=service.organization_id
+    )
+    session.flush()
+    return secret
 
 
 def _parameters(**values: str) -> Callable[[], dict[str, Any]]:
@@ -114,6 +143,28 @@ PROBES: list[Probe] = [
     Probe("QuestionnaireResponse $extract", "POST", "/fhir/QuestionnaireResponse/$extract", "clinician", body=_qr),
     Probe("QuestionnaireResponse $signpost", "POST", "/fhir/QuestionnaireResponse/$signpost", "clinician", body=_qr),
     Probe(
+        "$signpost with urgent needs (Act now: Flags, asap ServiceRequests, issues naming needs)",
+        "POST",
+        "/fhir/QuestionnaireResponse/$signpost",
+        "clinician",
+        body=_urgent_qr,
+    ),
+    Probe(
+        "$signpost when the patient says no", "POST", "/fhir/QuestionnaireResponse/$signpost", "clinician", body=_no_qr
+    ),
+    Probe("read HealthcareService with its stated capacity", "GET", "/fhir/HealthcareService/{service}", "clinician"),
+    Probe("read Task", "GET", "/fhir/Task/{task}", "provider"),
+    Probe("search Task", "GET", "/fhir/Task", "provider", params={"owner": "Organization/{organization}"}),
+    Probe("read ServiceRequest", "GET", "/fhir/ServiceRequest/{task}", "provider"),
+    Probe(
+        "OperationOutcome 409 (Task move)",
+        "PUT",
+        "/fhir/Task/{task}",
+        "provider",
+        status=409,
+        body=lambda: {"resourceType": "Task", "id": "{task}", "status": "completed", "intent": "order"},
+    ),
+    Probe(
         "OperationOutcome 400 (strict)",
         "GET",
         "/fhir/HealthcareService",
@@ -167,8 +218,10 @@ def _answers(client: TestClient, session: Session) -> list[tuple[Probe, dict[str
         .bindparams(s=service.id)
     ).one()[0]
     record_events(session, [make_event(occurred_on=date(2021, 5, 12)) for _ in range(9)], key="validator-events")
-    ids = {"service": service.id, "organization": service.organization_id, "location": location}
-    keys: dict[str, str] = {}
+    capacity.set_capacity(session=session, service_id=service.id, status="waitlist", wait_band="1-3-months", by="editor")
+    keys: dict[str, str] = {"provider": make_provider_key(session, service)}
+    task = refer(client, prescriber_key(session), service.id, need="food-insecurity")["task_id"]
+    ids = {"service": service.id, "organization": service.organization_id, "location": location, "task": task}
     out = []
     for probe in PROBES:
         headers = {"Content-Type": "application/fhir+json", **probe.headers}
@@ -178,7 +231,7 @@ def _answers(client: TestClient, session: Session) -> list[tuple[Probe, dict[str
                 keys[probe.role] = make_key(session, probe.role, practice_ods=ods)
             headers.update(bearer(keys[probe.role]))
         params = {k: _fill(v, ids) for k, v in probe.params.items()}
-        body = json.dumps(probe.body()) if probe.body else None
+        body = _fill(json.dumps(probe.body()), ids) if probe.body else None
         response = client.request(probe.method, _fill(probe.path, ids), params=params, content=body, headers=headers)
         assert response.status_code == probe.status, f"{probe.name}: {response.status_code} {response.text[:500]}"
         out.append((probe, response.json()))
