@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from sqlmodel import Session
 
 from signpost.auth import Caller, Role, allow
 from signpost.config import SettingsDep
@@ -134,6 +135,19 @@ def history_healthcare_service(
     )
 
 
+def _as_it_was(session: Session, service: Any, version: int, *, review_months: int) -> dict[str, Any]:
+    """An earlier version, drawn by the same code as the current one: the audit trail holds what each change altered,
+    not whole resources, so its fields are put back inside a savepoint that is rolled back once drawn."""
+    savepoint = session.begin_nested()
+    try:
+        directory.restore_version(
+            session=session, service_id=service.id, version=version, actor="vread", expected_version=service.version
+        )
+        return directory_fhir.to_healthcare_service(service, review_months=review_months)
+    finally:
+        savepoint.rollback()
+
+
 @router.get("/HealthcareService/{service_id}/_history/{version_id}", operation_id="vread_healthcare_service")
 def vread_healthcare_service(
     service_id: str,
@@ -143,17 +157,15 @@ def vread_healthcare_service(
     caller: ReaderDep,
     settings: SettingsDep,
 ) -> Response:
-    """One version of a service: the current one whole; an older one is named in _history but not kept whole."""
+    """One version of a service: the current one, or an earlier one worked back from the audit trail."""
     service = directory.get_service(session=session, service_id=service_id)
     if version_id == str(service.version):
         return read_response(
             request, directory_fhir.to_healthcare_service(service, review_months=settings.review_months)
         )
-    known = {str(row.version) for row in directory.history(session=session, service_id=service_id)}
-    if version_id in known:
-        raise Problem(
-            404,
-            f"Version {version_id} of HealthcareService/{service_id} is in its _history, but only the current "
-            f"version ({service.version}) is kept whole; the audit trail holds what each change altered.",
-        )
+    written = {str(row.version): row.at for row in directory.history(session=session, service_id=service_id)}
+    if version_id in written:
+        resource = _as_it_was(session, service, int(version_id), review_months=settings.review_months)
+        resource["meta"] = {"versionId": version_id, "lastUpdated": directory_fhir.instant(written[version_id])}
+        return read_response(request, resource)
     raise Problem(404, f"HealthcareService/{service_id} has no version {version_id}.")

@@ -61,7 +61,12 @@ def test_an_edit_gives_a_new_version_history_and_a_fresh_read(client: TestClient
     assert history["entry"][0]["resource"]["meta"]["versionId"] == "2"
     assert client.get(f"/fhir/HealthcareService/{service.id}/_history/2", headers=headers).status_code == 200
     older = client.get(f"/fhir/HealthcareService/{service.id}/_history/1", headers=headers)
-    assert older.status_code == 404 and "only the current version" in older.json()["issue"][0]["diagnostics"]
+    assert older.status_code == 200 and older.json() == {**old.json(), "meta": older.json()["meta"]}
+    assert older.json()["meta"]["versionId"] == "1" and older.headers["ETag"] == 'W/"1"'
+    # Reading an old version changes nothing: the current one is still version 2, with its description.
+    now = client.get(f"/fhir/HealthcareService/{service.id}", headers=headers).json()
+    assert now["meta"]["versionId"] == "2" and now["comment"] == "Now with evening sessions."
+    assert client.get(f"/fhir/HealthcareService/{service.id}/_history", headers=headers).json()["total"] == 2
     assert client.get(f"/fhir/HealthcareService/{service.id}/_history/9", headers=headers).status_code == 404
 
 
