@@ -42,6 +42,7 @@ class Contact:
     name: str
     phone: str | None
     url: str | None
+    address: str | None = None
 
 
 @dataclass
@@ -82,7 +83,7 @@ def patient_words(offer: Offer) -> str:
 
 
 def contact_of(match: Match) -> Contact:
-    return Contact(match.name, match.phone, match.url)
+    return Contact(match.name, match.phone, match.url, match.address)
 
 
 def build(offers: list[Offer], *, practice: str, on: date) -> Leaflet:
@@ -141,7 +142,9 @@ def _text_entry(entry: Entry) -> list[str]:
         lines.append(f"  Phone: {entry.contact.phone}")
     if entry.contact.url and entry.show_url:
         lines.append(f"  Website: {entry.contact.url}")
-    if not entry.contact.phone and not entry.contact.url:
+    if entry.contact.address:
+        lines.append(f"  Address: {entry.contact.address}")
+    if not entry.contact.phone and not entry.contact.url and not entry.contact.address:
         lines.append("  Ask at your GP practice's reception how to contact them.")
     lines.append(f"  Can help with: {', '.join(entry.helps_with)}")
     return lines
@@ -179,7 +182,9 @@ def _html_entry(entry: Entry) -> str:
         item += f'<br>Phone: <a href="tel:{html.escape(tel)}">{html.escape(contact.phone)}</a>'
     if contact.url and entry.show_url:
         item += f'<br>Website: <a href="{html.escape(contact.url)}">{html.escape(contact.url)}</a>'
-    if not contact.phone and not contact.url:
+    if contact.address:
+        item += f"<br>Address: {html.escape(contact.address)}"
+    if not contact.phone and not contact.url and not contact.address:
         item += "<br>Ask at your GP practice's reception how to contact them."
     item += f"<br>Can help with: {html.escape(', '.join(entry.helps_with))}"
     return f"<li>{item}</li>"

@@ -49,11 +49,13 @@ class Match:
     misses: list[str] = field(default_factory=list)
     crisis_access: str | None = None
     verified: bool = False
+    address: str | None = None  # the nearest premises (or the first listed, with no place to measure from)
+    open_today: str | None = None  # "Open today 09:00 to 17:00", "Not open today", or None when no times are listed
 
     @property
     def contactable(self) -> bool:
         """Whether the answer can tell the patient how to reach it (a phone, a website or premises)."""
-        return bool(self.phone or self.url or self.distance_km is not None)
+        return bool(self.phone or self.url or self.address or self.distance_km is not None)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,28 @@ class _Candidate:
     languages: set[str] = field(default_factory=set)
     open_days: set[str] = field(default_factory=set)
     points: list[tuple[float, float]] = field(default_factory=list)
+    hours: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # weekday: (opens, closes), "HH:MM"
+    addresses: list[tuple[tuple[float, float] | None, str]] = field(default_factory=list)  # (point, address)
+
+    def open_today(self, day: str) -> str | None:
+        """Today's opening times in words, or None when the service lists none."""
+        if not self.hours:
+            return None
+        spans = sorted(self.hours.get(day, []))
+        if not spans:
+            return "Not open today"
+        return "Open today " + ", ".join(f"{opens} to {closes}" for opens, closes in spans)
+
+    def nearest_address(self, place: geography.Place | None) -> str | None:
+        """The address of the premises nearest the patient (the first listed when there is no place)."""
+        if not self.addresses:
+            return None
+        located = [(p, a) for p, a in self.addresses if p is not None]
+        if place is not None and place.known and place.latitude is not None and place.longitude is not None and located:
+            lat, lon = place.latitude, place.longitude
+            return min(located, key=lambda pa: geography.distance_km(lat, lon, *pa[0]))[1]
+        return self.addresses[0][1]
+
     suggested: set[str] = field(default_factory=set)  # categories only suggested, not yet confirmed by an editor
 
 
@@ -221,13 +245,18 @@ def _routing_query() -> Any:
             col(Schedule.service_id),
             literal_column("'day'"),
             col(Schedule.byday),
-            *_AFTER_CODE,
+            cast(col(Schedule.opens_at), String),
+            cast(col(Schedule.closes_at), String),
+            *_AFTER_CODE[2:],
             *_NO_CONTACT,
         ).where(col(Schedule.service_id).in_(ids)),
         sa_select(
             col(ServiceAtLocation.service_id),
             literal_column("'point'"),
-            *_BEFORE_POINT,
+            col(Location.address_1),
+            col(Location.city),
+            col(Location.postal_code),
+            *_BEFORE_POINT[3:],
             col(Location.latitude),
             col(Location.longitude),
             *_NO_CONTACT,
@@ -268,7 +297,7 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
             members[text].append(service_id)
         else:
             details.append(row)
-    for service_id, kind, text, code, _, vintage, *_, lat, lon, _, _, _, _, _, _ in details:
+    for service_id, kind, text, code, text_3, vintage, *_, lat, lon, _, _, _, _, _, _ in details:
         candidate = found[service_id]
         if kind == "area":
             candidate.areas.append(_Area(text, code, vintage))
@@ -276,8 +305,15 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
             candidate.languages.add(text.lower())
         elif kind == "day":
             candidate.open_days.add(text.upper())
-        elif lat is not None and lon is not None:
-            candidate.points.append((lat, lon))
+            if code and text_3:
+                candidate.hours.setdefault(text.upper(), []).append((code[:5], text_3[:5]))
+        else:
+            point = (lat, lon) if lat is not None and lon is not None else None
+            if point:
+                candidate.points.append(point)
+            address = ", ".join(part for part in (text, code, text_3) if part)
+            if address:
+                candidate.addresses.append((point, address))
     return {c: {sid: found[sid] for sid in ids} for c, ids in members.items()}
 
 
@@ -427,6 +463,8 @@ def _act_now(
             service.url,
             crisis_access=service.crisis_access,
             verified=service.assured_date is not None,
+            address=candidate.nearest_address(place),
+            open_today=candidate.open_today(WEEKDAYS[today.weekday()]),
         )
         assured = service.assured_date.toordinal() if service.assured_date else 0
         found.append(((service.crisis_access != "24-hour", not match.contactable, -assured, service.name), match))
@@ -530,6 +568,8 @@ def route(
                 misses=misses,
                 crisis_access=service.crisis_access,
                 verified=service.assured_date is not None,
+                address=candidate.nearest_address(place),
+                open_today=candidate.open_today(today_code),
             )
             assured = service.assured_date.toordinal() if service.assured_date else 0
             key = (

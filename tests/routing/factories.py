@@ -42,6 +42,7 @@ def make_service(
     languages: list[str] | None = None,
     point: tuple[float, float] | None = None,
     phone: str | None = "0113 000 0000",
+    address: tuple[str, str] | None = None,
     **fields: Any,
 ) -> Service:
     """An active, verified, city-wide service in `categories`; override anything."""
@@ -68,7 +69,10 @@ def make_service(
     for language in languages or []:
         session.add(Language(service_id=service.id, code=language))
     if point:
-        location = Location(name=name, latitude=point[0], longitude=point[1], last_modified=now)
+        street, postcode = address or (None, None)
+        location = Location(
+            name=name, latitude=point[0], longitude=point[1], address_1=street, postal_code=postcode, last_modified=now
+        )
         session.add(location)
         session.flush()
         session.add(ServiceAtLocation(service_id=service.id, location_id=location.id))

@@ -107,3 +107,23 @@ def test_non_urgent_need_has_no_act_now(session: Session) -> None:
     make_service(session, "Food Line", ["food"], crisis_access="same-day")
     [offer] = routed(session, {"food-worried": [ans("often-true")], "food-today": [False]})
     assert offer.act_now == [] and offer.act_now_note is None
+
+
+def test_each_offer_says_where_it_is_and_whether_it_is_open_today(session: Session) -> None:
+    # NOW is a Saturday.
+    make_service(
+        session,
+        "Saturday Pantry",
+        ["food"],
+        open_days=["SA"],
+        point=(53.83, -1.53),
+        address=("1 Harehills Lane", "LS7 4AB"),
+    )
+    make_service(session, "Weekday Pantry", ["food"], open_days=["MO", "TU"])
+    make_service(session, "Food Line", ["food"])
+    [offer] = routed(session, {"food-worried": [ans("often-true")], "food-today": [False]}, place=PLACE)
+    by_name = {m.name: m for m in offer.matches}
+    assert by_name["Saturday Pantry"].open_today == "Open today 09:00 to 17:00"
+    assert by_name["Saturday Pantry"].address == "1 Harehills Lane, LS7 4AB"
+    assert by_name["Weekday Pantry"].open_today == "Not open today"
+    assert by_name["Food Line"].open_today is None and by_name["Food Line"].address is None
