@@ -10,17 +10,18 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request, Response
 from pydantic import ValidationError
 
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
+from signpost.fhir_api import search
 from signpost.fhir_api.bundle import searchset
-from signpost.fhir_api.io import FhirResponse, page_size, read_json_body
+from signpost.fhir_api.io import FhirResponse, content_tag, read_json_body, read_response
 from signpost.fhir_api.routes import fhir_router
-from signpost.fhir_api.search import Search
+from signpost.fhir_api.search import Param, Search
 from signpost.flows import referral as referral_flow
 from signpost.referrals import service as referrals
 from signpost.referrals import store
@@ -156,34 +157,40 @@ def _by_token(session: Any, settings: Settings, token: str, organization_id: str
         raise
 
 
-@router.get("/Task", operation_id="search_tasks")
-def search_tasks(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    caller: ReaderDep,
-    status: Annotated[str | None, Query(description="Task status codes, comma for any")] = None,
-    owner: Annotated[str | None, Query(description="Organization reference (a provider sees only its own)")] = None,
-    identifier: Annotated[str | None, Query(description="A referral token (provider only)")] = None,
-    last_updated: Annotated[
-        list[str] | None, Query(alias="_lastUpdated", description="e.g. gt2026-12-01T09:00:00Z")
-    ] = None,
-    count: Annotated[int | None, Query(alias="_count")] = None,
-    offset: Annotated[int, Query(alias="_offset", ge=0)] = 0,
-) -> FhirResponse:
-    """Search the Tasks you own (provider) or made (referrer) by status, owner and _lastUpdated."""
+PARAMS = (
+    Param("status", "token", "Task status codes; a comma for any of them."),
+    Param("owner", "reference", "Organization/<id> (a provider sees only its own)."),
+    Param("identifier", "token", "A referral token (provider only)."),
+    Param("_lastUpdated", "date", "gt, ge, lt or le with a day or an instant, e.g. gt2026-12-01T09:00:00Z."),
+)
+
+
+def _values(found: Search, name: str) -> list[str]:
+    """The values given for a parameter, OR (commas) and AND (repeats) flattened: each narrows alike here."""
+    return [v for criterion in found.criteria.get(name, []) for v in criterion.values]
+
+
+@router.get("/Task", operation_id="search_tasks", openapi_extra=search.route_extra(PARAMS))
+def search_tasks(request: Request, session: SessionDep, settings: SettingsDep, caller: ReaderDep) -> FhirResponse:
+    """Search the Tasks you own (provider) or made (referrer) by status, owner, identifier and _lastUpdated."""
+    found = search.parse(request, params=PARAMS)
     organization_id, referrer = _scope(caller)
-    statuses = [s.strip() for s in (status or "").split(",") if s.strip()]
+    statuses = _values(found, "status")
     unknown = [s for s in statuses if s not in referrals.STATUS_LABELS]
     if unknown:
         raise Problem(400, f"status: {', '.join(unknown)} is not a Task status this server uses.")
-    after = parse_last_updated(last_updated or [])
-    size = page_size(count)
-    wanted_owner = owner.removeprefix("Organization/") if owner else None
-    if wanted_owner is not None and organization_id is not None and wanted_owner != organization_id:
+    after = parse_last_updated(_values(found, "_lastUpdated"))
+    owners = {o.removeprefix("Organization/") for o in _values(found, "owner")}
+    identifiers = _values(found, "identifier")
+    wanted_owner = next(iter(owners)) if len(owners) == 1 else None
+    if len(owners) > 1 or (
+        wanted_owner is not None and organization_id is not None and wanted_owner != organization_id
+    ):
         rows, total = [], 0  # another organisation's Tasks: nothing, exactly as if it had none
-    elif identifier is not None:
-        rows = _by_token(session, settings, identifier.rsplit("|", 1)[-1], organization_id)
+    elif identifiers:
+        rows = [
+            r for token in identifiers for r in _by_token(session, settings, token.rsplit("|", 1)[-1], organization_id)
+        ]
         rows = [r for r in rows if (not statuses or r.status in statuses)]
         total = len(rows)
     else:
@@ -193,32 +200,31 @@ def search_tasks(
             referrer=referrer,
             statuses=statuses,
             after=after,
-            offset=offset,
-            count=size,
+            offset=found.offset,
+            count=0 if found.summary_count else found.count,
         )
     resources = [to_task(r) for r in rows]
-    paging = Search(
-        count=size, offset=offset, used=[(k, v) for k, v in request.query_params.multi_items() if k != "_offset"]
-    )
-    return FhirResponse(searchset(request, resources=resources, total=total, search=paging))
+    return FhirResponse(searchset(request, resources=resources, total=total, search=found))
 
 
 @router.get("/Task/{task_id}", operation_id="read_task")
-def read_task(task_id: str, session: SessionDep, caller: ReaderDep) -> FhirResponse:
-    """Read one Task: its owner or its referrer only."""
+def read_task(task_id: str, request: Request, session: SessionDep, caller: ReaderDep) -> Response:
+    """Read one Task: its owner or its referrer only (ETag from its content, Last-Modified, 304)."""
     organization_id, referrer = _scope(caller)
     referral = referrals.visible(session=session, task_id=task_id, organization_id=organization_id, referrer=referrer)
-    return FhirResponse(to_task(referral))
+    resource = to_task(referral)
+    return read_response(request, resource, etag=content_tag(resource))
 
 
 @router.get("/ServiceRequest/{request_id}", operation_id="read_service_request")
-def read_service_request(request_id: str, session: SessionDep, caller: ReaderDep) -> FhirResponse:
+def read_service_request(request_id: str, request: Request, session: SessionDep, caller: ReaderDep) -> Response:
     """Read the ServiceRequest a Task fulfils: its owner or its referrer only."""
     organization_id, referrer = _scope(caller)
     referral = referrals.visible(
         session=session, task_id=request_id, organization_id=organization_id, referrer=referrer
     )
-    return FhirResponse(to_service_request(referral))
+    resource = to_service_request(referral)
+    return read_response(request, resource, etag=content_tag(resource))
 
 
 def _requested_move(body: Any, task_id: str) -> tuple[str, str | None]:

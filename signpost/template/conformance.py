@@ -11,6 +11,14 @@ QUESTIONNAIRE_URL = f"{BASE}/Questionnaire/social-determinants"
 NEED_SYSTEM = f"{BASE}/CodeSystem/social-need"
 ANSWER_SYSTEM = f"{BASE}/CodeSystem/sdoh-answer"
 SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+# The Hunger Vital Sign's answers are offered in LOINC; the project's own codes for the same answers, which the
+# template offered before, are still understood (read as their LOINC twins).
+HVS_LOINC_ANSWERS = {
+    "often-true": ("LA28397-0", "Often true"),
+    "sometimes-true": ("LA6729-3", "Sometimes true"),
+    "never-true": ("LA28398-8", "Never true"),
+}
 NEED_TO_CATEGORY_MAP = "need-to-service-category"
 NEED_TO_SNOMED_MAP = "social-need-to-snomed"
 

@@ -12,7 +12,7 @@ URGENT_ITEMS = {"homeless-tonight": "homeless", "food-today": "food-insecurity",
 DANGER_ITEMS = {"at-risk-now"}
 # Hunger Vital Sign: a positive screen is "often" or "sometimes" true to either statement.
 HUNGER_VITAL_SIGN = ("food-worried", "food-ran-out")
-HVS_POSITIVE = {"often-true", "sometimes-true"}
+HVS_POSITIVE = {conformance.HVS_LOINC_ANSWERS[a][0] for a in ("often-true", "sometimes-true")}
 NO_INTERNET = {"phone-only", "no-phone"}
 
 

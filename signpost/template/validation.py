@@ -292,11 +292,38 @@ def _exclusive_none(
             )
 
 
+def _in_loinc(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items with answers in the project's former Hunger Vital Sign codes read as their LOINC twins."""
+    out = []
+    for item in items:
+        item = dict(item)
+        if "item" in item:
+            item["item"] = _in_loinc(item["item"])
+        if "answer" in item:
+            answers = []
+            for answer in item["answer"]:
+                coding = answer.get("valueCoding")
+                if isinstance(coding, dict) and coding.get("system") == conformance.ANSWER_SYSTEM:
+                    twin = conformance.HVS_LOINC_ANSWERS.get(coding.get("code", ""))
+                    if twin:
+                        answer = {
+                            **answer,
+                            "valueCoding": {"system": conformance.LOINC, "code": twin[0], "display": twin[1]},
+                        }
+                if "item" in answer:
+                    answer = {**answer, "item": _in_loinc(answer["item"])}
+                answers.append(answer)
+            item["answer"] = answers
+        out.append(item)
+    return out
+
+
 def validate(body: Any) -> tuple[Checked | None, list[dict[str, Any]]]:
     """Check a response against the template; (Checked, []) when it passes, else (None, issues)."""
     issues = structure_issues(body)
     if issues:
         return None, issues
+    body = {**body, "item": _in_loinc(body.get("item", []))}
     template = conformance.questionnaire()
     canonical = body.get("questionnaire")
     url, _, version = (canonical or "").partition("|")

@@ -16,7 +16,7 @@ ANSWERS = {
     **NO_NEEDS,
     "q-housing": "homeless",
     "q-homeless-tonight": "false",
-    "q-food-worried": "often-true",
+    "q-food-worried": "LA28397-0",  # Often true (LOINC)
     "q-food-today": "false",
 }
 

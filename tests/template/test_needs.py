@@ -43,6 +43,17 @@ def test_hunger_vital_sign_sometimes_true_is_food_insecurity() -> None:
     assert [n.code for n in assessment.needs] == ["food-insecurity"]
 
 
+def test_hunger_vital_sign_answers_in_loinc_and_in_the_former_codes_are_the_same() -> None:
+    often = {"valueCoding": {"system": "http://loinc.org", "code": "LA28397-0", "display": "Often true"}}
+    never = {"valueCoding": {"system": "http://loinc.org", "code": "LA28398-8", "display": "Never true"}}
+    in_loinc = assessed({"food-worried": [often], "food-ran-out": [never], "food-today": [True]})
+    former = assessed({"food-worried": [ans("often-true")], "food-ran-out": [ans("never-true")], "food-today": [True]})
+    assert in_loinc.needs == former.needs
+    assert [(n.code, n.urgent) for n in in_loinc.needs] == [("food-insecurity", True)]
+    # "Never true" to both is no need, in either coding (and then "no food today" is not asked).
+    assert assessed({"food-worried": [never], "food-ran-out": [never]}).needs == []
+
+
 def test_no_food_today_is_urgent() -> None:
     assessment = assessed({"food-worried": [ans("often-true")], "food-today": [True]})
     assert assessment.needs[0].urgent is True

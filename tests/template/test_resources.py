@@ -64,6 +64,10 @@ def test_the_food_questions_carry_the_hunger_vital_sign_loinc_codes() -> None:
     included = answers["compose"]["include"]
     codes = {c["code"] for i in included if i["system"] == "http://loinc.org" for c in i["concept"]}
     assert codes == {"LA28397-0", "LA6729-3", "LA28398-8"}
+    # The template offers the LOINC answers themselves.
+    for link in ("food-worried", "food-ran-out"):
+        offered = {(o["valueCoding"]["system"], o["valueCoding"]["code"]) for o in items[link]["answerOption"]}
+        assert offered == {("http://loinc.org", code) for code in codes}
 
 
 def test_concept_map_routes_every_need_to_shared_categories() -> None:
@@ -76,7 +80,7 @@ def test_every_coded_answer_option_comes_from_a_shipped_codesystem() -> None:
     for item in conformance.questionnaire()["item"]:
         for option in item.get("answerOption", []):
             coding = option["valueCoding"]
-            if coding["system"] == "urn:ietf:bcp:47":
+            if coding["system"] in ("urn:ietf:bcp:47", "http://loinc.org"):  # external code systems
                 continue
             codes = {c["code"] for c in (conformance.by_url("CodeSystem", coding["system"]) or {}).get("concept", [])}
             assert coding["code"] in codes, (item["linkId"], coding)

@@ -9,8 +9,8 @@ from tests.web.factories import csrf_from, make_user, sign_in
 NO_NEEDS = {
     "q-housing": "none",
     "q-money": "none",
-    "q-food-worried": "never-true",
-    "q-food-ran-out": "never-true",
+    "q-food-worried": "LA28398-8",  # Never true (LOINC)
+    "q-food-ran-out": "LA28398-8",
     "q-work": "false",
     "q-household": "none",
     "q-isolation": "false",
