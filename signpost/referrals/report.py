@@ -37,7 +37,7 @@ def parse_group_by(text: str) -> str | None:
     return text
 
 
-def _group_value(name: str | None, row: Any) -> Any:
+def group_value(name: str | None, row: Any) -> Any:
     if name is None:
         return "all"
     value = getattr(row, GROUPINGS[name])
@@ -56,10 +56,12 @@ class Cells:
         self.keys: dict[str, int] = defaultdict(int)
         self.days_to_accept = 0
 
-    def add(self, row: Any) -> None:
-        self.counts[row.measure] += row.count
+    def add(self, row: Any, *, as_measure: str | None = None) -> None:
+        """Count a roll-up row (under `as_measure` when given: declines of every reason as one)."""
+        measure = as_measure or row.measure
+        self.counts[measure] += row.count
         # Keys are additive mod CELL_KEYS, so the cell read from many roll-up rows has the key of its referrals.
-        self.keys[row.measure] = (self.keys[row.measure] + row.cell_key) % CELL_KEYS
+        self.keys[measure] = (self.keys[measure] + row.cell_key) % CELL_KEYS
         if row.measure == "accepted":  # days are kept on the acceptance cells only: the mean is of those
             self.days_to_accept += row.days_total
 
@@ -93,7 +95,7 @@ def collect(*, session: Session, start: date, end: date, group_by: str | None) -
     groups: dict[Any, Cells] = defaultdict(Cells)
     total = Cells()
     for row in store.outcome_rows(session, start.replace(day=1), end):
-        groups[_group_value(group_by, row)].add(row)
+        groups[group_value(group_by, row)].add(row)
         total.add(row)
     return groups, total
 
