@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from pydantic import ValidationError
 
 from signpost.auth import Caller, Role, allow
@@ -18,7 +18,7 @@ from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
 from signpost.fhir_api.bundle import searchset
-from signpost.fhir_api.io import FhirResponse, page_size, read_json_body
+from signpost.fhir_api.io import FhirResponse, content_tag, page_size, read_json_body, read_response
 from signpost.fhir_api.routes import fhir_router
 from signpost.fhir_api.search import Search
 from signpost.flows import referral as referral_flow
@@ -204,21 +204,23 @@ def search_tasks(
 
 
 @router.get("/Task/{task_id}", operation_id="read_task")
-def read_task(task_id: str, session: SessionDep, caller: ReaderDep) -> FhirResponse:
-    """Read one Task: its owner or its referrer only."""
+def read_task(task_id: str, request: Request, session: SessionDep, caller: ReaderDep) -> Response:
+    """Read one Task: its owner or its referrer only (with an ETag, so a poller can ask If-None-Match)."""
     organization_id, referrer = _scope(caller)
     referral = referrals.visible(session=session, task_id=task_id, organization_id=organization_id, referrer=referrer)
-    return FhirResponse(to_task(referral))
+    task = to_task(referral)
+    return read_response(request, task, etag=content_tag(task))
 
 
 @router.get("/ServiceRequest/{request_id}", operation_id="read_service_request")
-def read_service_request(request_id: str, session: SessionDep, caller: ReaderDep) -> FhirResponse:
+def read_service_request(request_id: str, request: Request, session: SessionDep, caller: ReaderDep) -> Response:
     """Read the ServiceRequest a Task fulfils: its owner or its referrer only."""
     organization_id, referrer = _scope(caller)
     referral = referrals.visible(
         session=session, task_id=request_id, organization_id=organization_id, referrer=referrer
     )
-    return FhirResponse(to_service_request(referral))
+    found = to_service_request(referral)
+    return read_response(request, found, etag=content_tag(found))
 
 
 def _requested_move(body: Any, task_id: str) -> tuple[str, str | None]:
