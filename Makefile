@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck openapi bench soak clean browser
+.PHONY: serve test lint typecheck openapi bench soak clean browser ehr
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ browser:
 
 serve: $(STAMP) node_modules/.installed
 	PORT=$(PORT) $(BIN)/signpost serve --port $(PORT)
+
+# The simulated EHR (tests/simulated_ehr) beside `make serve`: it prints the SIGNPOST_TRUSTED_EHRS to start Signpost with.
+EHR_PORT ?= 8900
+ehr: $(STAMP)
+	$(BIN)/python -m tests.simulated_ehr --port $(EHR_PORT) --signpost http://127.0.0.1:$(PORT)
 
 test: $(STAMP) node_modules/.installed node_modules/lforms-dist/.installed browser
 	$(BIN)/pytest

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from signpost import __version__, db
 from signpost.auth.deps import enforce_declared_roles
 from signpost.auth.routes import router as keys_router
+from signpost.cds_hooks.routes import router as cds_hooks_router
 from signpost.config import Settings, get_settings
 from signpost.directory.routes import router as directory_router
 from signpost.errors import Problem, document_errors, install_handlers, render
@@ -101,6 +102,7 @@ def _routers() -> list[Any]:
         fhir_location_router,
         referrals_router,
         fhir_task_router,
+        cds_hooks_router,
     ]
 
 

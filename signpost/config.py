@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import Depends
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,22 @@ def data_dir(name: str) -> Path:
     """Where a shipped data folder (`fhir`, `directory`) lives: in the wheel or in the checkout."""
     packaged = Path(__file__).resolve().parent / "_data" / name
     return packaged if packaged.is_dir() else ROOT / name
+
+
+class TrustedEhr(BaseModel):
+    """An EHR registered with Signpost: its CDS Hooks JWT issuer and JWKS, and its SMART launch client."""
+
+    issuer: str  # the `iss` of its CDS Hooks JWTs and of a SMART launch (its FHIR base URL)
+    jwks_url: str = ""  # where its CDS Hooks signing keys are published
+    client_id: str = ""  # Signpost's client id as registered with its authorization server
+    scopes: str = (
+        "launch openid fhirUser patient/Patient.read patient/QuestionnaireResponse.write "
+        "patient/Observation.write patient/ServiceRequest.write"
+    )
+
+    @property
+    def base(self) -> str:
+        return self.issuer.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -71,6 +87,10 @@ class Settings(BaseSettings):
     # /metrics: "key" needs an analyst or admin key, or SIGNPOST_METRICS_KEY; "loopback": loopback clients only.
     metrics_access: Literal["key", "loopback"] = "key"
     metrics_key: str = ""
+    # EHRs that may call the CDS Hooks services and launch the template (see README "Inside the clinical system").
+    trusted_ehrs: list[TrustedEhr] = Field(default_factory=list)
+    # How long a call to an EHR (its FHIR server, JWKS or token endpoint) may take before Signpost gives up on it.
+    ehr_timeout_s: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> "Settings":

@@ -24,6 +24,7 @@ from signpost.web import (
     editor_routes,
     referral_routes,
     render,
+    smart_routes,
     template_routes,
 )
 from signpost.web.deps import AdminViewer, AnyViewer, MaybeViewer, SettingsDep
@@ -34,6 +35,7 @@ router.include_router(directory_routes.router)
 router.include_router(editor_routes.router)
 router.include_router(analytics_routes.router)
 router.include_router(referral_routes.router)
+router.include_router(smart_routes.router)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 NHSUK_DIR = ROOT / "node_modules" / "nhsuk-frontend" / "dist" / "nhsuk"

@@ -42,6 +42,7 @@ def _form_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     field_errors: dict[str, str] | None = None,
+    **extra: Any,
 ) -> HTMLResponse:
     errors = errors or {}
     summary = {
@@ -59,6 +60,7 @@ def _form_page(
         postcode=_first(form, "postcode"),
         birth_date=dates.parts(_single(form), "birth_date"),
         errors=summary,
+        **extra,
     )
 
 
@@ -90,8 +92,8 @@ def _patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
     return found
 
 
-def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
-    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
+def prepare_form(session: Any, settings: Settings, actor: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
+    """('invalid', (item errors, field errors)) or ('done', (response, signposted)); stores nothing."""
     identifier = _first(form, "identifier")
     try:
         identifier = str(uuid.UUID(identifier))
@@ -112,11 +114,20 @@ def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[
     done = signposting.prepare(
         session=session,
         body={"resourceType": "Parameters", "parameter": parameters},
-        caller=viewer.actor,
+        caller=actor,
         settings=settings,
         idempotency_key=None,
         base=settings.public_base_url.rstrip("/") + "/fhir",
     )
+    return "done", (response, done)
+
+
+def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
+    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
+    outcome, value = prepare_form(session, settings, viewer.actor, form)
+    if outcome == "invalid":
+        return outcome, value
+    _, done = value
     done.record(session)
     session.commit()
     return "done", _result_view(session, settings, done, practice=_practice(settings, viewer))
@@ -227,3 +238,11 @@ async def template_leaflet(
     """The patient leaflet again (standard or large print): the same answers, recognised as a retry, not recounted."""
     form = await _form_lists(request)
     return await _finish(request, session, settings, viewer, form, leaflet_only=_first(form, "large_print") == "1")
+
+
+# What the SMART launch's pages (smart_routes) use of the template pages.
+form_page = _form_page
+form_lists = _form_lists
+first = _first
+patient_errors = _patient_errors
+result_view = _result_view

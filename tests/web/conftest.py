@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,9 +107,9 @@ def _seed(database_url: str, folder: Path) -> dict[str, str]:
     return made
 
 
-def _live_database(folder: Path) -> str:
+def _live_database(folder: Path, suffix: str = "_browser") -> str:
     """A committed database of its own: SQLite in a temporary folder, or, when the suite runs on PostgreSQL,
-    a fresh `<test database>_browser` beside the test database (the rolled-back test session cannot be shared)."""
+    a fresh `<test database><suffix>` beside the test database (the rolled-back test session cannot be shared)."""
     url = os.environ.get("SIGNPOST_TEST_DATABASE_URL")
     if not url:
         return f"sqlite:///{folder / 'live.db'}"
@@ -116,7 +117,7 @@ def _live_database(folder: Path) -> str:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(db.normalise_url(url))
-    name = f"{parsed.database}_browser"
+    name = f"{parsed.database}{suffix}"
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -125,11 +126,12 @@ def _live_database(folder: Path) -> str:
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app served by uvicorn in a subprocess on a free loopback port, on its own seeded database."""
-    folder = tmp_path_factory.mktemp("live")
-    database_url = _live_database(folder)
+@contextmanager
+def serving(folder: Path, *, database_suffix: str = "_browser", **environment: str) -> Iterator[LiveServer]:
+    """The app served by uvicorn in a subprocess on a free loopback port, on its own seeded database; its
+    stderr (the logs) goes to `folder/server.log`. `environment` adds SIGNPOST_ settings (PORT picks the port)."""
+    database_url = _live_database(folder, database_suffix)
+    port = int(environment.pop("PORT", 0)) or _free_port()
     env = {
         **os.environ,
         "SIGNPOST_DATABASE_URL": database_url,
@@ -137,10 +139,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "SIGNPOST_SECRET_KEY": "browser-test-secret",
         "SIGNPOST_ENVIRONMENT": "development",
         "SIGNPOST_LOG_LEVEL": "WARNING",
+        **environment,
     }
     db.upgrade(database_url)
     made = _seed(database_url, folder)
-    port = _free_port()
+    log = (folder / "server.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -157,24 +160,37 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         ],
         env=env,
         cwd=ROOT,
+        stderr=log if environment else None,
     )
     base_url = f"http://localhost:{port}"
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError("the server stopped while starting")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the server did not start")
+        wait_until_up(base_url + "/healthz", process)
         yield LiveServer(base_url=base_url, database_url=database_url, keys=made)
     finally:
         process.terminate()
         process.wait(timeout=10)
+        log.close()
+
+
+def wait_until_up(url: str, process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Poll `url` until it answers 200; fail if the process stops or it takes more than 30 s."""
+    for _ in range(150):
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError("the server stopped while starting")
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app served by uvicorn in a subprocess on a free loopback port, on its own seeded database."""
+    with serving(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 # Package scope: Playwright's sync API keeps an event loop running in the main thread until it stops, and a later
