@@ -10,7 +10,7 @@ from signpost.auth import Caller, Public, Role, allow
 from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
 from signpost.errors import Problem
-from signpost.fhir_api import search
+from signpost.fhir_api import referral_measure, search
 from signpost.fhir_api.bundle import shipped_searchset
 from signpost.fhir_api.io import FhirResponse, content_tag, read_json_body, read_response
 from signpost.fhir_api.parameters import operation_inputs
@@ -27,7 +27,7 @@ FHIR_DATE = re.compile(r"^(\d{4})(-(\d{2})(-(\d{2})(T[0-9:.]+(Z|[+-]\d{2}:\d{2})
 
 
 def _measure(measure_id: str) -> dict[str, Any]:
-    found = measures.load_measures().get(measure_id)
+    found = measures.shipped_measures().get(measure_id)
     if found is None:
         raise Problem(404, f"There is no Measure '{measure_id}'.")
     return found
@@ -72,6 +72,8 @@ def _evaluate(*, session: Any, settings: Settings, measure_id: str, inputs: dict
     policy = policy_for(
         name=settings.suppression_policy, threshold=settings.suppression_threshold, admin=False, export=True
     )
+    if referral_measure.is_referral_measure(measure):
+        return referral_measure.evaluate(session=session, measure=measure, start=start, end=end, policy=policy)
     return measures.evaluate(session=session, measure=measure, start=start, end=end, policy=policy)
 
 
@@ -83,7 +85,7 @@ def _evaluate(*, session: Any, settings: Settings, measure_id: str, inputs: dict
 )
 def search_measures(request: Request) -> FhirResponse:
     """Search the referral indicators (Measures) by _id, url, version and status."""
-    return FhirResponse(shipped_searchset(request, list(measures.load_measures().values())))
+    return FhirResponse(shipped_searchset(request, list(measures.shipped_measures().values())))
 
 
 @router.get("/Measure/{measure_id}", operation_id="read_measure", dependencies=[Public])

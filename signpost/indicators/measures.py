@@ -54,13 +54,23 @@ def parse_filter(expression: str) -> MeasureFilter:
 
 
 @lru_cache
-def load_measures() -> dict[str, dict[str, Any]]:
-    """Every Measure shipped in fhir/, by id."""
+def shipped_measures() -> dict[str, dict[str, Any]]:
+    """Every Measure shipped in fhir/, by id (the events' and the referral outcomes')."""
     found = {}
     for path in sorted(data_dir("fhir").glob("Measure-*.json")):
         resource = json.loads(path.read_text())
         found[resource["id"]] = resource
     return found
+
+
+def criteria_language(measure: dict[str, Any]) -> str:
+    """The language of a Measure's population criteria: it says which counts the Measure is evaluated from."""
+    return str(measure["group"][0]["population"][0]["criteria"]["language"])
+
+
+def load_measures() -> dict[str, dict[str, Any]]:
+    """The Measures evaluated from the signposting events (this module's `evaluate`), by id."""
+    return {k: m for k, m in shipped_measures().items() if criteria_language(m) == FILTER_LANGUAGE}
 
 
 def _unknown_value() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, FetchedValue, Index, SmallInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import signpost.db  # noqa: F401  (naming convention first)
@@ -41,6 +41,10 @@ class Referral(SQLModel, table=True):
     accepted_on: date | None = None
     closed_on: date | None = Field(default=None, index=True)
     changed_at: datetime | None = None
+    # Random 0..255, drawn by the database on insert (migration r002): the seed of its outcome cells' noise.
+    record_key: int | None = Field(
+        default=None, sa_column=Column(SmallInteger, nullable=False, server_default=FetchedValue())
+    )
 
 
 class ReferralOutcome(SQLModel, table=True):
@@ -69,4 +73,6 @@ class ReferralOutcome(SQLModel, table=True):
     imd_decile: int  # 0 when unknown
     measure: str = Field(max_length=40)  # made | accepted | declined-<reason> | completed | completed-60 | ...
     count: int = 0
+    # The sum of the counted referrals' record keys mod 256: the cell key its published count is perturbed with.
+    cell_key: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     days_total: int = 0  # for `accepted`: the sum of days from referral to acceptance (mean time to accept)

@@ -6,13 +6,18 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from signpost.indicators.suppression import CELL_KEYS
 from signpost.referrals.models import Referral, ReferralOutcome
 
 _CELL = ["month", "need_code", "category_code", "service_id", "ward_code", "imd_decile", "measure"]
 
 
 def count_outcome(session: Session, referral: Referral, measure: str, days: int = 0) -> None:
-    """Add one to a referral's roll-up cell for `measure` (and `days` to its total), creating the cell if new."""
+    """Add one to a referral's roll-up cell for `measure` (its record key to the cell key, `days` to its total)."""
+    record_key = referral.record_key
+    if record_key is None:  # drawn by the database on insert: read it back
+        session.refresh(referral, ["record_key"])
+        record_key = referral.record_key or 0
     values = {
         "month": referral.created_on.replace(day=1),
         "need_code": referral.need_code,
@@ -23,13 +28,18 @@ def count_outcome(session: Session, referral: Referral, measure: str, days: int 
         "measure": measure,
         "count": 1,
         "days_total": days,
+        "cell_key": record_key,
     }
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = ReferralOutcome.__table__  # type: ignore[attr-defined]
     statement = dialect.insert(table).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=_CELL,
-        set_={"count": table.c.count + 1, "days_total": table.c.days_total + days},
+        set_={
+            "count": table.c.count + 1,
+            "days_total": table.c.days_total + days,
+            "cell_key": (table.c.cell_key + record_key) % CELL_KEYS,
+        },
     )
     session.execute(statement)
 

@@ -5,11 +5,14 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session, text
 
+from signpost.auth import service as keys
 from tests.directory.factories import make_service
 from tests.factories import bearer, make_key
+from tests.referrals.factories import refer
 
 CORE_OPERATIONS = "http://hl7.org/fhir/OperationDefinition/"
 READERS = {"HealthcareService", "Organization", "Location"}  # need a key; the rest of /fhir reads are public
+REFERRALS = {"Task", "ServiceRequest"}  # a referral's owner reads them, with a provider key
 
 
 def _examples(ids: dict[str, str]) -> dict[tuple[str, str], str]:
@@ -55,37 +58,55 @@ def _examples(ids: dict[str, str]) -> dict[tuple[str, str], str]:
             ("Location", "_lastUpdated"): "ge2000-01-01",
             ("Location", "name"): "Capability hall",
             ("Location", "near"): "53.80|-1.55|10|km",
+            ("Task", "status"): "requested",
+            ("Task", "owner"): f"Organization/{ids['organization']}",
+            ("Task", "identifier"): ids["token"],
+            ("Task", "_lastUpdated"): "ge2000-01-01",
         }
     )
     return out
 
 
-def _setup(session: Session) -> tuple[dict[str, str], dict[str, str]]:
+def _setup(client: TestClient, session: Session) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     service = make_service(
         session, locations=[{"name": "Capability hall", "city": "Leeds", "latitude": 53.8, "longitude": -1.55}]
     )
     location = session.exec(
         text("select location_id from service_at_location where service_id = :s").bindparams(s=service.id)  # type: ignore[call-overload]
     ).one()[0]
-    ids = {"service": service.id, "organization": service.organization_id, "location": location, "name": service.name}
-    return ids, bearer(make_key(session, "clinician"))
+    _, provider_key = keys.create_key(
+        session=session, role="provider", name="intake", organization_id=service.organization_id
+    )
+    made = refer(client, make_key(session, "prescriber"), service.id)
+    ids = {
+        "service": service.id,
+        "organization": service.organization_id,
+        "location": location,
+        "name": service.name,
+        "task": made["task_id"],
+        "token": made["token"],
+    }
+    return ids, bearer(make_key(session, "clinician")), bearer(provider_key)
 
 
 def _a_resource(client: TestClient, rtype: str, ids: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
     if rtype in READERS:
         key = {"HealthcareService": "service", "Organization": "organization", "Location": "location"}[rtype]
         return client.get(f"/fhir/{rtype}/{ids[key]}", headers=headers).json()
+    if rtype in REFERRALS:
+        return client.get(f"/fhir/{rtype}/{ids['task']}", headers=headers).json()
     body = client.get(f"/fhir/{rtype}", params={"_count": 1}).json()
     return body["entry"][0]["resource"]
 
 
 def test_every_declared_interaction_and_search_parameter_works(client: TestClient, session: Session) -> None:
-    ids, headers = _setup(session)
+    ids, staff, provider = _setup(client, session)
     statement = client.get("/fhir/metadata").json()
     examples = _examples(ids)
     exercised = 0
     for entry in statement["rest"][0]["resource"]:
         rtype = entry["type"]
+        headers = provider if rtype in REFERRALS else staff
         codes = {i["code"] for i in entry.get("interaction", [])}
         if not codes & {"read", "search-type"}:
             continue

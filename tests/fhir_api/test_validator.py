@@ -19,11 +19,12 @@ from sqlmodel import Session
 from signpost.auth import service as auth_keys
 from signpost.config import ROOT
 from signpost.directory import capacity
+from signpost.referrals import service as referrals
 from tests.directory.factories import make_service
 from tests.events.factories import make_event, record_events
-from tests.referrals.factories import prescriber_key, refer
 from tests.factories import bearer, load_test_geography, make_key
 from tests.fhir_api import medplum
+from tests.referrals.factories import prescriber_key, refer
 from tests.template.builders import ans, make_response, need
 
 FHIR_DIR = Path(ROOT) / "fhir"
@@ -139,6 +140,23 @@ PROBES: list[Probe] = [
         "analyst",
         body=_parameters(periodStart="2021", periodEnd="2021", reportType="population"),
     ),
+    *(
+        Probe(
+            f"Measure {measure} $evaluate-measure",
+            "GET",
+            f"/fhir/Measure/{measure}/$evaluate-measure",
+            "analyst",
+            params={"periodStart": "2021-05", "periodEnd": "2021-05"},
+        )
+        for measure in ("referral-made", "referral-declined", "referral-completed-60", "referral-time-to-acceptance")
+    ),
+    Probe(
+        "Measure referral-accepted $evaluate-measure POST",
+        "POST",
+        "/fhir/Measure/referral-accepted/$evaluate-measure",
+        "analyst",
+        body=_parameters(periodStart="2021", periodEnd="2021", reportType="population"),
+    ),
     Probe("QuestionnaireResponse $validate", "POST", "/fhir/QuestionnaireResponse/$validate", "clinician", body=_qr),
     Probe("QuestionnaireResponse $extract", "POST", "/fhir/QuestionnaireResponse/$extract", "clinician", body=_qr),
     Probe("QuestionnaireResponse $signpost", "POST", "/fhir/QuestionnaireResponse/$signpost", "clinician", body=_qr),
@@ -188,6 +206,41 @@ PROBES: list[Probe] = [
 ]
 
 
+def _referrals(session: Session, service_id: str) -> None:
+    """Referrals in May 2021 for the referral Measures: counts, masked strata and a time to acceptance."""
+    made = [
+        referrals.create(session=session, secret_key="validator", data=_new_referral(service_id), on=date(2021, 5, 3))[
+            0
+        ]
+        for _ in range(14)
+    ]
+    for referral in made[:11]:
+        referrals.move(session=session, referral=referral, status="accepted", reason=None, on=date(2021, 5, 5))
+    for referral in made[:8]:
+        referrals.move(session=session, referral=referral, status="completed", reason=None, on=date(2021, 5, 20))
+    for referral in made[11:13]:
+        referrals.move(
+            session=session, referral=referral, status="rejected", reason="not-eligible", on=date(2021, 5, 4)
+        )
+    session.flush()
+
+
+def _new_referral(service_id: str) -> referrals.NewReferral:
+    return referrals.NewReferral(
+        service_id=service_id,
+        organization_id="validator-org",
+        need_code="debt-priority",
+        category_code="debt",
+        ward_code="E05012647",
+        ward_vintage=2021,
+        imd_decile=2,
+        imd_year=2019,
+        practice_ods=None,
+        referrer="key:1",
+        source="api",
+    )
+
+
 def _fill(text: str, ids: dict[str, str]) -> str:
     for key, value in ids.items():
         text = text.replace("{" + key + "}", value)
@@ -218,7 +271,10 @@ def _answers(client: TestClient, session: Session) -> list[tuple[Probe, dict[str
         .bindparams(s=service.id)
     ).one()[0]
     record_events(session, [make_event(occurred_on=date(2021, 5, 12)) for _ in range(9)], key="validator-events")
-    capacity.set_capacity(session=session, service_id=service.id, status="waitlist", wait_band="1-3-months", by="editor")
+    _referrals(session, service.id)
+    capacity.set_capacity(
+        session=session, service_id=service.id, status="waitlist", wait_band="1-3-months", by="editor"
+    )
     keys: dict[str, str] = {"provider": make_provider_key(session, service)}
     task = refer(client, prescriber_key(session), service.id, need="food-insecurity")["task_id"]
     ids = {"service": service.id, "organization": service.organization_id, "location": location, "task": task}

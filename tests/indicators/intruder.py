@@ -8,7 +8,7 @@ maximum for it are equal: the intruder then knows its count exactly.
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -31,6 +31,7 @@ class Universe:
     categories: list[str]  # each need's category
     kind: str = "signposted"
     source: str = "template"
+    service: str = ""
 
     def fine(self) -> list[Fine]:
         return [
@@ -54,6 +55,8 @@ class Universe:
             return self.kind == value
         if group == "source":
             return self.source == value
+        if group == "service":
+            return self.service == value
         raise AssertionError(f"the intruder does not model grouping {group}")
 
 
@@ -62,6 +65,9 @@ class Intruder:
     universe: Universe
     perturbed: bool
     answers: dict[frozenset[Fine], set[int | None]] = field(default_factory=dict)
+    # When the noise is a known function of the count (every cell key 0), the intruder inverts it: `published_as`
+    # gives what a true count is published as, and each answer allows only the counts published as it.
+    published_as: Callable[[int], int | None] | None = None
     asked: int = 0
     refused: int = 0
 
@@ -110,11 +116,25 @@ class Intruder:
                 cells = [c for c in population if all(self.universe.matches(c, g, v) for g, v in parts)]
                 self._note(cells, count(stratum))
 
+    def read_outcomes(self, report: dict[str, Any], measure: str, first: int, last: int) -> None:
+        """A referral outcome report (`/api/v1/indicators/referral-outcomes`, one grouping) for one measure."""
+        self.asked += 1
+        period = self._in(first, last)
+        self._note(period, report["total"][measure])
+        names = {"decile": "imd_decile", "all": None}
+        for row in report["rows"]:
+            ((group, value),) = row["group"].items()
+            group = names.get(group, group)
+            cells = [c for c in period if group is None or self.universe.matches(c, group, value)]
+            self._note(cells, row[measure])
+
     def bounds(self, cell: Fine) -> tuple[int, int]:
         """The least and the most the answers allow `cell` to hold."""
         fine = self.universe.fine()
         at = {c: i for i, c in enumerate(fine)}
         sets = list(self.answers)
+        if self.published_as is not None:
+            return self._inverted_bounds(at[cell], sets, len(fine))
         noise = 2 if self.perturbed else 0
         size = len(fine) + len(sets)  # a count per fine cell, a noise per distinct answered set
         rows, lower, upper = [], [], []
@@ -149,4 +169,41 @@ class Intruder:
             result = milp(objective, constraints=constraints, integrality=np.ones(size), bounds=Bounds(low, high))
             assert result.success, result.message
             found.append(round(result.x[at[cell]]))
+        return found[0], found[1]
+
+    def _inverted_bounds(self, index: int, sets: list[frozenset[Fine]], cells: int) -> tuple[int, int]:
+        """Bounds when each answer's possible true sums are known exactly: one binary per (answer, candidate sum)."""
+        assert self.published_as is not None
+        at = {c: i for i, c in enumerate(self.universe.fine())}
+        most = 400
+        choices = [
+            (j, n)
+            for j, answered in enumerate(sets)
+            for n in range(most + 1)
+            if all(self.published_as(n) == published for published in self.answers[answered])
+        ]
+        size = cells + len(choices)
+        rows, lower, upper = [], [], []
+        for j, answered in enumerate(sets):
+            pick = np.zeros(size)  # exactly one candidate sum per answer
+            total = np.zeros(size)  # the answer's cells add up to the chosen sum
+            for i in (at[c] for c in answered):
+                total[i] = 1
+            for k, (owner, n) in enumerate(choices):
+                if owner == j:
+                    pick[cells + k] = 1
+                    total[cells + k] = -n
+            rows += [pick, total]
+            lower += [1, 0]
+            upper += [1, 0]
+        low = np.zeros(size)
+        high = np.array([most] * cells + [1] * len(choices))
+        constraints = LinearConstraint(np.array(rows), lower, upper)
+        found = []
+        for sign in (1, -1):
+            objective = np.zeros(size)
+            objective[index] = sign
+            result = milp(objective, constraints=constraints, integrality=np.ones(size), bounds=Bounds(low, high))
+            assert result.success, result.message
+            found.append(round(result.x[index]))
         return found[0], found[1]

@@ -2,9 +2,11 @@
 
 from datetime import date, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlmodel import col
 
-from signpost.indicators.suppression import SuppressionPolicy
+from signpost.indicators.service import month_end
+from signpost.indicators.suppression import CELL_KEYS, SuppressionPolicy
 from signpost.referrals import report
 from signpost.referrals import service as referrals
 from signpost.referrals.models import Referral
@@ -18,7 +20,7 @@ TODAY = date.today()
 def _report(client, session, **params):  # type: ignore[no-untyped-def]
     response = client.get(
         "/api/v1/indicators/referral-outcomes",
-        params={"start": TODAY.replace(day=1).isoformat(), "end": TODAY.isoformat(), **params},
+        params={"start": TODAY.replace(day=1).isoformat(), "end": month_end(TODAY).isoformat(), **params},
         headers=bearer(make_key(session, "analyst")),
     )
     assert response.status_code == 200, response.text
@@ -44,7 +46,7 @@ def test_the_funnel_counts_made_accepted_declined_and_completed_within_60_days(c
     assert row["mean_days_to_accept"] == 0.0
 
 
-def test_published_outcomes_pass_the_nhs_rule(client, session) -> None:  # type: ignore[no-untyped-def]
+def test_published_outcomes_pass_the_nhs_rule_with_each_cells_own_key(client, session) -> None:  # type: ignore[no-untyped-def]
     provider = make_provider(session)
     key = prescriber_key(session)
     made = [refer(client, key, provider.service.id) for _ in range(12)]
@@ -52,10 +54,52 @@ def test_published_outcomes_pass_the_nhs_rule(client, session) -> None:  # type:
         put(client, provider, m["task_id"], "accepted")
     found = _report(client, session, group_by="service")
     row = next(r for r in found["rows"] if r["group"]["service"] == provider.service.id)
-    assert row["made"] == 10  # 12 rounded to the nearest 5
-    assert row["accepted"] is None  # 3 is suppressed
+    # Each count is published with the key sum of the referrals it counts, as every other count is.
+    ids = [m["task_id"] for m in made]
+    keys = dict(session.execute(select(Referral.id, Referral.record_key).where(col(Referral.id).in_(ids))).all())
+    made_key = sum(keys.values()) % CELL_KEYS
+    accepted_key = sum(keys[i] for i in ids[:3]) % CELL_KEYS
+    nhs = SuppressionPolicy("nhs")
+    assert row["made"] == nhs.publish(12, made_key) and row["made"] in (10, 15)  # 12 perturbed, then rounded
+    assert row["accepted"] is None  # 3 is suppressed whatever its noise
+    assert nhs.publish(3, accepted_key) is None
     assert row["mean_days_to_accept"] is None  # and so is its mean
     assert found["suppression"]["policy"] == "nhs"
+    assert found["suppression"]["method"] == "cell-key-perturbation+nhs-small-number-rule"
+
+
+def test_each_outcome_cell_keeps_the_key_sum_of_the_referrals_it_counts(client, session) -> None:  # type: ignore[no-untyped-def]
+    provider = make_provider(session)
+    key = prescriber_key(session)
+    made = [refer(client, key, provider.service.id) for _ in range(9)]
+    for m in made[:5]:
+        put(client, provider, m["task_id"], "accepted")
+    for m in made[5:7]:
+        put(client, provider, m["task_id"], "rejected", reason="at-capacity")
+    ids = [m["task_id"] for m in made]
+    keys = dict(session.execute(select(Referral.id, Referral.record_key).where(col(Referral.id).in_(ids))).all())
+    assert all(0 <= k < CELL_KEYS for k in keys.values())
+    assert len(set(keys.values())) > 1  # drawn per referral, not one constant
+    cells = dict(
+        session.execute(
+            text("SELECT measure, cell_key FROM referral_outcome WHERE service_id = :sid"),
+            {"sid": provider.service.id},
+        ).all()
+    )
+    assert cells["made"] == sum(keys.values()) % CELL_KEYS
+    assert cells["accepted"] == sum(keys[i] for i in ids[:5]) % CELL_KEYS
+    assert cells["declined-at-capacity"] == sum(keys[i] for i in ids[5:7]) % CELL_KEYS
+
+
+def test_outcome_reports_take_whole_months_only(client, session) -> None:  # type: ignore[no-untyped-def]
+    analyst = bearer(make_key(session, "analyst"))
+    for start, end in (("2026-03-02", "2026-03-31"), ("2026-01-01", "2026-03-30")):
+        response = client.get(
+            "/api/v1/indicators/referral-outcomes", params={"start": start, "end": end}, headers=analyst
+        )
+        assert response.status_code == 422
+        assert "whole months" in response.json()["detail"]
+        assert response.json()["errors"][0]["loc"] in ("start", "end")
 
 
 def test_an_unknown_grouping_is_a_422(client, session) -> None:  # type: ignore[no-untyped-def]
