@@ -228,6 +228,11 @@ async def editor_create(
 ) -> Response:
     """Add a service; a likely duplicate is shown and must be confirmed."""
     form = await _posted(request)
+    # The database work runs in a worker thread, off the event loop.
+    return await run_in_threadpool(_create, request, session, settings, form, viewer.actor.name)
+
+
+def _create(request: Request, session: Session, settings: Settings, form: dict[str, Any], actor: str) -> Response:
     data, errors = _fields(form)
     if not form["organization"]:
         errors["organization"] = "Enter the organisation that runs it"
@@ -242,7 +247,7 @@ async def editor_create(
                 phones=[{"number": form["phone"]}] if form["phone"] else None,
             )
             created = directory.create_service(
-                session=session, data=payload, actor=viewer.actor.name, allow_duplicate=form["allow_duplicate"] == "yes"
+                session=session, data=payload, actor=actor, allow_duplicate=form["allow_duplicate"] == "yes"
             )
             session.commit()
             return render.redirect(f"/editor/services/{created.id}?saved=created")
@@ -432,7 +437,7 @@ async def editor_verify(
 ) -> Response:
     """Mark the service checked today."""
     form = await _posted(request)
-    return _action(request, session, settings, service_id, "verify", form, viewer.actor.name)
+    return await run_in_threadpool(_action, request, session, settings, service_id, "verify", form, viewer.actor.name)
 
 
 @router.post("/editor/services/{service_id}/status", operation_id="web_editor_status")
@@ -446,7 +451,7 @@ async def editor_status(
 ) -> Response:
     """Change the service's status."""
     form = await _posted(request)
-    return _action(request, session, settings, service_id, "status", form, viewer.actor.name)
+    return await run_in_threadpool(_action, request, session, settings, service_id, "status", form, viewer.actor.name)
 
 
 @router.post("/editor/services/{service_id}/retire", operation_id="web_editor_retire")
@@ -460,7 +465,7 @@ async def editor_retire(
 ) -> Response:
     """Retire the service (out of search and routing; still counted)."""
     form = await _posted(request)
-    return _action(request, session, settings, service_id, "retire", form, viewer.actor.name)
+    return await run_in_threadpool(_action, request, session, settings, service_id, "retire", form, viewer.actor.name)
 
 
 @router.get("/editor/services/{service_id}/history", response_class=HTMLResponse, operation_id="web_editor_history")
