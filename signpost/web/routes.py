@@ -197,7 +197,8 @@ def admin_keys(request: Request, session: SessionDep, settings: SettingsDep, vie
     record = session.get(ApiKey, int(key_id)) if key_id.isdigit() and secret else None
     if record is None or not secret.startswith(record.prefix):
         secret = ""
-    response = _keys_page(request, session, settings, new_secret=secret, new_name=record.name if secret and record else "")
+    name = record.name if secret and record else ""
+    response = _keys_page(request, session, settings, new_secret=secret, new_name=name)
     response.headers["Cache-Control"] = "no-store"
     if NEW_KEY_COOKIE in request.cookies:
         response.delete_cookie(NEW_KEY_COOKIE, path="/admin/keys")

@@ -1,4 +1,4 @@
-"""Admin pages in-process: enabling users, resetting passwords, the last admin, keys shown once, clinicians' practices."""
+"""Admin pages in-process: enabling users, new passwords, the last admin, keys shown once, clinicians' practices."""
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
