@@ -75,6 +75,9 @@ def _requests(service_id: str) -> dict[tuple[str, str], dict[str, Any]]:
             "url": f"/editor/services/{service_id}/restore",
             "data": {"version": "1", "expected": "1"},
         },
+        ("POST", "/editor/bulk"): {"url": "/editor/bulk", "data": {"service": f"{service_id}:1", "action": "verify"}},
+        ("GET", "/editor/done"): {"url": f"/editor/done?action=verify&changed={service_id}:1"},
+        ("POST", "/editor/undo"): {"url": "/editor/undo", "data": {"item": f"{service_id}:1"}},
         ("GET", "/editor/import"): {"url": "/editor/import"},
         ("POST", "/editor/import"): {
             "url": "/editor/import",
