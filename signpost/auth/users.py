@@ -91,6 +91,9 @@ def create_user(*, session: Session, username: str, password: str, role: str, pr
         # A provider is an organisation, not a person: it signs in with the key an editor issued to it.
         errors.append({"loc": "role", "message": "providers sign in with their organisation's key, not as users"})
     ods = (practice_ods or "").strip().upper() or None
+    if parsed_role is Role.clinician and ods is None:
+        # A clinician's signposting is counted for their practice; without one their template cannot be used.
+        errors.append({"loc": "practice_ods", "message": "a clinician needs their GP practice's ODS code"})
     if ods is not None:
         if problem := practice.practice_problem(session=session, code=ods):
             errors.append({"loc": "practice_ods", "message": problem})
@@ -117,16 +120,60 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.username)))  # type: ignore[arg-type]
 
 
-def disable_user(*, session: Session, user_id: int) -> User:
-    """Stop a user signing in and end their sessions."""
+def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise Problem(404, f"There is no user {user_id}.")
+    return user
+
+
+def _end_sessions(session: Session, user_id: int) -> None:
+    for web_session in session.exec(select(WebSession).where(WebSession.user_id == user_id)):
+        session.delete(web_session)
+
+
+def disable_user(*, session: Session, user_id: int) -> User:
+    """Stop a user signing in and end their sessions; never the last active admin (nobody could manage users)."""
+    user = _user(session, user_id)
+    if user.role == Role.admin.value and user.disabled_at is None:
+        others = session.exec(
+            select(User.id).where(User.role == Role.admin.value, col(User.disabled_at).is_(None), User.id != user.id)
+        ).first()
+        if others is None:
+            raise Problem(
+                409,
+                f"{user.username} is the last active admin: add or enable another admin first.",
+                errors=[{"loc": "user", "message": "the last active admin cannot be disabled"}],
+            )
     if user.disabled_at is None:
         user.disabled_at = _now()
         session.add(user)
-    for web_session in session.exec(select(WebSession).where(WebSession.user_id == user_id)):
-        session.delete(web_session)
+    _end_sessions(session, user_id)
+    session.flush()
+    return user
+
+
+def enable_user(*, session: Session, user_id: int) -> User:
+    """Let a disabled user sign in again (with the password they had)."""
+    user = _user(session, user_id)
+    user.disabled_at = None
+    session.add(user)
+    session.flush()
+    return user
+
+
+def reset_password(*, session: Session, user_id: int, password: str) -> User:
+    """Give a user a new password and end their sessions, so only the new password signs them in."""
+    if len(password) < MIN_PASSWORD:
+        raise Problem(
+            422,
+            f"password: at least {MIN_PASSWORD} characters",
+            errors=[{"loc": "password", "message": f"at least {MIN_PASSWORD} characters"}],
+        )
+    user = _user(session, user_id)
+    user.password_hash = _hasher.hash(password)
+    session.add(user)
+    _end_sessions(session, user_id)
     session.flush()
     return user
 

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dt_time
@@ -155,6 +156,17 @@ def _url_text(value: Any) -> str | None:
     return text or None
 
 
+# What normalising the current record changed or left out (a list while a record is read, else None).
+_WARNINGS: ContextVar[list[str] | None] = ContextVar("import_warnings", default=None)
+
+
+def _warn(message: str) -> None:
+    """Note something the import changed or left out, for the report's warnings (never silently)."""
+    found = _WARNINGS.get()
+    if found is not None:
+        found.append(message)
+
+
 def _age(record: dict[str, Any], key: str) -> int | None:
     value = record.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -184,6 +196,7 @@ def _url(value: Any, key: str) -> str | None:
         return None
     if not re.match(r"^https?://", text, re.I):
         if re.match(r"^[\w-]+(\.[\w-]+)+(/|$)", text):
+            _warn(f"{key}: {text!r} has no https:// in front; it was added")
             text = "https://" + text  # "www.example.org" as published: a website all the same
         else:
             raise RecordError(key, f"{text!r} is not a web address")
@@ -208,10 +221,11 @@ def _ident(value: Any, key: str = "id") -> str | None:
     return text
 
 
-def _clip(value: str | None, limit: int) -> str | None:
+def _clip(value: str | None, limit: int, key: str = "") -> str | None:
     """Text cut to the column's length (on a word boundary where one is near)."""
     if value is None or len(value) <= limit:
         return value
+    _warn(f"{key or 'text'}: {len(value)} characters, more than the {limit} kept; shortened ({value[:30]!r}…)")
     cut = value[: limit - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit * 0.8 else cut).rstrip() + "…"
@@ -361,11 +375,11 @@ def normalise_service(raw: Any) -> dict[str, Any]:
     org_name = plain(org_raw.get("name")) or name
     organization = {
         "id": org_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"signpost:organization:{org_name.lower()}")),
-        "name": _clip(org_name, 300),
+        "name": _clip(org_name, 300, "organization.name"),
         "alternate_name": _clip(plain(org_raw.get("alternate_name")), 300),
         "description": safe_text(org_raw.get("description")),
-        "email": _clip(_safe_email(org_raw.get("email")), 300),
-        "website": _safe_url(org_raw.get("website") or org_raw.get("url")),
+        "email": _clip(_safe_email(org_raw.get("email"), "organization.email"), 300, "organization.email"),
+        "website": _safe_url(org_raw.get("website") or org_raw.get("url"), "organization.website"),
         "charity_number": _clip(plain(org_raw.get("charity_number")), 20),
         "company_number": _clip(plain(org_raw.get("company_number")), 20),
     }
@@ -433,7 +447,7 @@ def normalise_service(raw: Any) -> dict[str, Any]:
         entry = {
             "name": _clip(plain(contact.get("name")), 200),
             "title": _clip(plain(contact.get("title")), 200),
-            "email": _clip(_safe_email(contact.get("email")), 300),
+            "email": _clip(_safe_email(contact.get("email"), "contacts.email"), 300, "contacts.email"),
             "phones": phone_rows(contact),
         }
         if any(entry.values()):
@@ -499,19 +513,23 @@ def normalise_service(raw: Any) -> dict[str, Any]:
     return {
         "id": service_id,
         "name": name,
-        "alternate_name": _clip(plain(record.get("alternate_name")), 300),
+        "alternate_name": _clip(plain(record.get("alternate_name")), 300, "alternate_name"),
         "description": safe_text(record.get("description")),
         "url": _safe_url(record.get("url")),
-        "email": _clip(_safe_email(record.get("email")), 300),
+        "email": _clip(_safe_email(record.get("email")), 300, "email"),
         "status": status,
-        "interpretation_services": _clip(safe_text(record.get("interpretation_services")), 500),
+        "interpretation_services": _clip(
+            safe_text(record.get("interpretation_services")), 500, "interpretation_services"
+        ),
         "application_process": safe_text(record.get("application_process")),
-        "fees_description": _clip(safe_text(record.get("fees_description") or record.get("fees")), 500),
+        "fees_description": _clip(
+            safe_text(record.get("fees_description") or record.get("fees")), 500, "fees_description"
+        ),
         "minimum_age": minimum_age,
         "maximum_age": maximum_age,
         "eligibility_description": "\n".join(criteria) or safe_text(record.get("eligibility_description")),
         "assured_date": _date(record, "assured_date"),
-        "assurer_email": _clip(_safe_email(record.get("assurer_email")), 300),
+        "assurer_email": _clip(_safe_email(record.get("assurer_email"), "assurer_email"), 300, "assurer_email"),
         "delivery_modes": _delivery(record),
         "organization": organization,
         "taxonomy_terms": terms,
@@ -532,22 +550,32 @@ def _postcode(value: str | None) -> str | None:
     if not value:
         return None
     normal = places.normalise_postcode_or_none(value)
+    if normal is None:
+        _warn(
+            f"postal_code: {value[:12]!r} is not a UK postcode; "
+            + ("kept as written" if len(value) <= 10 else "left out")
+        )
     return normal or (value.upper() if len(value) <= 10 else None)
 
 
-def _safe_url(value: Any) -> str | None:
+def _safe_url(value: Any, key: str = "url") -> str | None:
     """A website that is not a web address (or too long to keep whole) is dropped rather than failing the record."""
     try:
-        url = _url(value, "url")
-    except RecordError:
+        url = _url(value, key)
+    except RecordError as exc:
+        _warn(f"{key}: {exc.message}; left out")
         return None
-    return url if url is None or len(url) <= 500 else None
+    if url is not None and len(url) > 500:
+        _warn(f"{key}: longer than 500 characters; left out")
+        return None
+    return url
 
 
-def _safe_email(value: Any) -> str | None:
+def _safe_email(value: Any, key: str = "email") -> str | None:
     try:
-        return _email(value, "email")
-    except RecordError:
+        return _email(value, key)
+    except RecordError as exc:
+        _warn(f"{key}: {exc.message}; left out")
         return None
 
 
@@ -802,6 +830,8 @@ class ImportReport:
     # Records that named no organisation: each is filed under an organisation named after the service, and listed.
     without_organization: list[dict[str, Any]] = field(default_factory=list)
     categories: dict[str, Any] | None = None  # categorise.CategorisationReport.summary() of the feed's services
+    # Everything normalising changed or left out of a record that was imported: {id, name, message}.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -817,6 +847,7 @@ class ImportReport:
             "rejected": [r.__dict__ for r in self.rejected],
             "without_organization": self.without_organization,
             "categories": self.categories,
+            "warnings": self.warnings,
         }
 
 
@@ -825,6 +856,8 @@ def iter_normalised(records: Iterable[Any], report: ImportReport) -> Iterator[di
     seen: set[str] = set()
     for index, raw in enumerate(records):
         report.total += 1
+        noted: list[str] = []
+        reset = _WARNINGS.set(noted)
         try:
             record = normalise_service(raw)
         except RecordError as exc:
@@ -832,6 +865,8 @@ def iter_normalised(records: Iterable[Any], report: ImportReport) -> Iterator[di
             rname = plain(raw.get("name")) if isinstance(raw, dict) else None
             report.rejected.append(Rejection(index, rid, rname, exc.field, exc.message))
             continue
+        finally:
+            _WARNINGS.reset(reset)
         if not _names_organization(raw):
             report.without_organization.append({"id": record["id"], "name": record["name"]})
         if record["id"] in seen:
@@ -839,6 +874,8 @@ def iter_normalised(records: Iterable[Any], report: ImportReport) -> Iterator[di
                 Rejection(index, record["id"], record["name"], "id", "appears earlier in the same feed")
             )
             continue
+        # A rejected record's notes are moot (it is listed as rejected); a kept one's are the warnings.
+        report.warnings.extend({"id": record["id"], "name": record["name"], "message": m} for m in dict.fromkeys(noted))
         seen.add(record["id"])
         yield record
 

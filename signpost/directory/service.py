@@ -582,6 +582,9 @@ def _claim(session: Session, service: Service, expected_version: int | None) -> 
     session.refresh(service)
 
 
+claim = _claim  # the maintenance module's undo claims a version the same way
+
+
 # Lists whose order carries no meaning compare as sets when edits are merged.
 UNORDERED = {"categories", "delivery_modes", "languages", "service_areas", "cost_options", "phones", "contacts"}
 FIELD_LABELS = {
@@ -869,16 +872,26 @@ class ReviewItem:
 
 
 def review_queue(
-    *, session: Session, review_months: int, today: date | None = None, limit: int = 100, offset: int = 0
+    *,
+    session: Session,
+    review_months: int,
+    today: date | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    unverified_only: bool = False,
+    organization_id: str | None = None,
 ) -> tuple[list[ReviewItem], int]:
     """Services due or overdue for review (never verified, or verified `review_months` ago) and those with
-    failed links, oldest first; returns (page, total)."""
+    failed links, oldest first; or only those never verified; of one organisation if named; returns (page, total)."""
     today = today or now().date()
     cutoff = add_months(today, -review_months)
     failed_urls = select(LinkCheck.url).where(col(LinkCheck.ok).is_(False))
     link_failed = col(Service.url).in_(failed_urls)
     due = or_(col(Service.assured_date).is_(None), col(Service.assured_date) <= cutoff)
-    base = select(Service).where(col(Service.retired_at).is_(None), or_(due, link_failed))
+    wanted = col(Service.assured_date).is_(None) if unverified_only else or_(due, link_failed)
+    base = select(Service).where(col(Service.retired_at).is_(None), wanted)
+    if organization_id:
+        base = base.where(col(Service.organization_id) == organization_id)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     # Oldest first: never verified before anything verified, then by assured date, then by age of the record.
     order = [

@@ -63,6 +63,7 @@ def print_report(report: importer.ImportReport) -> None:
     table.add_row("possible duplicates", str(len(report.duplicates)))
     table.add_row("rejected", str(len(report.rejected)))
     table.add_row("without an organisation", str(len(report.without_organization)))
+    table.add_row("warnings", str(len(report.warnings)))
     if report.categories:
         table.add_row("categorised from the feed's own categories", str(report.categories["by_feed"]))
         table.add_row("categorised by crosswalk (fhir/ConceptMap-…)", str(report.categories["by_crosswalk"]))
@@ -78,6 +79,10 @@ def print_report(report: importer.ImportReport) -> None:
         )
     for record in report.without_organization[:50]:
         Console().print(f"  no organisation named: {record['name']} ({record['id']}); filed under its own name")
+    for warning in report.warnings[:200]:
+        Console().print(f"  warning: {warning['name']} ({warning['id']}): {warning['message']}")
+    if len(report.warnings) > 200:
+        Console().print(f"  … and {len(report.warnings) - 200} more warnings (the API's import report lists them all)")
     for rejection in report.rejected[:200]:
         Console().print(f"  rejected #{rejection.index} {rejection.id or ''} {rejection.field}: {rejection.reason}")
 

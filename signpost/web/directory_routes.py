@@ -8,7 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+from signpost.auth import users
 from signpost.config import Settings, data_dir
 from signpost.db import SessionDep
 from signpost.directory import search
@@ -187,6 +190,21 @@ async def directory_record(
         "postcode": str(form.get("postcode", "")),
         "birth_date": dates.parts(form, "birth_date"),
     }
+    idempotency = str(form.get("idempotency", "")) or uuid.uuid4().hex
+    # The database work runs in a worker thread, off the event loop.
+    return await run_in_threadpool(_record, request, session, settings, service_id, kept, idempotency, viewer)
+
+
+def _record(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    service_id: str,
+    kept: dict[str, Any],
+    idempotency: str,
+    viewer: users.Viewer,
+) -> HTMLResponse:
+    chosen = kept["needs"]
     errors: dict[str, str] = {}
     if not chosen:
         errors["needs"] = "Choose at least one need"
@@ -221,7 +239,7 @@ async def directory_record(
             count, _ = prescriber.record_signpost(
                 session=session,
                 data=data,
-                idempotency_key=str(form.get("idempotency", "")) or uuid.uuid4().hex,
+                idempotency_key=idempotency,
                 scope=f"prescriber-web:{viewer.actor.key_id or viewer.username}",
                 secret_key=settings.secret_key,
             )

@@ -2,6 +2,7 @@
 retire, audit history, and importing a file."""
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from signpost.config import Settings
 from signpost.db import SessionDep
-from signpost.directory import categorise, importer
+from signpost.directory import categorise, importer, maintenance
 from signpost.directory import service as directory
 from signpost.directory.models import ServiceStatus
 from signpost.directory.schemas import ServiceIn, ServicePatch
@@ -21,6 +22,7 @@ from signpost.web.deps import CsrfChecked, EditorViewer, SettingsDep
 from signpost.web.directory_routes import DELIVERY, categories
 
 router = APIRouter(include_in_schema=False, tags=["web"])
+FormStr = Annotated[str, Form()]
 TEXT_FIELDS = [
     ("name", "Name"),
     ("description", "Description"),
@@ -119,6 +121,7 @@ def _page(request: Request, settings: Settings, name: str, **context: Any) -> HT
 
 QUEUE_FILTERS = [
     ("due", "Due for review"),
+    ("unverified", "Never verified"),
     ("suggested", "Suggested categories"),
     ("uncategorised", "No category"),
 ]
@@ -135,15 +138,25 @@ def editor_queue(
     page: int = 1,
     decided: int | None = None,
     decision: str = "",
+    organization: str = "",
 ) -> HTMLResponse:
-    """The review queue: services due for review (oldest first), or awaiting a decision on their categories."""
+    """The review queue: services due for review or never verified (oldest first, of one organisation if
+    chosen), or awaiting a decision on their categories."""
     kind = filter if filter in dict(QUEUE_FILTERS) else "due"
     page = max(1, page)
     offset = (page - 1) * QUEUE_PAGE
-    if kind == "due":
+    org_names: dict[str, str] = {}
+    if kind in ("due", "unverified"):
         items, total = directory.review_queue(
-            session=session, review_months=settings.review_months, limit=QUEUE_PAGE, offset=offset
+            session=session,
+            review_months=settings.review_months,
+            limit=QUEUE_PAGE,
+            offset=offset,
+            unverified_only=kind == "unverified",
+            organization_id=organization or None,
         )
+        ids = [i.service.organization_id for i in items] + ([organization] if organization else [])
+        org_names = maintenance.organization_names(session=session, ids=ids)
         category_items: list[categorise.QueueItem] = []
     else:
         items = []
@@ -162,6 +175,9 @@ def editor_queue(
         decided=decided,
         decision=decision if decision in ("confirmed", "rejected") else "",
         errors={},
+        organization=organization if organization in org_names else "",
+        org_names=org_names,
+        here=f"/editor?filter={kind}&page={page}" + (f"&organization={quote(organization)}" if organization else ""),
     )
 
 
@@ -228,6 +244,11 @@ async def editor_create(
 ) -> Response:
     """Add a service; a likely duplicate is shown and must be confirmed."""
     form = await _posted(request)
+    # The database work runs in a worker thread, off the event loop.
+    return await run_in_threadpool(_create, request, session, settings, form, viewer.actor.name)
+
+
+def _create(request: Request, session: Session, settings: Settings, form: dict[str, Any], actor: str) -> Response:
     data, errors = _fields(form)
     if not form["organization"]:
         errors["organization"] = "Enter the organisation that runs it"
@@ -242,7 +263,7 @@ async def editor_create(
                 phones=[{"number": form["phone"]}] if form["phone"] else None,
             )
             created = directory.create_service(
-                session=session, data=payload, actor=viewer.actor.name, allow_duplicate=form["allow_duplicate"] == "yes"
+                session=session, data=payload, actor=actor, allow_duplicate=form["allow_duplicate"] == "yes"
             )
             session.commit()
             return render.redirect(f"/editor/services/{created.id}?saved=created")
@@ -393,74 +414,260 @@ def _conflict(
     )
 
 
-def _action(
-    request: Request, session: Any, settings: Settings, service_id: str, action: str, form: dict[str, Any], actor: str
+def _confirm_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    *,
+    action: str,
+    items: list[tuple[str, int]],
+    status: str = "",
+    back: str,
+    errors: dict[str, str] | None = None,
+    code: int = 200,
+) -> HTMLResponse:
+    """Ask before verifying, retiring or changing the status of the chosen services."""
+    services = [directory.get_service(session=session, service_id=sid) for sid, _ in items]
+    return _page(
+        request,
+        settings,
+        "editor/confirm.html",
+        status=code,
+        action=action,
+        chosen_status=status,
+        status_label=dict(STATUSES).get(status, status),
+        services=services,
+        items=[f"{sid}:{version}" for sid, version in items],
+        back=back,
+        errors=errors or {},
+    )
+
+
+def _apply_and_redirect(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    *,
+    action: str,
+    items: list[tuple[str, int]],
+    status: str,
+    actor: str,
+    back: str,
 ) -> Response:
-    version = int(form["version"]) if form["version"].isdigit() else None
     try:
-        if action == "verify":
-            directory.verify_service(session=session, service_id=service_id, actor=actor, expected_version=version)
-        elif action == "status":
-            status = ServiceStatus(form["status"])
-            directory.change_status(
-                session=session, service_id=service_id, status=status, actor=actor, expected_version=version
-            )
-        else:
-            directory.retire_service(session=session, service_id=service_id, actor=actor, expected_version=version)
-    except ValueError:
-        return _edit_page(request, session, settings, service_id, status=422, errors={"status": "Choose a status"})
+        done = maintenance.apply(session=session, action=action, items=items, status=status, actor=actor)
     except Problem as problem:
         session.rollback()
-        message = (
-            "Someone else changed this service after you opened it; here it is as saved now. Try again."
-            if problem.status == 412
-            else problem.detail
+        return _confirm_page(
+            request,
+            session,
+            settings,
+            action=action,
+            items=[(sid, directory.get_service(session=session, service_id=sid).version) for sid, _ in items],
+            status=status,
+            back=back,
+            errors={"service": problem.detail},
+            code=problem.status,
         )
-        return _edit_page(request, session, settings, service_id, status=problem.status, errors={action: message})
     session.commit()
-    return render.redirect(f"/editor/services/{service_id}?saved={action}")
+    changed = ",".join(f"{d.service_id}:{d.version}" for d in done)
+    return render.redirect(f"/editor/done?action={action}&changed={quote(changed)}&back={quote(back)}")
+
+
+def _single(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    service_id: str,
+    action: str,
+    *,
+    version: str,
+    status: str,
+    confirmed: str,
+    actor: str,
+) -> Response:
+    """A single verify, status change or retire: first a confirmation page, then the change."""
+    try:
+        record = directory.get_service(session=session, service_id=service_id)
+    except Problem as problem:
+        raise deps.as_page_problem(problem) from None
+    if action == "status" and status not in dict(STATUSES):
+        return _edit_page(request, session, settings, service_id, status=422, errors={"status": "Choose a status"})
+    items = [(service_id, int(version) if version.isdigit() else record.version)]
+    back = f"/editor/services/{service_id}"
+    if confirmed != "yes":
+        return _confirm_page(request, session, settings, action=action, items=items, status=status, back=back)
+    return _apply_and_redirect(
+        request, session, settings, action=action, items=items, status=status, actor=actor, back=back
+    )
 
 
 @router.post("/editor/services/{service_id}/verify", operation_id="web_editor_verify")
-async def editor_verify(
+def editor_verify(
     service_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     viewer: EditorViewer,
     _csrf: CsrfChecked,
+    version: FormStr = "",
+    confirmed: FormStr = "",
 ) -> Response:
-    """Mark the service checked today."""
-    form = await _posted(request)
-    return _action(request, session, settings, service_id, "verify", form, viewer.actor.name)
+    """Mark the service checked today (after a confirmation page)."""
+    return _single(
+        request,
+        session,
+        settings,
+        service_id,
+        "verify",
+        version=version,
+        status="",
+        confirmed=confirmed,
+        actor=viewer.actor.name,
+    )
 
 
 @router.post("/editor/services/{service_id}/status", operation_id="web_editor_status")
-async def editor_status(
+def editor_status(
     service_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     viewer: EditorViewer,
     _csrf: CsrfChecked,
+    version: FormStr = "",
+    status: FormStr = "",
+    confirmed: FormStr = "",
 ) -> Response:
-    """Change the service's status."""
-    form = await _posted(request)
-    return _action(request, session, settings, service_id, "status", form, viewer.actor.name)
+    """Change the service's status (after a confirmation page)."""
+    return _single(
+        request,
+        session,
+        settings,
+        service_id,
+        "status",
+        version=version,
+        status=status,
+        confirmed=confirmed,
+        actor=viewer.actor.name,
+    )
 
 
 @router.post("/editor/services/{service_id}/retire", operation_id="web_editor_retire")
-async def editor_retire(
+def editor_retire(
     service_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     viewer: EditorViewer,
     _csrf: CsrfChecked,
+    version: FormStr = "",
+    confirmed: FormStr = "",
 ) -> Response:
-    """Retire the service (out of search and routing; still counted)."""
-    form = await _posted(request)
-    return _action(request, session, settings, service_id, "retire", form, viewer.actor.name)
+    """Retire the service: out of search and routing, still counted (after a confirmation page)."""
+    return _single(
+        request,
+        session,
+        settings,
+        service_id,
+        "retire",
+        version=version,
+        status="",
+        confirmed=confirmed,
+        actor=viewer.actor.name,
+    )
+
+
+@router.post("/editor/bulk", response_class=HTMLResponse, operation_id="web_editor_bulk")
+def editor_bulk(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    _csrf: CsrfChecked,
+    service: Annotated[list[str] | None, Form()] = None,
+    action: FormStr = "",
+    status: FormStr = "",
+    back: FormStr = "/editor",
+    confirmed: FormStr = "",
+) -> Response:
+    """Verify, retire or set the status of the chosen services: a confirmation page first, then all or none."""
+    back = back if back.startswith("/editor") else "/editor"
+    try:
+        items = maintenance.parse_items(service or [])
+        if action not in maintenance.ACTIONS:
+            raise Problem(422, "Choose verify, retire or a status.")
+        if action == "status" and status not in dict(STATUSES):
+            raise Problem(422, "Choose the status to set.")
+        for sid, _ in items:
+            directory.get_service(session=session, service_id=sid)
+    except Problem as problem:
+        raise deps.as_page_problem(problem) from None
+    if confirmed != "yes":
+        return _confirm_page(request, session, settings, action=action, items=items, status=status, back=back)
+    return _apply_and_redirect(
+        request, session, settings, action=action, items=items, status=status, actor=viewer.actor.name, back=back
+    )
+
+
+DONE_WORDS = {"verify": "Verified", "retire": "Retired", "status": "Status changed for", "undo": "Undone for"}
+
+
+@router.get("/editor/done", response_class=HTMLResponse, operation_id="web_editor_done")
+def editor_done(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    action: str = "",
+    changed: str = "",
+    back: str = "/editor",
+) -> HTMLResponse:
+    """What a verify, retire or status change did, with an Undo button."""
+    try:
+        items = maintenance.parse_items([c for c in changed.split(",") if c])
+        services = [directory.get_service(session=session, service_id=sid) for sid, _ in items]
+    except Problem as problem:
+        raise deps.as_page_problem(problem) from None
+    return _page(
+        request,
+        settings,
+        "editor/done.html",
+        action=action,
+        words=DONE_WORDS.get(action, "Changed"),
+        notice="Done. You can undo it below."
+        if action in maintenance.UNDOABLE
+        else "Undone: the earlier values are back.",
+        services=services,
+        items=[f"{sid}:{version}" for sid, version in items],
+        # Undo is offered while every service is still at the version the action left.
+        undoable=action in maintenance.UNDOABLE
+        and all(s.version == v for s, (_, v) in zip(services, items, strict=True)),
+        back=back if back.startswith("/editor") else "/editor",
+    )
+
+
+@router.post("/editor/undo", operation_id="web_editor_undo")
+def editor_undo(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    _csrf: CsrfChecked,
+    item: Annotated[list[str] | None, Form()] = None,
+    back: FormStr = "/editor",
+) -> Response:
+    """Put back what the last verify, retire or status change did (itself an audited edit)."""
+    back = back if back.startswith("/editor") else "/editor"
+    try:
+        items = maintenance.parse_items(item or [])
+        done = maintenance.undo(session=session, items=items, actor=viewer.actor.name)
+    except Problem as problem:
+        session.rollback()
+        raise deps.as_page_problem(problem) from None
+    session.commit()
+    changed = ",".join(f"{d.service_id}:{d.version}" for d in done)
+    return render.redirect(f"/editor/done?action=undo&changed={quote(changed)}&back={quote(back)}")
 
 
 @router.get("/editor/services/{service_id}/history", response_class=HTMLResponse, operation_id="web_editor_history")

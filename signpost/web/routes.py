@@ -13,7 +13,7 @@ from sqlmodel import Session
 from signpost.auth import service as keys
 from signpost.auth import users
 from signpost.auth.deps import Public
-from signpost.auth.models import Role
+from signpost.auth.models import ApiKey, Role
 from signpost.config import ROOT
 from signpost.db import SessionDep
 from signpost.errors import Problem
@@ -185,13 +185,27 @@ def _keys_page(
     )
 
 
+# A new key's secret waits in this cookie for the one page view after the redirect, which deletes it: a reload
+# neither creates another key nor shows the secret again.
+NEW_KEY_COOKIE = "signpost_new_key"
+
+
 @router.get("/admin/keys", response_class=HTMLResponse, operation_id="web_admin_keys")
 def admin_keys(request: Request, session: SessionDep, settings: SettingsDep, viewer: AdminViewer) -> HTMLResponse:
-    """API keys: list, create, revoke."""
-    return _keys_page(request, session, settings)
+    """API keys: list, create, revoke; a key just created is shown once."""
+    key_id, _, secret = request.cookies.get(NEW_KEY_COOKIE, "").partition(":")
+    record = session.get(ApiKey, int(key_id)) if key_id.isdigit() and secret else None
+    if record is None or not secret.startswith(record.prefix):
+        secret = ""
+    name = record.name if secret and record else ""
+    response = _keys_page(request, session, settings, new_secret=secret, new_name=name)
+    response.headers["Cache-Control"] = "no-store"
+    if NEW_KEY_COOKIE in request.cookies:
+        response.delete_cookie(NEW_KEY_COOKIE, path="/admin/keys")
+    return response
 
 
-@router.post("/admin/keys", response_class=HTMLResponse, operation_id="web_admin_create_key")
+@router.post("/admin/keys", operation_id="web_admin_create_key")
 def admin_create_key(
     request: Request,
     session: SessionDep,
@@ -201,8 +215,8 @@ def admin_create_key(
     name: FormStr = "",
     role: FormStr = "",
     practice_ods: FormStr = "",
-) -> HTMLResponse:
-    """Create a key and show its secret once."""
+) -> Response:
+    """Create a key and show its secret once (after a redirect, so a reload creates nothing)."""
     deps.check_csrf(request, settings, csrf_token)
     form = {"name": name, "role": role, "practice_ods": practice_ods}
     try:
@@ -212,7 +226,17 @@ def admin_create_key(
             request, session, settings, status=problem.status, errors=render.error_messages(problem.errors), form=form
         )
     session.commit()
-    return _keys_page(request, session, settings, new_secret=secret, new_name=record.name)
+    response = render.redirect("/admin/keys")
+    response.set_cookie(
+        NEW_KEY_COOKIE,
+        f"{record.id}:{secret}",
+        max_age=300,
+        httponly=True,
+        secure=deps.secure_cookies(request),
+        samesite="strict",
+        path="/admin/keys",
+    )
+    return response
 
 
 @router.post("/admin/keys/{key_id}/revoke", operation_id="web_admin_revoke_key")
@@ -254,10 +278,27 @@ def _users_page(
     )
 
 
+USER_NOTICES = {
+    "disabled": "{user} is disabled and signed out.",
+    "enabled": "{user} can sign in again.",
+    "password": "{user} has a new password and has been signed out everywhere.",
+}
+
+
 @router.get("/admin/users", response_class=HTMLResponse, operation_id="web_admin_users")
-def admin_users(request: Request, session: SessionDep, settings: SettingsDep, viewer: AdminViewer) -> HTMLResponse:
-    """Users: list, add, disable."""
-    return _users_page(request, session, settings)
+def admin_users(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: AdminViewer,
+    done: str = "",
+    user: int | None = None,
+) -> HTMLResponse:
+    """Users: list, add, disable, enable, reset a password."""
+    # The name comes from the database, not the address, so a crafted link cannot put words on the page.
+    named = session.get(users.User, user) if user is not None else None
+    notice = USER_NOTICES[done].format(user=named.username) if done in USER_NOTICES and named else ""
+    return _users_page(request, session, settings, notice=notice)
 
 
 @router.post("/admin/users", response_class=HTMLResponse, operation_id="web_admin_create_user")
@@ -298,6 +339,56 @@ def admin_disable_user(
 ) -> Response:
     """Disable a user and end their sessions."""
     deps.check_csrf(request, settings, csrf_token)
-    users.disable_user(session=session, user_id=user_id)
+    try:
+        user = users.disable_user(session=session, user_id=user_id)
+    except Problem as problem:
+        return _users_page(request, session, settings, status=problem.status, errors={"user": problem.detail})
     session.commit()
-    return render.redirect("/admin/users")
+    return render.redirect(f"/admin/users?done=disabled&user={user.id}")
+
+
+@router.post("/admin/users/{user_id}/enable", operation_id="web_admin_enable_user")
+def admin_enable_user(
+    user_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: AdminViewer,
+    csrf_token: FormStr = "",
+) -> Response:
+    """Let a disabled user sign in again."""
+    deps.check_csrf(request, settings, csrf_token)
+    try:
+        user = users.enable_user(session=session, user_id=user_id)
+    except Problem as problem:
+        raise deps.as_page_problem(problem) from None
+    session.commit()
+    return render.redirect(f"/admin/users?done=enabled&user={user.id}")
+
+
+@router.post("/admin/users/{user_id}/password", operation_id="web_admin_reset_password")
+def admin_reset_password(
+    user_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: AdminViewer,
+    csrf_token: FormStr = "",
+    password: FormStr = "",
+) -> Response:
+    """Set a new password for a user (their sessions end)."""
+    deps.check_csrf(request, settings, csrf_token)
+    try:
+        user = users.reset_password(session=session, user_id=user_id, password=password)
+    except Problem as problem:
+        if problem.status == 404:
+            raise deps.as_page_problem(problem) from None
+        return _users_page(
+            request,
+            session,
+            settings,
+            status=problem.status,
+            errors={f"password-{user_id}": f"New password: {problem.errors[0]['message']}"},
+        )
+    session.commit()
+    return render.redirect(f"/admin/users?done=password&user={user.id}")

@@ -57,7 +57,7 @@ def test_template_submission_counts_each_need_once_even_when_the_leaflet_is_repr
 
 
 def test_invalid_template_stores_nothing_and_names_the_item(local: TestClient, session: Session) -> None:
-    sign_in(local, make_user(session, "clinician"))
+    sign_in(local, make_user(session, "clinician", practice_ods="B86001"))
     page = local.get("/template").text
     before = _events(session)
     answer = local.post(
@@ -70,7 +70,7 @@ def test_invalid_template_stores_nothing_and_names_the_item(local: TestClient, s
 
 
 def test_follow_up_is_hidden_until_its_answer_is_given(local: TestClient, session: Session) -> None:
-    sign_in(local, make_user(session, "clinician"))
+    sign_in(local, make_user(session, "clinician", practice_ods="B86001"))
     page = local.get("/template").text
     assert 'id="item-q-homeless-tonight"' in page
     assert page.split('id="item-q-homeless-tonight"')[1].split(">")[0].rstrip().endswith("hidden")

@@ -67,7 +67,7 @@ def test_a_wrong_date_of_birth_is_reported_on_the_date_alone(
 
 
 def test_template_form_uses_the_nhs_date_input(local: TestClient, session: Session) -> None:
-    sign_in(local, make_user(session, "clinician"))
+    sign_in(local, make_user(session, "clinician", practice_ods="B86001"))
     page = local.get("/template").text
     assert 'class="nhsuk-date-input"' in page
     assert all(f'name="birth_date-{part}"' in page for part in ("day", "month", "year"))
@@ -83,7 +83,7 @@ def test_consent_no_says_the_patient_did_not_agree_and_never_that_nothing_matche
     local: TestClient, session: Session
 ) -> None:
     make_service(session, "Shelter", ["homelessness"])
-    sign_in(local, make_user(session, "clinician"))
+    sign_in(local, make_user(session, "clinician", practice_ods="B86001"))
     page = local.get("/template").text
     form = {
         **NO_NEEDS,

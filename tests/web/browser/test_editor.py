@@ -78,17 +78,49 @@ def test_verify_status_retire_and_history(browsing: Browsing) -> None:
     browsing.sign_in("editor")
     service_id = _create(browsing, "Chapeltown Warm Space")
     browsing.page.click("button:has-text('Mark as verified today')")
-    assert "verified" in browsing.page.locator(".sp-notice").inner_text()
+    browsing.page.click("button:has-text('Yes, verify it')")
+    assert "Verified 1 service" in browsing.page.locator("h1").inner_text()
+    browsing.go(f"/editor/services/{service_id}")
     browsing.page.select_option("#status", "temporarily closed")
     browsing.page.click("button:has-text('Change status')")
-    assert "Status changed." in browsing.page.locator(".sp-notice").inner_text()
+    browsing.page.click("button:has-text('Yes, set the status of it')")
+    assert "temporarily closed" in browsing.page.locator("main").inner_text()
+    browsing.go(f"/editor/services/{service_id}")
     browsing.page.click("button:has-text('Retire this service')")
-    assert "retired" in browsing.page.locator(".sp-notice").inner_text()
+    assert "Retire this service?" in browsing.page.locator("h1").inner_text()
+    browsing.check("editor-confirm-retire")
+    browsing.page.click("button:has-text('Yes, retire it')")
+    assert "retired" in browsing.page.locator("main").inner_text()
+    browsing.page.click("button:has-text('Undo')")
+    assert "Undone" in browsing.page.locator(".sp-notice").inner_text()
     browsing.go(f"/editor/services/{service_id}/history")
     actions = browsing.page.locator("tbody").inner_text()
-    for action in ("create", "verify", "status", "retire"):
+    for action in ("create", "verify", "status", "retire", "undo"):
         assert action in actions
     browsing.check("editor-history")
+
+
+def test_queue_bulk_verify_is_confirmed_and_undone(browsing: Browsing) -> None:
+    browsing.sign_in("editor")
+    names = ["Gipton Lunch Club", "Gipton Knit and Natter"]
+    ids = [_create(browsing, name) for name in names]
+    browsing.go("/editor?filter=unverified")
+    browsing.check("editor-queue-filters")
+    for service_id in ids:
+        browsing.page.check(f"#service-{service_id}")
+    browsing.page.click("button:has-text('Verify the chosen')")
+    assert "Mark 2 services as verified today?" in browsing.page.locator("h1").inner_text()
+    browsing.page.click("button:has-text('Yes, verify all 2')")
+    assert "Verified 2 services" in browsing.page.locator("h1").inner_text()
+    browsing.go("/editor?filter=unverified")
+    queue = browsing.page.locator("main").inner_text()
+    assert not any(name in queue for name in names)
+    browsing.page.go_back()
+    browsing.page.click("button:has-text('Undo')")
+    assert "Undone for 2 services" in browsing.page.locator("h1").inner_text()
+    browsing.go("/editor?filter=unverified")
+    queue = browsing.page.locator("main").inner_text()
+    assert all(name in queue for name in names)
 
 
 def test_import_a_file_and_see_its_report(browsing: Browsing, tmp_path: Path) -> None:
