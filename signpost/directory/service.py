@@ -242,7 +242,7 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
     modes = [
         m for m, on in (("in_person", service.in_person), ("phone", service.by_phone), ("online", service.online)) if on
     ]
-    return {
+    detail: dict[str, Any] = {
         "id": sid,
         "name": service.name,
         "alternate_name": service.alternate_name,
@@ -310,6 +310,8 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
             for loc in locations
         ],
     }
+    detail["warnings"] = location_warnings(detail["locations"])
+    return detail
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -339,7 +341,7 @@ def category_terms(*, session: Session, codes: list[str]) -> list[TaxonomyTerm]:
 def _snapshot(session: Session, service: Service) -> dict[str, Any]:
     """The fields the audit trail compares, children flattened to readable values."""
     detail = service_detail(session=session, service=service, review_months=12)
-    for key in ("verification", "last_modified", "version", "organization"):
+    for key in ("verification", "last_modified", "version", "organization", "warnings"):
         detail.pop(key, None)
     for loc in detail["locations"]:
         loc.pop("id", None)
@@ -396,16 +398,33 @@ def _check_ages(minimum: int | None, maximum: int | None) -> None:
         raise _problem("minimum_age", f"minimum_age {minimum} is above maximum_age {maximum}")
 
 
-def _normalised_locations(data: ServiceFields) -> list[str]:
+def _normalised_locations(session: Session, data: ServiceFields) -> list[str]:
+    """Postcodes tidied, and placed through geography when no position was given; an unknown one stays unplaced."""
     postcodes = []
     for i, loc in enumerate(data.locations or []):
         if loc.postal_code:
             try:
                 loc.postal_code = places.normalise_postcode(loc.postal_code)
             except ValueError:
-                raise _problem(f"locations.{i}.postal_code", f"{loc.postal_code!r} is not a UK postcode") from None
+                raise _problem(
+                    f"locations.{i}.postal_code", f"{loc.postal_code!r} is not a full UK postcode, like LS1 4AP"
+                ) from None
             postcodes.append(loc.postal_code)
+            if loc.latitude is None or loc.longitude is None:
+                point = places.locate(session, loc.postal_code)
+                if point is not None:
+                    loc.latitude, loc.longitude = point.latitude, point.longitude
     return postcodes
+
+
+def location_warnings(locations: list[dict[str, Any]]) -> list[str]:
+    """What an editor should know about the locations held: postcodes geography could not place."""
+    return [
+        f"Postcode {loc['postal_code']} is not known to Signpost's geography: the location is kept, but without a "
+        "map position it is not found by distance."
+        for loc in locations
+        if loc.get("postal_code") and loc.get("latitude") is None and loc.get("location_type") != "virtual"
+    ]
 
 
 def _apply(session: Session, service: Service, data: ServiceFields) -> None:
@@ -505,7 +524,7 @@ def _replace_locations(session: Session, service: Service, data: ServiceFields) 
 def create_service(*, session: Session, data: ServiceIn, actor: str, allow_duplicate: bool = False) -> Service:
     """Add a service (and its organisation when new); 409 with the matches when it looks like one held."""
     _check_ages(data.minimum_age, data.maximum_age)
-    postcodes = _normalised_locations(data)
+    postcodes = _normalised_locations(session, data)
     if data.categories:
         category_terms(session=session, codes=data.categories)
     if data.organization_id and session.get(Organization, data.organization_id) is None:
@@ -668,7 +687,7 @@ def update_service(
     minimum = data.minimum_age if "minimum_age" in data.model_fields_set else service.minimum_age
     maximum = data.maximum_age if "maximum_age" in data.model_fields_set else service.maximum_age
     _check_ages(minimum, maximum)
-    _normalised_locations(data)
+    _normalised_locations(session, data)
     if data.categories:
         category_terms(session=session, codes=data.categories)
     if expected_version is not None and expected_version != service.version:
