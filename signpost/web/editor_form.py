@@ -14,6 +14,15 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from signpost.directory import places
+from signpost.directory.schemas import (
+    ContactIn,
+    CostOptionIn,
+    LanguageIn,
+    LocationIn,
+    PhoneIn,
+    ScheduleIn,
+    ServiceAreaIn,
+)
 from signpost.directory.service import location_warnings
 
 DAYS = [
@@ -92,6 +101,15 @@ GROUPS = [
     Group("cost_options", "Cost", (("option", "What it is"), ("amount", "Amount in pounds"), ("amount_description", "Details"))),
 ]
 BY_NAME = {g.name: g for g in GROUPS}
+_MODELS: dict[str, Any] = {
+    "phones": PhoneIn,
+    "contacts": ContactIn,
+    "schedules": ScheduleIn,
+    "locations": LocationIn,
+    "languages": LanguageIn,
+    "service_areas": ServiceAreaIn,
+    "cost_options": CostOptionIn,
+}
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 _GSS = re.compile(r"^[EWSN]\d{8}$")
 _HOW_TO_FIX = {
@@ -209,6 +227,18 @@ def _row_data(group: str, row: dict[str, str], key: Any) -> tuple[dict[str, Any]
             data["amount"] = amount
         except ValueError:
             wrong("amount")
+    # The API's own rules for the row (a UK phone number, an e-mail address, lengths), reported on their boxes.
+    try:
+        _MODELS[group].model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            if not err.get("loc") and errors:
+                continue  # a rule across the row's boxes, already said on the box itself
+            field = str(err["loc"][0]) if err.get("loc") else BY_NAME[group].fields[0][0]
+            field = field if field in labels else BY_NAME[group].fields[0][0]
+            if key(field) not in errors:
+                message = _HOW_TO_FIX.get(field) or str(err["msg"]).removeprefix("Value error, ")
+                errors[key(field)] = f"{labels[field]}: {message}"
     return data, errors
 
 
