@@ -13,9 +13,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
@@ -89,6 +89,93 @@ class DuplicateMatch:
         return {"kind": self.kind, "id": self.id, "name": self.name, "reason": self.reason, "score": self.score}
 
 
+class HeldRecords(Protocol):
+    """Where the duplicate rules look: the database (one new record at a time) or an import's maps (a whole feed)."""
+
+    def named_at(self, key: str, postcodes: list[str]) -> list[tuple[str, str, str]]:
+        """Services held whose normalised name is `key` at any of the postcodes: (id, name, postcode)."""
+
+    def with_number(self, field: str, number: str) -> list[tuple[str, str]]:
+        """Organisations held whose charity_number or company_number (`field`) is `number`: (id, name)."""
+
+    def in_organization(self, organization_id: str) -> dict[str, tuple[str, str]]:
+        """The organisation's services held: id → (name, normalised name)."""
+
+
+def duplicate_matches(
+    *,
+    held: HeldRecords,
+    name: str,
+    organization_id: str | None = None,
+    postcodes: list[str] | None = None,
+    charity_number: str | None = None,
+    company_number: str | None = None,
+    exclude_service_id: str | None = None,
+) -> list[DuplicateMatch]:
+    """The directory's duplicate rules, the one place they are written (adding a service and importing both ask).
+
+    Same normalised name at the same postcode; an organisation with the same charity or company number
+    (when the caller is not already using that organisation); a close fuzzy name in the same organisation.
+    """
+    key = normalise_name(name)
+    matches: dict[tuple[str, str], DuplicateMatch] = {}
+    codes = sorted({c for c in (places.normalise_postcode_or_none(p) for p in postcodes or []) if c})
+    for service_id, service_name, postcode in held.named_at(key, codes) if codes else []:
+        if service_id != exclude_service_id:
+            matches[("service", service_id)] = DuplicateMatch(
+                "service", service_id, service_name, f"same name at postcode {postcode}"
+            )
+    for field, number in (("charity_number", charity_number), ("company_number", company_number)):
+        number = (number or "").strip().upper()
+        for org_id, org_name in held.with_number(field, number) if number else []:
+            if org_id != organization_id:
+                label = field.replace("_", " ")
+                matches[("organization", org_id)] = DuplicateMatch(
+                    "organization", org_id, org_name, f"an organisation held has the same {label} {number}"
+                )
+    if organization_id:
+        siblings = held.in_organization(organization_id)
+        keys = {sid: k for sid, (_, k) in siblings.items() if sid != exclude_service_id and ("service", sid) not in matches}
+        for _, raw_score, service_id in process.extract(
+            key, keys, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_THRESHOLD, limit=None
+        ):
+            score = int(raw_score)
+            if score >= FUZZY_THRESHOLD:
+                reason = "same name" if score == 100 else f"a close name ({score}%)"
+                matches[("service", service_id)] = DuplicateMatch(
+                    "service", service_id, siblings[service_id][0], f"{reason} in the same organisation", score
+                )
+    return list(matches.values())
+
+
+@dataclass(frozen=True)
+class _Database:
+    """The records held, asked of the database: right for one record, too slow for a whole feed."""
+
+    session: Session
+
+    def named_at(self, key: str, postcodes: list[str]) -> list[tuple[str, str, str]]:
+        rows = self.session.exec(
+            select(Service.id, Service.name, Location.postal_code)
+            .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
+            .join(Location, col(Location.id) == ServiceAtLocation.location_id)
+            .where(col(Location.postal_code).in_(postcodes), col(Service.retired_at).is_(None))
+        ).all()
+        return [(sid, name, str(code)) for sid, name, code in rows if normalise_name(name) == key]
+
+    def with_number(self, field: str, number: str) -> list[tuple[str, str]]:
+        column = getattr(Organization, field)
+        return [(o.id, o.name) for o in self.session.exec(select(Organization).where(func.upper(column) == number))]
+
+    def in_organization(self, organization_id: str) -> dict[str, tuple[str, str]]:
+        rows = self.session.exec(
+            select(Service.id, Service.name).where(
+                col(Service.organization_id) == organization_id, col(Service.retired_at).is_(None)
+            )
+        ).all()
+        return {sid: (name, normalise_name(name)) for sid, name in rows}
+
+
 def find_duplicates(
     *,
     session: Session,
@@ -99,57 +186,16 @@ def find_duplicates(
     company_number: str | None = None,
     exclude_service_id: str | None = None,
 ) -> list[DuplicateMatch]:
-    """Services (or organisations) held that look like the one described; retired services are ignored.
-
-    Same normalised name at the same postcode; an organisation with the same charity or company number
-    (when the caller is not already using that organisation); a close fuzzy name in the same organisation.
-    """
-    key = normalise_name(name)
-    matches: dict[tuple[str, str], DuplicateMatch] = {}
-
-    codes = [places.normalise_postcode_or_none(p) for p in postcodes or []]
-    codes = [c for c in codes if c]
-    if codes:
-        rows = session.exec(
-            select(Service.id, Service.name, Location.postal_code)
-            .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
-            .join(Location, col(Location.id) == ServiceAtLocation.location_id)
-            .where(col(Location.postal_code).in_(codes), col(Service.retired_at).is_(None))
-        ).all()
-        for service_id, service_name, postcode in rows:
-            if service_id != exclude_service_id and normalise_name(service_name) == key:
-                matches[("service", service_id)] = DuplicateMatch(
-                    "service", service_id, service_name, f"same name at postcode {postcode}"
-                )
-
-    for field, number in (("charity_number", charity_number), ("company_number", company_number)):
-        number = (number or "").strip().upper()
-        if not number:
-            continue
-        column = getattr(Organization, field)
-        for org in session.exec(select(Organization).where(func.upper(column) == number)).all():
-            if org.id != organization_id:
-                label = field.replace("_", " ")
-                matches[("organization", org.id)] = DuplicateMatch(
-                    "organization", org.id, org.name, f"an organisation held has the same {label} {number}"
-                )
-
-    if organization_id:
-        siblings = session.exec(
-            select(Service.id, Service.name).where(
-                col(Service.organization_id) == organization_id, col(Service.retired_at).is_(None)
-            )
-        ).all()
-        for service_id, service_name in siblings:
-            if service_id == exclude_service_id or ("service", service_id) in matches:
-                continue
-            score = int(fuzz.token_sort_ratio(key, normalise_name(service_name)))
-            if score >= FUZZY_THRESHOLD:
-                reason = "same name" if score == 100 else f"a close name ({score}%)"
-                matches[("service", service_id)] = DuplicateMatch(
-                    "service", service_id, service_name, f"{reason} in the same organisation", score
-                )
-    return list(matches.values())
+    """Services (or organisations) held that look like the one described; retired services are ignored."""
+    return duplicate_matches(
+        held=_Database(session),
+        name=name,
+        organization_id=organization_id,
+        postcodes=postcodes,
+        charity_number=charity_number,
+        company_number=company_number,
+        exclude_service_id=exclude_service_id,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -218,6 +264,9 @@ def service_locations(*, session: Session, service_id: str) -> list[Location]:
             .order_by(Location.id)
         ).all()
     )
+
+
+_WEEK = {day: i for i, day in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))}
 
 
 def _time(value: Any) -> str:
@@ -289,7 +338,7 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
                 "closes_at": _time(s.closes_at),
                 "description": s.description,
             }
-            for s in rows(Schedule)
+            for s in sorted(rows(Schedule), key=lambda s: (_WEEK.get(s.byday, 7), s.opens_at, s.closes_at))
         ],
         "cost_options": [
             {"option": c.option, "amount": c.amount, "currency": c.currency, "amount_description": c.amount_description}
@@ -602,7 +651,17 @@ def _claim(session: Session, service: Service, expected_version: int | None) -> 
 
 
 # Lists whose order carries no meaning compare as sets when edits are merged.
-UNORDERED = {"categories", "delivery_modes", "languages", "service_areas", "cost_options", "phones", "contacts"}
+UNORDERED = {
+    "categories",
+    "delivery_modes",
+    "languages",
+    "service_areas",
+    "cost_options",
+    "phones",
+    "contacts",
+    "schedules",
+    "locations",
+}
 FIELD_LABELS = {
     "name": "Name",
     "alternate_name": "Other name",
