@@ -102,7 +102,6 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) if parts else "body"
 
 
-
 # How to put a value right, by the field's own name, where pydantic's message would show a regular expression.
 _HOW_TO_FIX = {
     "url": "enter a full address starting https://",
@@ -123,6 +122,7 @@ def _in_words(err: dict[str, Any]) -> str:
     if err.get("type") in ("string_pattern_mismatch", "time_parsing", "time_type") and field in _HOW_TO_FIX:
         return _HOW_TO_FIX[field]
     return str(err.get("msg")).removeprefix("Value error, ")
+
 
 def install_handlers(app: FastAPI) -> None:
     """Every error leaves as problem JSON or OperationOutcome; nothing leaves as a bare 500 page."""

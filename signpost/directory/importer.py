@@ -1070,7 +1070,9 @@ class _DuplicateIndex:
             self.org_numbers[org_id] = keys
 
     def named_at(self, key: str, postcodes: list[str]) -> list[tuple[str, str, str]]:
-        return [(sid, self.names[sid], code) for code in postcodes for sid in sorted(self.at_postcode.get((key, code), ()))]
+        return [
+            (sid, self.names[sid], code) for code in postcodes for sid in sorted(self.at_postcode.get((key, code), ()))
+        ]
 
     def with_number(self, field: str, number: str) -> list[tuple[str, str]]:
         return list(self.numbers.get((field, number), {}).items())

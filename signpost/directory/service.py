@@ -135,7 +135,9 @@ def duplicate_matches(
                 )
     if organization_id:
         siblings = held.in_organization(organization_id)
-        keys = {sid: k for sid, (_, k) in siblings.items() if sid != exclude_service_id and ("service", sid) not in matches}
+        keys = {
+            sid: k for sid, (_, k) in siblings.items() if sid != exclude_service_id and ("service", sid) not in matches
+        }
         for _, raw_score, service_id in process.extract(
             key, keys, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_THRESHOLD, limit=None
         ):

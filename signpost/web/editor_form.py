@@ -98,7 +98,11 @@ GROUPS = [
         "Area served",
         (("scope", "Area"), ("area_code", "Area code"), ("area_vintage", "Ward year"), ("name", "Area name")),
     ),
-    Group("cost_options", "Cost", (("option", "What it is"), ("amount", "Amount in pounds"), ("amount_description", "Details"))),
+    Group(
+        "cost_options",
+        "Cost",
+        (("option", "What it is"), ("amount", "Amount in pounds"), ("amount_description", "Details")),
+    ),
 ]
 BY_NAME = {g.name: g for g in GROUPS}
 _MODELS: dict[str, Any] = {
@@ -270,7 +274,9 @@ def validation_errors(exc: ValidationError) -> dict[str, str]:
             labels = dict(BY_NAME[group].fields)
             label = labels.get(field, BY_NAME[group].one)
             message = _HOW_TO_FIX.get(field) or str(err["msg"]).removeprefix("Value error, ")
-            found.setdefault(field_id(group, index, field if field in labels else group_first(group)), f"{label}: {message}")
+            found.setdefault(
+                field_id(group, index, field if field in labels else group_first(group)), f"{label}: {message}"
+            )
     return found
 
 

@@ -113,7 +113,11 @@ def _problem_errors(problem: Problem) -> dict[str, str]:
         parts = str(e.get("loc", "name")).split(".")
         # A row's field (locations.0.postal_code) is shown on that row's box.
         key = "-".join(parts) if len(parts) == 3 and parts[0] in editor_form.BY_NAME else parts[0].split("[")[0]
-        label = dict(editor_form.BY_NAME[parts[0]].fields).get(parts[2], "") if len(parts) == 3 and parts[0] in editor_form.BY_NAME else ""
+        label = (
+            dict(editor_form.BY_NAME[parts[0]].fields).get(parts[2], "")
+            if len(parts) == 3 and parts[0] in editor_form.BY_NAME
+            else ""
+        )
         found[key] = f"{label}: {e.get('message')}" if label else str(e.get("message"))
     return found or {"name": problem.detail}
 

@@ -29,9 +29,7 @@ def _place(session: Session) -> None:
 def _patch(client: TestClient, session: Session, service_id: str, body: dict[str, Any]) -> Any:
     headers = _editor(session)
     current = client.get(f"{BASE}/{service_id}", headers=headers)
-    return client.patch(
-        f"{BASE}/{service_id}", json=body, headers={**headers, "If-Match": current.headers["ETag"]}
-    )
+    return client.patch(f"{BASE}/{service_id}", json=body, headers={**headers, "If-Match": current.headers["ETag"]})
 
 
 def test_every_group_is_saved_and_read_back(client: TestClient, session: Session) -> None:
@@ -44,8 +42,15 @@ def test_every_group_is_saved_and_read_back(client: TestClient, session: Session
             {"byday": "MO", "opens_at": "09:00", "closes_at": "17:00"},
             {"byday": "SA", "opens_at": "10:00", "closes_at": "12:30"},
         ],
-        "locations": [{"name": "Main office", "address_1": "1 Park Row", "city": "Leeds", "postal_code": "ls19zz",
-                       "accessibility": [{"description": "Step-free entrance"}]}],
+        "locations": [
+            {
+                "name": "Main office",
+                "address_1": "1 Park Row",
+                "city": "Leeds",
+                "postal_code": "ls19zz",
+                "accessibility": [{"description": "Step-free entrance"}],
+            }
+        ],
         "languages": [{"code": "pl", "name": "Polish"}],
         "service_areas": [{"scope": "ward", "area_code": "E05011111", "area_vintage": 2024}],
         "cost_options": [{"option": "Room hire", "amount": 2.5}],
@@ -74,7 +79,9 @@ def test_every_group_is_saved_and_read_back(client: TestClient, session: Session
 
 def test_an_unknown_postcode_is_kept_with_a_warning(client: TestClient, session: Session) -> None:
     service = make_service(session)
-    response = _patch(client, session, service.id, {"locations": [{"address_1": "2 Moor Lane", "postal_code": "LS99 9ZZ"}]})
+    response = _patch(
+        client, session, service.id, {"locations": [{"address_1": "2 Moor Lane", "postal_code": "LS99 9ZZ"}]}
+    )
     assert response.status_code == 200, response.text
     saved = response.json()
     assert saved["locations"][0]["postal_code"] == "LS99 9ZZ" and saved["locations"][0]["latitude"] is None

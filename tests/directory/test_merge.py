@@ -135,11 +135,20 @@ VALUES = {
         [("MO", "09:00", "17:00"), ("TU", "10:00", "12:00"), ("SA", "10:00", "13:00")],
         lambda s: {"byday": s[0], "opens_at": s[1], "closes_at": s[2]},
     ),
-    "locations": _rows("postal_code", ["LS1 4AP", "LS2 7HE"], lambda pc: {"address_1": "1 Park Row", "postal_code": pc}),
+    "locations": _rows(
+        "postal_code", ["LS1 4AP", "LS2 7HE"], lambda pc: {"address_1": "1 Park Row", "postal_code": pc}
+    ),
     "languages": _rows("code", ["pl", "ur", "cy"], lambda c: {"code": c}),
 }
-START = {"description": "A.", "email": "a@example.org", "categories": ["food"], "phones": [], "schedules": [],
-         "locations": [], "languages": []}
+START = {
+    "description": "A.",
+    "email": "a@example.org",
+    "categories": ["food"],
+    "phones": [],
+    "schedules": [],
+    "locations": [],
+    "languages": [],
+}
 edit = st.tuples(
     st.integers(min_value=0, max_value=6),  # how many versions back the editor's page was opened
     st.fixed_dictionaries({}, optional={f: VALUES[f] for f in FIELDS}),  # the fields the edit sends

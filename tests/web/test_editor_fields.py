@@ -52,6 +52,18 @@ def _detail(session: Session, service_id: str) -> dict[str, Any]:
     return directory.service_detail(session=session, service=record, review_months=12)
 
 
+def _another_editor_sets_the_phone(session: Session, service_id: str) -> None:
+    """Meanwhile, another editor saves a phone number (committed: a refused save's rollback keeps it)."""
+    directory.update_service(
+        session=session,
+        service_id=service_id,
+        data=ServicePatch(phones=[{"number": "0113 496 0001"}]),
+        actor="another editor",
+        expected_version=_detail(session, service_id)["version"],
+    )
+    session.commit()
+
+
 def test_phones_times_a_location_by_postcode_languages_areas_and_costs_are_saved_from_the_page(
     local: TestClient, session: Session
 ) -> None:
@@ -166,15 +178,7 @@ def test_an_unknown_postcode_is_saved_with_a_warning_on_the_page(local: TestClie
 
 def test_a_page_opened_before_another_edit_keeps_the_other_editors_phone(local: TestClient, session: Session) -> None:
     service_id, form = _open(local, session)
-    start = _detail(session, service_id)["version"]
-    directory.update_service(
-        session=session,
-        service_id=service_id,
-        data=ServicePatch(phones=[{"number": "0113 496 0001"}]),
-        actor="another editor",
-        expected_version=start,
-    )
-    session.commit()
+    _another_editor_sets_the_phone(session, service_id)
     form.update({"description": "Now with evening sessions.", "languages-0-code": "ur"})
     answer = local.post(f"/editor/services/{service_id}", data=form, follow_redirects=False)
     assert answer.status_code == 303, answer.text
@@ -188,21 +192,19 @@ def test_both_editors_changing_the_phones_is_a_conflict_that_carries_every_row(
     local: TestClient, session: Session
 ) -> None:
     service_id, form = _open(local, session)
-    start = _detail(session, service_id)["version"]
-    directory.update_service(
-        session=session,
-        service_id=service_id,
-        data=ServicePatch(phones=[{"number": "0113 496 0001"}]),
-        actor="another editor",
-        expected_version=start,
+    _another_editor_sets_the_phone(session, service_id)
+    form.update(
+        {
+            "phones-0-number": "0113 496 0002",
+            "schedules-0-byday": "FR",
+            "schedules-0-opens_at": "10:00",
+            "schedules-0-closes_at": "14:00",
+        }
     )
-    session.commit()
-    form.update({"phones-0-number": "0113 496 0002", "schedules-0-byday": "FR", "schedules-0-opens_at": "10:00",
-                 "schedules-0-closes_at": "14:00"})
     answer = local.post(f"/editor/services/{service_id}", data=form)
     assert answer.status_code == 409, answer.text[-3000:]
     assert 'name="resolve_phones"' in answer.text
-    chosen = _form(answer.text.replace('action="/editor/services/', 'action="/editor/services/', 1))
+    chosen = _form(answer.text)
     chosen["resolve_phones"] = "mine"
     saved = local.post(f"/editor/services/{service_id}", data=chosen, follow_redirects=False)
     assert saved.status_code == 303, saved.text

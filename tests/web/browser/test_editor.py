@@ -245,7 +245,9 @@ def test_bad_phone_time_and_postcode_are_named_beside_their_boxes(browsing: Brow
     summary = page.locator(".nhsuk-error-summary").inner_text()
     assert "Phone number: enter a UK phone number, like 0113 496 0000" in summary
     assert "Opens: enter a time like 09:00" in page.locator("#schedules-0-opens_at-error").inner_text()
-    assert "Postcode: enter a full postcode, like LS1 4AP" in page.locator("#locations-0-postal_code-error").inner_text()
+    assert (
+        "Postcode: enter a full postcode, like LS1 4AP" in page.locator("#locations-0-postal_code-error").inner_text()
+    )
     browsing.check("edit-errors")
     _clip(page, ".nhsuk-error-summary", ".nhsuk-error-summary", "edit-errors-summary")
     browsing.go(f"/directory/services/{service_id}")
