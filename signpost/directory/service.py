@@ -406,7 +406,8 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {
         key: {"before": before.get(key), "after": after.get(key)}
         for key in sorted(set(before) | set(after))
-        if before.get(key) != after.get(key)
+        # A list re-written with the same rows in another order is no change (rows are read back in id order).
+        if not _same(key, before.get(key), after.get(key))
     }
 
 
