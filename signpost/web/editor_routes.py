@@ -23,12 +23,14 @@ from signpost.web.directory_routes import DELIVERY, categories
 router = APIRouter(include_in_schema=False, tags=["web"])
 TEXT_FIELDS = [
     ("name", "Name"),
+    ("alternate_name", "Other name"),
     ("description", "Description"),
     ("url", "Website"),
     ("email", "Email"),
     ("eligibility_description", "Who can use it"),
     ("application_process", "How to apply"),
     ("fees_description", "Cost"),
+    ("interpretation_services", "Interpreting"),
 ]
 AGE_FIELDS = [("minimum_age", "Youngest age"), ("maximum_age", "Oldest age")]
 CRISIS = [("", "No"), ("24-hour", "Yes, 24 hours a day"), ("same-day", "Yes, the same day")]

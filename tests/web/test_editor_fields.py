@@ -73,6 +73,8 @@ def test_phones_times_a_location_by_postcode_languages_areas_and_costs_are_saved
     service_id, form = _open(local, session)
     form.update(
         {
+            "alternate_name": "The money clinic",
+            "interpretation_services": "Interpreters booked on request",
             "phones-0-number": "0113 496 0000",
             "phones-0-description": "Advice line",
             "contacts-0-name": "Advice team",
@@ -102,6 +104,8 @@ def test_phones_times_a_location_by_postcode_languages_areas_and_costs_are_saved
     assert saved["languages"] == [{"code": "pl", "name": "Polish", "note": None}]
     assert saved["service_areas"][0]["area_code"] == "E08000035"
     assert saved["cost_options"][0]["amount"] == 2.5
+    assert saved["alternate_name"] == "The money clinic"
+    assert saved["interpretation_services"] == "Interpreters booked on request"
     page = local.get(f"/editor/services/{service_id}").text
     assert 'value="0113 496 0000"' in page and 'value="09:30"' in page and f'value="{KNOWN}"' in page
     # Saving the page again unchanged leaves the lists as held: the located place keeps its position.
