@@ -102,6 +102,28 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) if parts else "body"
 
 
+# How to put a value right, by the field's own name, where pydantic's message would show a regular expression.
+_HOW_TO_FIX = {
+    "url": "enter a full address starting https://",
+    "website": "enter a full address starting https://",
+    "email": "enter an email address like name@example.org",
+    "assurer_email": "enter an email address like name@example.org",
+    "opens_at": "enter a time like 09:00",
+    "closes_at": "enter a time like 17:00",
+    "area_code": "enter the area's GSS code, like E08000035",
+    "code": "enter a language code, like pl for Polish",
+}
+
+
+def _in_words(err: dict[str, Any]) -> str:
+    """A validation message a person can act on: no regular expressions, no "Value error," prefix."""
+    loc = err.get("loc") or ()
+    field = str(loc[-1]) if loc else ""
+    if err.get("type") in ("string_pattern_mismatch", "time_parsing", "time_type") and field in _HOW_TO_FIX:
+        return _HOW_TO_FIX[field]
+    return str(err.get("msg")).removeprefix("Value error, ")
+
+
 def install_handlers(app: FastAPI) -> None:
     """Every error leaves as problem JSON or OperationOutcome; nothing leaves as a bare 500 page."""
 
@@ -115,7 +137,7 @@ def install_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             if err.get("type") == "json_invalid":
                 return render(request, Problem(400, "The body is not valid JSON: " + str(err.get("msg"))))
-            errors.append({"loc": _loc(err.get("loc", ())), "message": str(err.get("msg"))})
+            errors.append({"loc": _loc(err.get("loc", ())), "message": _in_words(err)})
         detail = "; ".join(f"{e['loc']}: {e['message']}" for e in errors) or "The request is not valid."
         # FHIR R4 (3.1.0.4): a request the server cannot parse is 400; 422 is for content that breaks a rule.
         return render(request, Problem(400 if is_fhir_path(request.url.path) else 422, detail, errors=errors))

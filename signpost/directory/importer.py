@@ -1049,7 +1049,7 @@ def _held_records(connection: "Connection", ids: list[str]) -> dict[str, tuple[d
 
 
 class _DuplicateIndex:
-    """The directory's three duplicate rules (`directory.service.find_duplicates`) over maps read once.
+    """The records held, as maps read once, for the directory's duplicate rules (`service.duplicate_matches`).
 
     Asking the database per new service costs a query per rule and, for the postcode rule, every service at
     that postcode: quadratic over a large feed. The maps are read on the first new service and kept current
@@ -1106,43 +1106,32 @@ class _DuplicateIndex:
         if keys:
             self.org_numbers[org_id] = keys
 
-    def matches(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        """What `find_duplicates` would answer for this record, had it been asked."""
-        from rapidfuzz import fuzz, process
+    def named_at(self, key: str, postcodes: list[str]) -> list[tuple[str, str, str]]:
+        return [
+            (sid, self.names[sid], code) for code in postcodes for sid in sorted(self.at_postcode.get((key, code), ()))
+        ]
 
-        from signpost.directory import places
+    def with_number(self, field: str, number: str) -> list[tuple[str, str]]:
+        return list(self.numbers.get((field, number), {}).items())
+
+    def in_organization(self, organization_id: str) -> dict[str, tuple[str, str]]:
+        return {sid: (self.names[sid], key) for sid, key in self.by_org.get(organization_id, {}).items()}
+
+    def matches(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """What `find_duplicates` answers for this record: the same rules (`duplicate_matches`), asked of the maps."""
         from signpost.directory import service as directory
 
         self.load()
-        key = directory.normalise_name(record["name"])
         org = record["organization"]
-        found: dict[tuple[str, str], directory.DuplicateMatch] = {}
-        for x in record["locations"]:
-            code = places.normalise_postcode_or_none(x["postal_code"] or "")
-            for sid in sorted(self.at_postcode.get((key, code), ())) if code else ():
-                found[("service", sid)] = directory.DuplicateMatch(
-                    "service", sid, self.names[sid], f"same name at postcode {code}"
-                )
-        for field_name in ("charity_number", "company_number"):
-            number = (org[field_name] or "").strip().upper()
-            for org_id, org_name in self.numbers.get((field_name, number), {}).items() if number else ():
-                if org_id != org["id"]:
-                    label = field_name.replace("_", " ")
-                    found[("organization", org_id)] = directory.DuplicateMatch(
-                        "organization", org_id, org_name, f"an organisation held has the same {label} {number}"
-                    )
-        siblings = self.by_org.get(org["id"], {})
-        close = process.extract(
-            key, siblings, scorer=fuzz.token_sort_ratio, score_cutoff=directory.FUZZY_THRESHOLD, limit=None
+        found = directory.duplicate_matches(
+            held=self,
+            name=record["name"],
+            organization_id=org["id"],
+            postcodes=[x["postal_code"] or "" for x in record["locations"]],
+            charity_number=org["charity_number"],
+            company_number=org["company_number"],
         )
-        for _, raw_score, sid in close:
-            score = int(raw_score)
-            if ("service", sid) not in found and score >= directory.FUZZY_THRESHOLD:
-                reason = "same name" if score == 100 else f"a close name ({score}%)"
-                found[("service", sid)] = directory.DuplicateMatch(
-                    "service", sid, self.names[sid], f"{reason} in the same organisation", score
-                )
-        return [m.as_dict() for m in found.values()]
+        return [m.as_dict() for m in found]
 
     def set_service(self, record: dict[str, Any], before: dict[str, Any] | None = None) -> None:
         """Keep the maps current after a service is written (`before`: what it was, when it was held)."""

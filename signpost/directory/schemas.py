@@ -1,9 +1,10 @@
 """API shapes for the directory maintenance API; unknown fields are refused, naming the field."""
 
+import re
 from datetime import date, time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from signpost.directory.models import AreaScope, CrisisAccess, ServiceStatus
 
@@ -44,16 +45,27 @@ class LocationIn(Strict):
     accessibility: list[AccessibilityIn] = Field(default_factory=list)
 
 
+# A UK number as people write it: 0 and 7 to 10 digits, +44 and 9 or 10, or a short code such as 111 or 116 123.
+_UK_PHONE = re.compile(r"^(?:0\d{7,10}|\+44\d{9,10}|\d{3,6})$")
+
+
 class PhoneIn(Strict):
     number: str = Field(min_length=3, max_length=50)
     type: Literal["voice", "text", "textphone", "fax"] | None = "voice"
     description: str | None = Field(default=None, max_length=300)
 
+    @field_validator("number")
+    @classmethod
+    def _uk_number(cls, value: str) -> str:
+        if not _UK_PHONE.match(re.sub(r"[\s()-]", "", value)):
+            raise ValueError("enter a UK phone number, like 0113 496 0000")
+        return value
+
 
 class ContactIn(Strict):
     name: str | None = Field(default=None, max_length=200)
     title: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=300)
+    email: str | None = Field(default=None, max_length=300, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ScheduleIn(Strict):
@@ -65,7 +77,7 @@ class ScheduleIn(Strict):
     @model_validator(mode="after")
     def _opens_before_closes(self) -> "ScheduleIn":
         if self.opens_at >= self.closes_at:
-            raise ValueError("opens_at must be before closes_at")
+            raise ValueError("opens_at must be before closes_at (closes must be later than opens)")
         return self
 
 

@@ -13,9 +13,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import Session, col, select
 
@@ -89,6 +89,95 @@ class DuplicateMatch:
         return {"kind": self.kind, "id": self.id, "name": self.name, "reason": self.reason, "score": self.score}
 
 
+class HeldRecords(Protocol):
+    """Where the duplicate rules look: the database (one new record at a time) or an import's maps (a whole feed)."""
+
+    def named_at(self, key: str, postcodes: list[str]) -> list[tuple[str, str, str]]:
+        """Services held whose normalised name is `key` at any of the postcodes: (id, name, postcode)."""
+
+    def with_number(self, field: str, number: str) -> list[tuple[str, str]]:
+        """Organisations held whose charity_number or company_number (`field`) is `number`: (id, name)."""
+
+    def in_organization(self, organization_id: str) -> dict[str, tuple[str, str]]:
+        """The organisation's services held: id → (name, normalised name)."""
+
+
+def duplicate_matches(
+    *,
+    held: HeldRecords,
+    name: str,
+    organization_id: str | None = None,
+    postcodes: list[str] | None = None,
+    charity_number: str | None = None,
+    company_number: str | None = None,
+    exclude_service_id: str | None = None,
+) -> list[DuplicateMatch]:
+    """The directory's duplicate rules, the one place they are written (adding a service and importing both ask).
+
+    Same normalised name at the same postcode; an organisation with the same charity or company number
+    (when the caller is not already using that organisation); a close fuzzy name in the same organisation.
+    """
+    key = normalise_name(name)
+    matches: dict[tuple[str, str], DuplicateMatch] = {}
+    codes = sorted({c for c in (places.normalise_postcode_or_none(p) for p in postcodes or []) if c})
+    for service_id, service_name, postcode in held.named_at(key, codes) if codes else []:
+        if service_id != exclude_service_id:
+            matches[("service", service_id)] = DuplicateMatch(
+                "service", service_id, service_name, f"same name at postcode {postcode}"
+            )
+    for field, number in (("charity_number", charity_number), ("company_number", company_number)):
+        number = (number or "").strip().upper()
+        for org_id, org_name in held.with_number(field, number) if number else []:
+            if org_id != organization_id:
+                label = field.replace("_", " ")
+                matches[("organization", org_id)] = DuplicateMatch(
+                    "organization", org_id, org_name, f"an organisation held has the same {label} {number}"
+                )
+    if organization_id:
+        siblings = held.in_organization(organization_id)
+        keys = {
+            sid: k for sid, (_, k) in siblings.items() if sid != exclude_service_id and ("service", sid) not in matches
+        }
+        for _, raw_score, service_id in process.extract(
+            key, keys, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_THRESHOLD, limit=None
+        ):
+            score = int(raw_score)
+            if score >= FUZZY_THRESHOLD:
+                reason = "same name" if score == 100 else f"a close name ({score}%)"
+                matches[("service", service_id)] = DuplicateMatch(
+                    "service", service_id, siblings[service_id][0], f"{reason} in the same organisation", score
+                )
+    return list(matches.values())
+
+
+@dataclass(frozen=True)
+class _Database:
+    """The records held, asked of the database: right for one record, too slow for a whole feed."""
+
+    session: Session
+
+    def named_at(self, key: str, postcodes: list[str]) -> list[tuple[str, str, str]]:
+        rows = self.session.exec(
+            select(Service.id, Service.name, Location.postal_code)
+            .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
+            .join(Location, col(Location.id) == ServiceAtLocation.location_id)
+            .where(col(Location.postal_code).in_(postcodes), col(Service.retired_at).is_(None))
+        ).all()
+        return [(sid, name, str(code)) for sid, name, code in rows if normalise_name(name) == key]
+
+    def with_number(self, field: str, number: str) -> list[tuple[str, str]]:
+        column = getattr(Organization, field)
+        return [(o.id, o.name) for o in self.session.exec(select(Organization).where(func.upper(column) == number))]
+
+    def in_organization(self, organization_id: str) -> dict[str, tuple[str, str]]:
+        rows = self.session.exec(
+            select(Service.id, Service.name).where(
+                col(Service.organization_id) == organization_id, col(Service.retired_at).is_(None)
+            )
+        ).all()
+        return {sid: (name, normalise_name(name)) for sid, name in rows}
+
+
 def find_duplicates(
     *,
     session: Session,
@@ -99,57 +188,16 @@ def find_duplicates(
     company_number: str | None = None,
     exclude_service_id: str | None = None,
 ) -> list[DuplicateMatch]:
-    """Services (or organisations) held that look like the one described; retired services are ignored.
-
-    Same normalised name at the same postcode; an organisation with the same charity or company number
-    (when the caller is not already using that organisation); a close fuzzy name in the same organisation.
-    """
-    key = normalise_name(name)
-    matches: dict[tuple[str, str], DuplicateMatch] = {}
-
-    codes = [places.normalise_postcode_or_none(p) for p in postcodes or []]
-    codes = [c for c in codes if c]
-    if codes:
-        rows = session.exec(
-            select(Service.id, Service.name, Location.postal_code)
-            .join(ServiceAtLocation, col(ServiceAtLocation.service_id) == Service.id)
-            .join(Location, col(Location.id) == ServiceAtLocation.location_id)
-            .where(col(Location.postal_code).in_(codes), col(Service.retired_at).is_(None))
-        ).all()
-        for service_id, service_name, postcode in rows:
-            if service_id != exclude_service_id and normalise_name(service_name) == key:
-                matches[("service", service_id)] = DuplicateMatch(
-                    "service", service_id, service_name, f"same name at postcode {postcode}"
-                )
-
-    for field, number in (("charity_number", charity_number), ("company_number", company_number)):
-        number = (number or "").strip().upper()
-        if not number:
-            continue
-        column = getattr(Organization, field)
-        for org in session.exec(select(Organization).where(func.upper(column) == number)).all():
-            if org.id != organization_id:
-                label = field.replace("_", " ")
-                matches[("organization", org.id)] = DuplicateMatch(
-                    "organization", org.id, org.name, f"an organisation held has the same {label} {number}"
-                )
-
-    if organization_id:
-        siblings = session.exec(
-            select(Service.id, Service.name).where(
-                col(Service.organization_id) == organization_id, col(Service.retired_at).is_(None)
-            )
-        ).all()
-        for service_id, service_name in siblings:
-            if service_id == exclude_service_id or ("service", service_id) in matches:
-                continue
-            score = int(fuzz.token_sort_ratio(key, normalise_name(service_name)))
-            if score >= FUZZY_THRESHOLD:
-                reason = "same name" if score == 100 else f"a close name ({score}%)"
-                matches[("service", service_id)] = DuplicateMatch(
-                    "service", service_id, service_name, f"{reason} in the same organisation", score
-                )
-    return list(matches.values())
+    """Services (or organisations) held that look like the one described; retired services are ignored."""
+    return duplicate_matches(
+        held=_Database(session),
+        name=name,
+        organization_id=organization_id,
+        postcodes=postcodes,
+        charity_number=charity_number,
+        company_number=company_number,
+        exclude_service_id=exclude_service_id,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -220,6 +268,9 @@ def service_locations(*, session: Session, service_id: str) -> list[Location]:
     )
 
 
+_WEEK = {day: i for i, day in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))}
+
+
 def _time(value: Any) -> str:
     return value.strftime("%H:%M")
 
@@ -242,7 +293,7 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
     modes = [
         m for m, on in (("in_person", service.in_person), ("phone", service.by_phone), ("online", service.online)) if on
     ]
-    return {
+    detail: dict[str, Any] = {
         "id": sid,
         "name": service.name,
         "alternate_name": service.alternate_name,
@@ -289,7 +340,7 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
                 "closes_at": _time(s.closes_at),
                 "description": s.description,
             }
-            for s in rows(Schedule)
+            for s in sorted(rows(Schedule), key=lambda s: (_WEEK.get(s.byday, 7), s.opens_at, s.closes_at))
         ],
         "cost_options": [
             {"option": c.option, "amount": c.amount, "currency": c.currency, "amount_description": c.amount_description}
@@ -310,6 +361,8 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
             for loc in locations
         ],
     }
+    detail["warnings"] = location_warnings(detail["locations"])
+    return detail
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -339,7 +392,7 @@ def category_terms(*, session: Session, codes: list[str]) -> list[TaxonomyTerm]:
 def _snapshot(session: Session, service: Service) -> dict[str, Any]:
     """The fields the audit trail compares, children flattened to readable values."""
     detail = service_detail(session=session, service=service, review_months=12)
-    for key in ("verification", "last_modified", "version", "organization"):
+    for key in ("verification", "last_modified", "version", "organization", "warnings"):
         detail.pop(key, None)
     for loc in detail["locations"]:
         loc.pop("id", None)
@@ -353,7 +406,8 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {
         key: {"before": before.get(key), "after": after.get(key)}
         for key in sorted(set(before) | set(after))
-        if before.get(key) != after.get(key)
+        # A list re-written with the same rows in another order is no change (rows are read back in id order).
+        if not _same(key, before.get(key), after.get(key))
     }
 
 
@@ -396,16 +450,33 @@ def _check_ages(minimum: int | None, maximum: int | None) -> None:
         raise _problem("minimum_age", f"minimum_age {minimum} is above maximum_age {maximum}")
 
 
-def _normalised_locations(data: ServiceFields) -> list[str]:
+def _normalised_locations(session: Session, data: ServiceFields) -> list[str]:
+    """Postcodes tidied, and placed through geography when no position was given; an unknown one stays unplaced."""
     postcodes = []
     for i, loc in enumerate(data.locations or []):
         if loc.postal_code:
             try:
                 loc.postal_code = places.normalise_postcode(loc.postal_code)
             except ValueError:
-                raise _problem(f"locations.{i}.postal_code", f"{loc.postal_code!r} is not a UK postcode") from None
+                raise _problem(
+                    f"locations.{i}.postal_code", f"{loc.postal_code!r} is not a full UK postcode, like LS1 4AP"
+                ) from None
             postcodes.append(loc.postal_code)
+            if loc.latitude is None or loc.longitude is None:
+                point = places.locate(session, loc.postal_code)
+                if point is not None:
+                    loc.latitude, loc.longitude = point.latitude, point.longitude
     return postcodes
+
+
+def location_warnings(locations: list[dict[str, Any]]) -> list[str]:
+    """What an editor should know about the locations held: postcodes geography could not place."""
+    return [
+        f"Postcode {loc['postal_code']} is not known to Signpost's geography: the location is kept, but without a "
+        "map position it is not found by distance."
+        for loc in locations
+        if loc.get("postal_code") and loc.get("latitude") is None and loc.get("location_type") != "virtual"
+    ]
 
 
 def _apply(session: Session, service: Service, data: ServiceFields) -> None:
@@ -505,7 +576,7 @@ def _replace_locations(session: Session, service: Service, data: ServiceFields) 
 def create_service(*, session: Session, data: ServiceIn, actor: str, allow_duplicate: bool = False) -> Service:
     """Add a service (and its organisation when new); 409 with the matches when it looks like one held."""
     _check_ages(data.minimum_age, data.maximum_age)
-    postcodes = _normalised_locations(data)
+    postcodes = _normalised_locations(session, data)
     if data.categories:
         category_terms(session=session, codes=data.categories)
     if data.organization_id and session.get(Organization, data.organization_id) is None:
@@ -586,7 +657,17 @@ claim = _claim  # the maintenance module's undo claims a version the same way
 
 
 # Lists whose order carries no meaning compare as sets when edits are merged.
-UNORDERED = {"categories", "delivery_modes", "languages", "service_areas", "cost_options", "phones", "contacts"}
+UNORDERED = {
+    "categories",
+    "delivery_modes",
+    "languages",
+    "service_areas",
+    "cost_options",
+    "phones",
+    "contacts",
+    "schedules",
+    "locations",
+}
 FIELD_LABELS = {
     "name": "Name",
     "alternate_name": "Other name",
@@ -671,7 +752,7 @@ def update_service(
     minimum = data.minimum_age if "minimum_age" in data.model_fields_set else service.minimum_age
     maximum = data.maximum_age if "maximum_age" in data.model_fields_set else service.maximum_age
     _check_ages(minimum, maximum)
-    _normalised_locations(data)
+    _normalised_locations(session, data)
     if data.categories:
         category_terms(session=session, codes=data.categories)
     if expected_version is not None and expected_version != service.version:

@@ -4,7 +4,7 @@ retire, audit history, and importing a file."""
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -17,7 +17,7 @@ from signpost.directory import service as directory
 from signpost.directory.models import ServiceStatus
 from signpost.directory.schemas import ServiceIn, ServicePatch
 from signpost.errors import Problem
-from signpost.web import deps, render
+from signpost.web import deps, editor_form, render
 from signpost.web.deps import CsrfChecked, EditorViewer, SettingsDep
 from signpost.web.directory_routes import DELIVERY, categories
 
@@ -25,12 +25,14 @@ router = APIRouter(include_in_schema=False, tags=["web"])
 FormStr = Annotated[str, Form()]
 TEXT_FIELDS = [
     ("name", "Name"),
+    ("alternate_name", "Other name"),
     ("description", "Description"),
     ("url", "Website"),
     ("email", "Email"),
     ("eligibility_description", "Who can use it"),
     ("application_process", "How to apply"),
     ("fees_description", "Cost"),
+    ("interpretation_services", "Interpreting"),
 ]
 AGE_FIELDS = [("minimum_age", "Youngest age"), ("maximum_age", "Oldest age")]
 CRISIS = [("", "No"), ("24-hour", "Yes, 24 hours a day"), ("same-day", "Yes, the same day")]
@@ -44,14 +46,14 @@ def _form_from(detail: dict[str, Any]) -> dict[str, Any]:
     form["crisis_access"] = detail.get("crisis_access") or ""
     form["categories"] = list(detail.get("categories") or [])
     form["organization"] = (detail.get("organization") or {}).get("name", "")
-    form["phone"] = (detail.get("phones") or [{}])[0].get("number", "") if detail.get("phones") else ""
+    form["groups"] = editor_form.rows_from_detail(detail)
     return form
 
 
 async def _posted(request: Request) -> dict[str, Any]:
     raw = await request.form()
     form: dict[str, Any] = {name: str(raw.get(name, "")).strip() for name, _ in TEXT_FIELDS + AGE_FIELDS}
-    for name in ("organization", "phone", "csrf_token", "version", "action", "status", "allow_duplicate"):
+    for name in ("organization", "csrf_token", "version", "action", "status", "allow_duplicate", "add"):
         form[name] = str(raw.get(name, "")).strip()
     for name in ("crisis_access",):
         form[name] = str(raw.get(name, "")).strip()
@@ -63,7 +65,12 @@ async def _posted(request: Request) -> dict[str, Any]:
     }
     form["delivery_modes"] = [str(v) for v in raw.getlist("delivery_modes")]
     form["categories"] = [str(v) for v in raw.getlist("categories")]
+    form["groups"] = editor_form.rows_from_post(raw)
     return form
+
+
+# The whole form, read on the event loop (no database work) so that the route itself can be a plain `def`.
+PostedForm = Annotated[dict[str, Any], Depends(_posted)]
 
 
 def _fields(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -78,6 +85,9 @@ def _fields(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     data["delivery_modes"] = form["delivery_modes"]
     data["crisis_access"] = form["crisis_access"] or None
     data["categories"] = form["categories"]
+    lists, list_errors = editor_form.groups_data(form["groups"])
+    data.update(lists)
+    errors.update(list_errors)
     return data, errors
 
 
@@ -90,9 +100,11 @@ _HOW_TO_FIX = {
 
 def _validation_errors(exc: ValidationError) -> dict[str, str]:
     labels = dict(TEXT_FIELDS + AGE_FIELDS)
-    found: dict[str, str] = {}
+    found = editor_form.validation_errors(exc)
     for err in exc.errors():
         loc = str(err["loc"][0]) if err.get("loc") else "name"
+        if loc in editor_form.BY_NAME:
+            continue
         label = labels.get(loc, loc.replace("_", " ").capitalize())
         message = _HOW_TO_FIX.get(loc) if err.get("type") == "string_pattern_mismatch" else None
         found.setdefault(loc, f"{label}: {message or err['msg']}")
@@ -100,7 +112,17 @@ def _validation_errors(exc: ValidationError) -> dict[str, str]:
 
 
 def _problem_errors(problem: Problem) -> dict[str, str]:
-    found = {str(e.get("loc", "name")).split(".")[0].split("[")[0]: str(e.get("message")) for e in problem.errors}
+    found = {}
+    for e in problem.errors:
+        parts = str(e.get("loc", "name")).split(".")
+        # A row's field (locations.0.postal_code) is shown on that row's box.
+        key = "-".join(parts) if len(parts) == 3 and parts[0] in editor_form.BY_NAME else parts[0].split("[")[0]
+        label = (
+            dict(editor_form.BY_NAME[parts[0]].fields).get(parts[2], "")
+            if len(parts) == 3 and parts[0] in editor_form.BY_NAME
+            else ""
+        )
+        found[key] = f"{label}: {e.get('message')}" if label else str(e.get("message"))
     return found or {"name": problem.detail}
 
 
@@ -115,6 +137,10 @@ def _page(request: Request, settings: Settings, name: str, **context: Any) -> HT
         text_fields=TEXT_FIELDS,
         age_fields=AGE_FIELDS,
         statuses=STATUSES,
+        groups=editor_form.GROUPS,
+        days=editor_form.DAYS,
+        languages=editor_form.LANGUAGES,
+        scopes=editor_form.SCOPES,
         **context,
     )
 
@@ -239,16 +265,18 @@ def editor_new(request: Request, settings: SettingsDep, viewer: EditorViewer) ->
 
 
 @router.post("/editor/services/new", response_class=HTMLResponse, operation_id="web_editor_create")
-async def editor_create(
-    request: Request, session: SessionDep, settings: SettingsDep, viewer: EditorViewer, _csrf: CsrfChecked
+def editor_create(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: EditorViewer,
+    _csrf: CsrfChecked,
+    form: PostedForm,
 ) -> Response:
     """Add a service; a likely duplicate is shown and must be confirmed."""
-    form = await _posted(request)
-    # The database work runs in a worker thread, off the event loop.
-    return await run_in_threadpool(_create, request, session, settings, form, viewer.actor.name)
-
-
-def _create(request: Request, session: Session, settings: Settings, form: dict[str, Any], actor: str) -> Response:
+    if form["add"] in editor_form.BY_NAME:
+        form["groups"][form["add"]].append({})
+        return _page(request, settings, "editor/edit.html", service=None, form=form, duplicates=[], focus=form["add"])
     data, errors = _fields(form)
     if not form["organization"]:
         errors["organization"] = "Enter the organisation that runs it"
@@ -257,13 +285,9 @@ def _create(request: Request, session: Session, settings: Settings, form: dict[s
     duplicates: list[Any] = []
     if not errors:
         try:
-            payload = ServiceIn(
-                **data,
-                organization={"name": form["organization"]},
-                phones=[{"number": form["phone"]}] if form["phone"] else None,
-            )
+            payload = ServiceIn(**data, organization={"name": form["organization"]})
             created = directory.create_service(
-                session=session, data=payload, actor=actor, allow_duplicate=form["allow_duplicate"] == "yes"
+                session=session, data=payload, actor=viewer.actor.name, allow_duplicate=form["allow_duplicate"] == "yes"
             )
             session.commit()
             return render.redirect(f"/editor/services/{created.id}?saved=created")
@@ -292,6 +316,7 @@ def _edit_page(
     errors: dict[str, str] | None = None,
     notice: str = "",
     conflict: list[dict[str, Any]] | None = None,
+    focus: str = "",
 ) -> HTMLResponse:
     try:
         record = directory.get_service(session=session, service_id=service_id)
@@ -309,6 +334,8 @@ def _edit_page(
         notice=notice,
         conflict=conflict or [],
         duplicates=[],
+        warnings=editor_form.warnings(detail),
+        focus=focus,
     )
 
 
@@ -328,18 +355,20 @@ def editor_edit(
 
 
 @router.post("/editor/services/{service_id}", response_class=HTMLResponse, operation_id="web_editor_update")
-async def editor_update(
+def editor_update(
     service_id: str,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     viewer: EditorViewer,
     _csrf: CsrfChecked,
+    form: PostedForm,
 ) -> Response:
     """Save changes, merged with any saved since the page was opened; a field both changed asks which to keep."""
-    form = await _posted(request)
-    # The database work runs in a worker thread, off the event loop.
-    return await run_in_threadpool(_save_edit, request, session, settings, service_id, form, viewer.actor.name)
+    if form["add"] in editor_form.BY_NAME:
+        form["groups"][form["add"]].append({})
+        return _edit_page(request, session, settings, service_id, form=form, focus=form["add"])
+    return _save_edit(request, session, settings, service_id, form, viewer.actor.name)
 
 
 def _save_edit(
@@ -349,7 +378,11 @@ def _save_edit(
     version = int(form["version"]) if form["version"].isdigit() else None
     if not errors:
         try:
-            patch = ServicePatch(**data)
+            current = _current_groups(session, settings, service_id)
+            # A list left exactly as held is not sent: re-writing it would only churn its rows (and locations' ids).
+            patch = ServicePatch(
+                **{k: v for k, v in data.items() if k not in current or form["groups"][k] != current[k]}
+            )
             directory.update_service(
                 session=session,
                 service_id=service_id,
@@ -368,6 +401,12 @@ def _save_edit(
                 return _conflict(request, session, settings, service_id, form, problem.extra)
             errors = _problem_errors(problem)
     return _edit_page(request, session, settings, service_id, status=422, form=form, errors=errors)
+
+
+def _current_groups(session: Session, settings: Settings, service_id: str) -> dict[str, list[dict[str, str]]]:
+    record = directory.get_service(session=session, service_id=service_id)
+    detail = directory.service_detail(session=session, service=record, review_months=settings.review_months)
+    return editor_form.rows_from_detail(detail)
 
 
 def _shown(value: Any) -> str:

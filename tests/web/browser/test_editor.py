@@ -219,3 +219,68 @@ def test_a_bad_website_and_email_are_named_in_words_and_nothing_is_saved(browsin
     assert "Email: enter an email address like name@example.org" in browsing.page.locator("#email-error").inner_text()
     browsing.go(f"/editor/services/{service_id}")
     assert browsing.page.locator("#description").input_value() == "Advice on money and debt."
+
+
+def _clip(page, first: str, last: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """A small picture of part of the page (from `first` to `last`), for the closing note."""
+    top, bottom = page.locator(first).first.bounding_box(), page.locator(last).first.bounding_box()
+    scrolled = page.evaluate("window.scrollY")  # bounding boxes are from the viewport; the clip is from the page
+    clip = {
+        "x": max(0, top["x"] - 8),
+        "y": top["y"] + scrolled - 8,
+        "width": 760,
+        "height": bottom["y"] + bottom["height"] - top["y"] + 16,
+    }
+    page.screenshot(path=str(Path("test-artifacts") / f"{name}.png"), clip=clip, full_page=True)
+
+
+def test_a_phone_an_opening_time_a_location_by_postcode_and_a_language_are_added_and_shown(
+    browsing: Browsing,
+) -> None:
+    browsing.sign_in("editor")
+    service_id = _create(browsing, "Chapeltown Welfare Rights")
+    page = browsing.page
+    page.fill("#phones-0-number", "0113 496 0000")
+    page.click("button:has-text('Add another phone')")  # a plain round trip: the typed number comes back
+    assert page.locator("#phones-0-number").input_value() == "0113 496 0000"
+    page.fill("#phones-1-number", "0113 496 0001")
+    page.fill("#phones-1-description", "Text relay")
+    page.select_option("#schedules-0-byday", "WE")
+    page.fill("#schedules-0-opens_at", "09:30")
+    page.fill("#schedules-0-closes_at", "15:00")
+    page.fill("#locations-0-name", "Reginald Centre")
+    page.fill("#locations-0-address_1", "263 Chapeltown Road")
+    page.fill("#locations-0-postal_code", "ls1 4ap")
+    page.fill("#locations-0-accessibility", "Step-free entrance")
+    page.select_option("#languages-0-code", "ur")
+    browsing.check("edit-every-field")
+    _clip(page, "#group-phones", "#group-languages", "edit-every-field-groups")
+    page.click("button:has-text('Save changes')")
+    assert "Changes saved." in page.locator(".sp-notice").inner_text()
+    assert not page.locator(".nhsuk-warning-callout").count()  # LS1 4AP is placed by the packaged geography
+    browsing.go(f"/directory/services/{service_id}")
+    shown = page.locator("main").inner_text()
+    for words in ("0113 496 0000", "0113 496 0001 (Text relay)", "WE 09:30–15:00", "LS1 4AP", "Urdu", "Step-free"):
+        assert words in shown, words
+
+
+def test_bad_phone_time_and_postcode_are_named_beside_their_boxes(browsing: Browsing) -> None:
+    browsing.sign_in("editor")
+    service_id = _create(browsing, "Seacroft Debt Help")
+    page = browsing.page
+    page.fill("#phones-0-number", "ring the office")
+    page.select_option("#schedules-0-byday", "MO")
+    page.fill("#schedules-0-opens_at", "nine")
+    page.fill("#schedules-0-closes_at", "17:00")
+    page.fill("#locations-0-postal_code", "LS1")
+    page.click("button:has-text('Save changes')")
+    summary = page.locator(".nhsuk-error-summary").inner_text()
+    assert "Phone number: enter a UK phone number, like 0113 496 0000" in summary
+    assert "Opens: enter a time like 09:00" in page.locator("#schedules-0-opens_at-error").inner_text()
+    assert (
+        "Postcode: enter a full postcode, like LS1 4AP" in page.locator("#locations-0-postal_code-error").inner_text()
+    )
+    browsing.check("edit-errors")
+    _clip(page, ".nhsuk-error-summary", ".nhsuk-error-summary", "edit-errors-summary")
+    browsing.go(f"/directory/services/{service_id}")
+    assert "ring the office" not in page.locator("main").inner_text()
