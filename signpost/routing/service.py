@@ -112,6 +112,7 @@ class _Candidate:
     open_days: set[str] = field(default_factory=set)
     points: list[tuple[float, float]] = field(default_factory=list)
     hours: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # weekday: (opens, closes), "HH:MM"
+    capacity: directory_capacity.Capacity | None = None  # as its provider or an editor last stated it
     addresses: list[tuple[tuple[float, float] | None, str]] = field(default_factory=list)  # (point, address)
 
     def open_today(self, day: str) -> str | None:
@@ -314,6 +315,10 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
             address = ", ".join(part for part in (text, code, text_3) if part)
             if address:
                 candidate.addresses.append((point, address))
+    # Stated capacity is remembered with the rest: it changes by the day, and a route that read it afresh would need
+    # the database every time (on PostgreSQL, a worker thread per request).
+    for service_id, stated in directory_capacity.capacities(session=session, service_ids=list(found)).items():
+        found[service_id].capacity = stated
     return {c: {sid: found[sid] for sid in ids} for c, ids in members.items()}
 
 
@@ -496,8 +501,6 @@ def route(
     `routing_cache_seconds`)."""
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
     candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, remember_seconds)
-    # Stated capacity is read fresh each time (not remembered with the directory): it changes by the day.
-    stated = directory_capacity.capacities(session=session, service_ids=list(candidates)) if candidates else {}
     local_now = now.astimezone(UK)
     today_code = WEEKDAYS[local_now.weekday()]
     prefs = assessment.preferences
@@ -541,7 +544,7 @@ def route(
                 reasons.append("Open today")
             reasons += [r for r in (age_reason if age_ok else None, mode_reason) if r]
             reasons.append(_verified(service, local_now.date()))
-            capacity = stated.get(service.id)
+            capacity = candidate.capacity
             if capacity is not None and (not capacity.taking or capacity.wait_band):
                 reasons.append(f"{capacity.label}, as of {capacity.set_on.strftime('%-d %b %Y')}")
             distance = None
