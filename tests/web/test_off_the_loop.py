@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,8 +21,13 @@ from tests.web.factories import csrf_from, make_user, sign_in
 def statements(session: Session) -> Iterator[dict[str, list[str]]]:
     """Every statement the test session runs, sorted by whether the thread running it had an event loop running."""
     seen: dict[str, list[str]] = {"loop": [], "worker": []}
+    # The test's own thread runs its set-up, not the app (TestClient serves from a thread of its own); it may also
+    # appear to have a running loop while a browser test's Playwright session is alive, so it is left out.
+    test_thread = threading.get_ident()
 
     def spy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if threading.get_ident() == test_thread:
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
