@@ -113,6 +113,8 @@ def test_urgent_needs_open_with_act_now_and_999_for_a_risk_of_harm(browsing: Bro
     assert "Act now" in first_section.inner_text()
     act_now = page.locator(".sp-act-now").first.inner_text()
     assert "If the patient is in danger now, call 999." in act_now
+    # The risk of harm comes first in the card, before the homeless need: its first line is 999.
+    assert act_now.index("call 999") < act_now.index("Leeds Housing Options")
     assert "0113 246 0401" in act_now  # the Leeds 24-hour line, marked 24-hour in the starter directory
     assert "Leeds Housing Options" in act_now and "Not verified" in act_now
     leaflet = page.locator(".sp-leaflet").inner_text()
