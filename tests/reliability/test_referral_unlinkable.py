@@ -36,7 +36,10 @@ def test_a_referral_made_beside_a_signposting_holds_nothing_that_matches_it(clie
     # The referral's key is random text, not a number that counts up alongside the events' ids.
     assert not row["id"].isdigit() and len(row["id"]) == 32
     assert row["changed_at"] is None and len(str(row["created_on"])) == len("2026-12-04")  # a day, no time
-    shared = {str(v) for v in row.values() if v is not None} & {
+    # record_key is a random byte drawn on its own for each row (the seed of a cell's noise, never a join key), so a
+    # small number like 1 may match an event's id by chance; every other value must not.
+    values = {name: v for name, v in row.items() if v is not None and name != "record_key"}
+    shared = {str(v) for v in values.values()} & {
         str(v) for v in [*submission.values(), event["id"], event["submission_id"]] if v is not None
     }
     assert not shared - {str(provider.service.id)}, shared
