@@ -7,6 +7,7 @@ its creation day as `meta.lastUpdated`. Only the owning organisation's provider 
 """
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -166,8 +167,16 @@ PARAMS = (
 
 
 def _values(found: Search, name: str) -> list[str]:
-    """The values given for a parameter, OR (commas) and AND (repeats) flattened: each narrows alike here."""
+    """Every value given for a parameter, for checking them all (repeats and commas alike)."""
     return [v for criterion in found.criteria.get(name, []) for v in criterion.values]
+
+
+def _allowed(found: Search, name: str, *, normal: Callable[[str], str] = str) -> set[str] | None:
+    """The values a one-valued element may take: commas are OR, a repeated parameter is AND (R4 search 3.1.1.1)."""
+    criteria = found.criteria.get(name)
+    if not criteria:
+        return None
+    return set.intersection(*({normal(v) for v in criterion.values} for criterion in criteria))
 
 
 @router.get("/Task", operation_id="search_tasks", openapi_extra=search.route_extra(PARAMS))
@@ -175,30 +184,30 @@ def search_tasks(request: Request, session: SessionDep, settings: SettingsDep, c
     """Search the Tasks you own (provider) or made (referrer) by status, owner, identifier and _lastUpdated."""
     found = search.parse(request, params=PARAMS)
     organization_id, referrer = _scope(caller)
-    statuses = _values(found, "status")
-    unknown = [s for s in statuses if s not in referrals.STATUS_LABELS]
+    unknown = [s for s in _values(found, "status") if s not in referrals.STATUS_LABELS]
     if unknown:
         raise Problem(400, f"status: {', '.join(unknown)} is not a Task status this server uses.")
+    statuses = _allowed(found, "status")
     after = parse_last_updated(_values(found, "_lastUpdated"))
-    owners = {o.removeprefix("Organization/") for o in _values(found, "owner")}
-    identifiers = _values(found, "identifier")
-    wanted_owner = next(iter(owners)) if len(owners) == 1 else None
-    if len(owners) > 1 or (
+    owners = _allowed(found, "owner", normal=lambda o: o.removeprefix("Organization/"))
+    identifiers = _allowed(found, "identifier", normal=lambda t: t.rsplit("|", 1)[-1])
+    wanted_owner = next(iter(owners)) if owners else None
+    if (owners is not None and len(owners) != 1) or statuses == set() or identifiers == set() or (
         wanted_owner is not None and organization_id is not None and wanted_owner != organization_id
     ):
-        rows, total = [], 0  # another organisation's Tasks: nothing, exactly as if it had none
+        # Another organisation's Tasks, or repeats that no one Task can meet (status=a&status=b): nothing.
+        rows, total = [], 0
     elif identifiers:
-        rows = [
-            r for token in identifiers for r in _by_token(session, settings, token.rsplit("|", 1)[-1], organization_id)
-        ]
-        rows = [r for r in rows if (not statuses or r.status in statuses)]
+        rows = [r for token in sorted(identifiers) for r in _by_token(session, settings, token, organization_id)]
+        rows = [r for r in rows if wanted_owner is None or r.organization_id == wanted_owner]
+        rows = [r for r in rows if statuses is None or r.status in statuses]
         total = len(rows)
     else:
         rows, total = store.tasks(
             session,
             organization_id=organization_id if organization_id is not None else wanted_owner,
             referrer=referrer,
-            statuses=statuses,
+            statuses=sorted(statuses or []),
             after=after,
             offset=found.offset,
             count=0 if found.summary_count else found.count,

@@ -179,6 +179,23 @@ def test_search_by_status_owner_and_last_updated(client, session) -> None:  # ty
     assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
 
 
+def test_a_repeated_status_is_and_and_commas_are_or(client, session) -> None:  # type: ignore[no-untyped-def]
+    provider = make_provider(session)
+    key = prescriber_key(session)
+    first, second = refer(client, key, provider.service.id), refer(client, key, provider.service.id)
+    put(client, provider, first["task_id"], "accepted")
+
+    def ids(query: str) -> set[str]:
+        found = client.get(f"/fhir/Task?{query}", headers=provider.headers)
+        assert found.status_code == 200, found.text
+        return {e["resource"]["id"] for e in found.json().get("entry", [])}
+
+    # R4: status=a,b is either; status=a&status=b is both at once, which no Task with one status meets.
+    assert ids("status=accepted,requested") == {first["task_id"], second["task_id"]}
+    assert ids("status=accepted&status=requested") == set()
+    assert ids("status=accepted,requested&status=accepted") == {first["task_id"]}
+
+
 def test_a_provider_sees_no_other_organisations_tasks(client, session) -> None:  # type: ignore[no-untyped-def]
     owner, stranger = make_provider(session), make_provider(session)
     made = refer(client, prescriber_key(session), owner.service.id)
