@@ -24,6 +24,7 @@ from signpost.directory.models import (
     Accessibility,
     Contact,
     CostOption,
+    HolidaySchedule,
     Language,
     LinkCheck,
     Location,
@@ -342,6 +343,17 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
             }
             for s in sorted(rows(Schedule), key=lambda s: (_WEEK.get(s.byday, 7), s.opens_at, s.closes_at))
         ],
+        "holiday_schedules": [
+            {
+                "valid_from": h.valid_from.isoformat(),
+                "valid_to": h.valid_to.isoformat(),
+                "closed": h.closed,
+                "opens_at": _time(h.opens_at) if h.opens_at else None,
+                "closes_at": _time(h.closes_at) if h.closes_at else None,
+                "description": h.description,
+            }
+            for h in sorted(rows(HolidaySchedule), key=lambda h: (h.valid_from, h.valid_to, str(h.opens_at)))
+        ],
         "cost_options": [
             {"option": c.option, "amount": c.amount, "currency": c.currency, "amount_description": c.amount_description}
             for c in rows(CostOption)
@@ -538,6 +550,10 @@ def _apply(session: Session, service: Service, data: ServiceFields) -> None:
         session.execute(delete(Schedule).where(col(Schedule.service_id) == sid))
         for schedule in data.schedules or []:
             session.add(Schedule(service_id=sid, **schedule.model_dump()))
+    if "holiday_schedules" in sent:
+        session.execute(delete(HolidaySchedule).where(col(HolidaySchedule.service_id) == sid))
+        for holiday in data.holiday_schedules or []:
+            session.add(HolidaySchedule(service_id=sid, **holiday.model_dump()))
     if "cost_options" in sent:
         session.execute(delete(CostOption).where(col(CostOption.service_id) == sid))
         for cost in data.cost_options or []:
@@ -666,6 +682,7 @@ UNORDERED = {
     "phones",
     "contacts",
     "schedules",
+    "holiday_schedules",
     "locations",
 }
 FIELD_LABELS = {
@@ -688,6 +705,7 @@ FIELD_LABELS = {
     "locations": "Locations",
     "service_areas": "Area served",
     "schedules": "Opening times",
+    "holiday_schedules": "Holiday opening times",
     "cost_options": "Costs",
     "status": "Status",
     "assured_date": "Verified on",
