@@ -324,7 +324,7 @@ def _days(item: dict[str, Any]) -> list[str]:
 def _holiday(item: dict[str, Any], key: str, start: Any, end: Any) -> dict[str, Any] | None:
     """A holiday or special opening from a feed: closed all day unless it gives both times (and is not marked
     closed); one that cannot be read is left out with a warning."""
-    description = _clip(safe_text(item.get("description") or item.get("notes")), 300)
+    description = _clip(safe_text(item.get("description")), 300)
     try:
         first = date.fromisoformat((plain(start) or "")[:10])
         last = date.fromisoformat((plain(end) or "")[:10]) if plain(end) else first
