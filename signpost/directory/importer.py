@@ -335,7 +335,13 @@ def _holiday(item: dict[str, Any], key: str, start: Any, end: Any) -> dict[str, 
         _warn(f"{key}: a holiday opening from {first} to {last} is not a sensible span; left out")
         return None
     opens, closes = _time(item.get("opens_at")), _time(item.get("closes_at"))
-    closed = item.get("closed") in (True, "true", "TRUE", "1", 1, "yes") or not (opens and closes)
+    flag = item.get("closed")
+    said_closed = flag in (True, "true", "TRUE", "1", 1, "yes")
+    # ORUK 3.0 has no `closed`: a dated schedule with no times is a closure. Open at unknown hours is not kept.
+    closed = said_closed or (flag in (None, "") and not item.get("opens_at") and not item.get("closes_at"))
+    if not closed and not (opens and closes):
+        _warn(f"{key}: a holiday opening on {first} gives no full opening and closing times; left out")
+        return None
     if not closed and opens and closes and opens >= closes:
         _warn(f"{key}: a holiday opening on {first} closes ({closes}) before it opens ({opens}); left out")
         return None

@@ -52,7 +52,13 @@ def oruk_service(**overrides: Any) -> dict[str, Any]:
             {"id": "s1", "byday": "MO,TU", "opens_at": "09:00", "closes_at": "17:00"},
             # ORUK 3.0 dated schedules on no weekday: a closure and a special opening.
             {"id": "s2", "valid_from": "2026-12-25", "valid_to": "2026-12-26", "description": "Christmas"},
-            {"id": "s3", "valid_from": "2026-12-24", "valid_to": "2026-12-24", "opens_at": "10:00", "closes_at": "13:00"},
+            {
+                "id": "s3",
+                "valid_from": "2026-12-24",
+                "valid_to": "2026-12-24",
+                "opens_at": "10:00",
+                "closes_at": "13:00",
+            },
         ],
         "cost_options": [{"id": "k1", "option": "Advice", "amount": 0}],
         "languages": [{"id": "l1", "name": "Polish", "code": "pl"}],
