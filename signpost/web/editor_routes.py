@@ -438,7 +438,10 @@ def _shown(value: Any) -> str:
         return "(empty)"
     if isinstance(value, list):
         return ", ".join(
-            str(v) if not isinstance(v, dict) else ", ".join(str(x) for x in v.values() if x) for v in value
+            str(v)
+            if not isinstance(v, dict)
+            else ", ".join("closed all day" if k == "closed" else str(x) for k, x in v.items() if x)
+            for v in value
         )
     return str(value)
 

@@ -40,7 +40,7 @@ def test_a_holiday_closure_and_special_hours_are_saved_from_the_page(local: Test
     version = _detail(session, service_id)["version"]
     assert local.post(f"/editor/services/{service_id}", data=_form(page), follow_redirects=False).status_code == 303
     history = local.get(f"/editor/services/{service_id}/history").text
-    assert "Holiday opening times" in history
+    assert "Holiday opening times" in history and "2026-12-25, 2026-12-26, closed all day, Christmas" in history
     assert _detail(session, service_id)["version"] == version + 1
     assert _detail(session, service_id)["holiday_schedules"] == saved
 
