@@ -484,9 +484,11 @@ class QueueItem:
     suggestions: list[PendingSuggestion]
 
 
-def category_queue(*, session: Session, kind: str, limit: int = 50, offset: int = 0) -> tuple[list[QueueItem], int]:
+def category_queue(
+    *, session: Session, kind: str, limit: int = 50, offset: int = 0, import_run_id: int | None = None
+) -> tuple[list[QueueItem], int]:
     """Live services with suggestions awaiting an editor (`suggested`) or with no category at all
-    (`uncategorised`, which the template never offers), by name; returns (page, total)."""
+    (`uncategorised`, which the template never offers), by name, of one import run if named; returns (page, total)."""
     category_ids = select(col(TaxonomyTerm.id)).where(col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY)
     if kind == "suggested":
         chosen = select(col(ServiceTaxonomy.service_id)).where(
@@ -505,6 +507,8 @@ def category_queue(*, session: Session, kind: str, limit: int = 50, offset: int 
         .join(Organization, col(Organization.id) == col(Service.organization_id), isouter=True)
         .where(col(Service.retired_at).is_(None), condition)
     )
+    if import_run_id is not None:
+        base = base.where(col(Service.import_run_id) == import_run_id)
     connection = session.connection()
     total = connection.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = list(connection.execute(base.order_by(col(Service.name), col(Service.id)).offset(offset).limit(limit)))

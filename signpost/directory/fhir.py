@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from signpost.directory import places
 from signpost.directory import service as directory
 from signpost.directory.models import (
+    HolidaySchedule,
     Language,
     Location,
     Organization,
@@ -122,9 +123,34 @@ def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[
             }
             for s in times
         ]
+    holidays = session.exec(
+        select(HolidaySchedule)
+        .where(col(HolidaySchedule.service_id) == service.id)
+        .order_by(col(HolidaySchedule.valid_from), col(HolidaySchedule.id))
+    ).all()
+    if holidays:
+        # Dated exceptions: R4 has no dated availableTime, so each is a notAvailable period whose description
+        # gives the special hours, if any (a reader of `availableTime` alone would otherwise send people that day).
+        resource["notAvailable"] = [
+            {
+                "description": _holiday_words(h),
+                "during": {"start": h.valid_from.isoformat(), "end": h.valid_to.isoformat()},
+            }
+            for h in holidays
+        ]
     if service.fees_description:
         resource["extraDetails"] = service.fees_description
     return resource
+
+
+def _holiday_words(holiday: HolidaySchedule) -> str:
+    """'Christmas Day: closed all day', or 'Christmas Eve: open 10:00 to 14:00 only, not the usual hours'."""
+    if holiday.closed or holiday.opens_at is None or holiday.closes_at is None:
+        hours = "closed all day"
+    else:
+        hours = f"open {holiday.opens_at:%H:%M} to {holiday.closes_at:%H:%M} only, not the usual hours"
+    text = f"{holiday.description}: {hours}" if holiday.description else hours
+    return text[0].upper() + text[1:]
 
 
 def to_organization(org: Organization) -> dict[str, Any]:

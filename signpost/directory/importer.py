@@ -29,6 +29,8 @@ from signpost.directory.models import (
     CategoryOrigin,
     Contact,
     CostOption,
+    HolidaySchedule,
+    ImportRun,
     Language,
     Location,
     Organization,
@@ -42,6 +44,7 @@ from signpost.directory.models import (
     ServiceTaxonomy,
     TaxonomyTerm,
 )
+from signpost.directory.schemas import HOLIDAY_MAX_DAYS
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -318,6 +321,40 @@ def _days(item: dict[str, Any]) -> list[str]:
     return days
 
 
+def _holiday(item: dict[str, Any], key: str, start: Any, end: Any) -> dict[str, Any] | None:
+    """A holiday or special opening from a feed: closed all day unless it gives both times (and is not marked
+    closed); one that cannot be read is left out with a warning."""
+    description = _clip(safe_text(item.get("description")), 300)
+    try:
+        first = date.fromisoformat((plain(start) or "")[:10])
+        last = date.fromisoformat((plain(end) or "")[:10]) if plain(end) else first
+    except ValueError:
+        _warn(f"{key}: a holiday opening with dates {plain(start)!r} to {plain(end)!r} is not a date; left out")
+        return None
+    if last < first or (last - first).days >= HOLIDAY_MAX_DAYS or not 2000 <= first.year <= 2100:
+        _warn(f"{key}: a holiday opening from {first} to {last} is not a sensible span; left out")
+        return None
+    opens, closes = _time(item.get("opens_at")), _time(item.get("closes_at"))
+    flag = item.get("closed")
+    said_closed = flag in (True, "true", "TRUE", "1", 1, "yes")
+    # ORUK 3.0 has no `closed`: a dated schedule with no times is a closure. Open at unknown hours is not kept.
+    closed = said_closed or (flag in (None, "") and not item.get("opens_at") and not item.get("closes_at"))
+    if not closed and not (opens and closes):
+        _warn(f"{key}: a holiday opening on {first} gives no full opening and closing times; left out")
+        return None
+    if not closed and opens and closes and opens >= closes:
+        _warn(f"{key}: a holiday opening on {first} closes ({closes}) before it opens ({opens}); left out")
+        return None
+    return {
+        "valid_from": first.isoformat(),
+        "valid_to": last.isoformat(),
+        "closed": closed,
+        "opens_at": None if closed else opens,
+        "closes_at": None if closed else closes,
+        "description": description,
+    }
+
+
 def _area_scope(item: dict[str, Any]) -> tuple[str, str | None, int | None]:
     scope = (plain(item.get("scope")) or plain(item.get("extent_type")) or "").lower()
     code = plain(item.get("area_code")) or plain(item.get("extent"))
@@ -454,8 +491,17 @@ def normalise_service(raw: Any) -> dict[str, Any]:
             contacts.append(entry)
 
     schedules: list[dict[str, Any]] = []
+    holidays: list[dict[str, Any]] = []
+    for item in _list(record, "holiday_schedules"):  # HSDS 2 / ORUK 1.0
+        if dated := _holiday(item, "holiday_schedules", item.get("start_date"), item.get("end_date")):
+            holidays.append(dated)
     for item in _list(record, "schedules", "regular_schedules"):
         opens, closes = _time(item.get("opens_at")), _time(item.get("closes_at"))
+        if not _days(item) and plain(item.get("valid_from")):
+            # ORUK 3.0 has no holiday table: a dated schedule on no weekday is an exception to the regular hours.
+            if dated := _holiday(item, "schedules", item.get("valid_from"), item.get("valid_to")):
+                holidays.append(dated)
+            continue
         if not (opens and closes):
             continue
         for day in _days(item):
@@ -468,6 +514,7 @@ def normalise_service(raw: Any) -> dict[str, Any]:
                 }
             )
     schedules.sort(key=lambda x: (list(DAYS.values()).index(x["byday"]), x["opens_at"]))
+    holidays.sort(key=lambda row: json.dumps(row, sort_keys=True))
 
     cost_options = []
     for item in _list(record, "cost_options"):
@@ -537,6 +584,7 @@ def normalise_service(raw: Any) -> dict[str, Any]:
         "contacts": contacts,
         "phones": service_phones,
         "schedules": schedules,
+        "holiday_schedules": holidays,
         "cost_options": cost_options,
         "languages": languages,
         "service_areas": areas,
@@ -832,12 +880,14 @@ class ImportReport:
     categories: dict[str, Any] | None = None  # categorise.CategorisationReport.summary() of the feed's services
     # Everything normalising changed or left out of a record that was imported: {id, name, message}.
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    run_id: int | None = None  # the import_run row (None on a dry run): the review queue filters on it
 
     def summary(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
         return {
             "source": self.source,
             "format": self.format,
+            "run_id": self.run_id,
             "dry_run": self.dry_run,
             "total": self.total,
             "created": len(self.created),
@@ -980,7 +1030,7 @@ def _held_records(connection: "Connection", ids: list[str]) -> dict[str, tuple[d
     if not services:
         return {}
     orgs = {o["id"]: o for o in rows(Organization, "id", {s["organization_id"] for s in services})}
-    sals, links, areas, contacts, phones, schedules, costs, languages = (
+    sals, links, areas, contacts, phones, schedules, holidays, costs, languages = (
         grouped(model, kind)
         for model, kind in (
             (ServiceAtLocation, "sal"),
@@ -989,6 +1039,7 @@ def _held_records(connection: "Connection", ids: list[str]) -> dict[str, tuple[d
             (Contact, "contact"),
             (Phone, "phone"),
             (Schedule, "schedule"),
+            (HolidaySchedule, "holiday"),
             (CostOption, "cost"),
             (Language, "language"),
         )
@@ -1037,6 +1088,17 @@ def _held_records(connection: "Connection", ids: list[str]) -> dict[str, tuple[d
                     "description": x["description"],
                 }
                 for x in schedules.get(sid, [])
+            ],
+            "holiday_schedules": [
+                {
+                    "valid_from": x["valid_from"].isoformat(),
+                    "valid_to": x["valid_to"].isoformat(),
+                    "closed": bool(x["closed"]),
+                    "opens_at": x["opens_at"].strftime("%H:%M") if x["opens_at"] else None,
+                    "closes_at": x["closes_at"].strftime("%H:%M") if x["closes_at"] else None,
+                    "description": x["description"],
+                }
+                for x in holidays.get(sid, [])
             ],
             "cost_options": [pick(x, ("option", "amount", "amount_description")) for x in costs.get(sid, [])],
             "languages": [pick(x, ("name", "code", "note")) for x in languages.get(sid, [])],
@@ -1159,6 +1221,7 @@ class _ImportState:
 
     duplicates: _DuplicateIndex
     term_names: dict[str, str] = field(default_factory=dict)
+    run_id: int | None = None  # the import_run row every service written is marked with
 
 
 def import_records(
@@ -1180,7 +1243,13 @@ def import_records(
     """
     session.flush()
     savepoint = session.begin_nested() if report.dry_run else None
-    state = _ImportState(_DuplicateIndex(session.connection()))
+    run = ImportRun(
+        source=report.source[:500], format=report.format[:20], actor=actor[:200], started_at=datetime.now(UTC)
+    )
+    session.add(run)
+    session.flush()
+    state = _ImportState(_DuplicateIndex(session.connection()), run_id=run.id)
+    report.run_id = None if report.dry_run else run.id
     try:
         batch: list[dict[str, Any]] = []
         for record in iter_normalised(records, report):
@@ -1198,6 +1267,9 @@ def import_records(
         report.categories = categorise.categorise(
             session=session, service_ids=feed_ids, actor=actor, reindex=set(report.updated)
         ).summary()
+        run.created, run.updated, run.unchanged = len(report.created), len(report.updated), len(report.unchanged)
+        session.add(run)
+        session.flush()
         if on_batch and not report.dry_run:
             on_batch()
     finally:
@@ -1343,6 +1415,7 @@ def _write_batch(
                 "organization_id": record["organization"]["id"],
                 **fields,
                 "assurer": None,
+                "import_run_id": state.run_id,
                 "created_at": now,
                 "last_modified": now,
                 "retired_at": None,
@@ -1367,6 +1440,7 @@ def _write_batch(
                     "organization_id": record["organization"]["id"],
                     "last_modified": now,
                     "version": service["version"] + 1,
+                    "import_run_id": state.run_id,
                 }
                 changed_services.append(row)
                 if service["retired_at"] is None:
@@ -1380,7 +1454,17 @@ def _write_batch(
     if changed_services:
         change(Service, [k for k in changed_services[0] if k != "id"], changed_services)
         # Phones point at contacts, so they go first.
-        for model in (Phone, Contact, Schedule, ServiceAtLocation, ServiceTaxonomy, ServiceArea, CostOption, Language):
+        for model in (
+            Phone,
+            Contact,
+            Schedule,
+            HolidaySchedule,
+            ServiceAtLocation,
+            ServiceTaxonomy,
+            ServiceArea,
+            CostOption,
+            Language,
+        ):
             table = _table(model)
             statement = delete(table).where(table.c.service_id.in_(replaced))
             if model is ServiceTaxonomy:  # derived links stay; categorise brings them in line afterwards
@@ -1415,7 +1499,16 @@ def _write_batch(
             }
         )
     add(Contact, children.pop(Contact, []))
-    for model in (ServiceAtLocation, ServiceTaxonomy, ServiceArea, Phone, Schedule, CostOption, Language):
+    for model in (
+        ServiceAtLocation,
+        ServiceTaxonomy,
+        ServiceArea,
+        Phone,
+        Schedule,
+        HolidaySchedule,
+        CostOption,
+        Language,
+    ):
         add(model, children.pop(model, []))
     add(ServiceSearch, new_search)
     change(ServiceSearch, ("name", "description", "organization", "taxonomy"), changed_search, key="service_id")
@@ -1475,6 +1568,20 @@ def _child_rows(sid: str, record: dict[str, Any]) -> Iterator[tuple[Any, dict[st
                 "opens_at": dt_time.fromisoformat(sched["opens_at"]),
                 "closes_at": dt_time.fromisoformat(sched["closes_at"]),
                 "description": sched["description"],
+            },
+        )
+    for i, holiday in enumerate(record["holiday_schedules"]):
+        yield (
+            HolidaySchedule,
+            {
+                "id": _child_id(sid, "holiday", i),
+                "service_id": sid,
+                "valid_from": date.fromisoformat(holiday["valid_from"]),
+                "valid_to": date.fromisoformat(holiday["valid_to"]),
+                "closed": holiday["closed"],
+                "opens_at": dt_time.fromisoformat(holiday["opens_at"]) if holiday["opens_at"] else None,
+                "closes_at": dt_time.fromisoformat(holiday["closes_at"]) if holiday["closes_at"] else None,
+                "description": holiday["description"],
             },
         )
     for i, cost in enumerate(record["cost_options"]):

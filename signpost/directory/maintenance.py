@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from signpost.directory import service as directory
-from signpost.directory.models import Organization, ServiceAudit, ServiceStatus
+from signpost.directory.models import ImportRun, Organization, Service, ServiceAudit, ServiceStatus
 from signpost.errors import Problem
 
 ACTIONS = {"verify": "verify", "retire": "retire", "status": "change the status of"}
@@ -132,3 +133,36 @@ def organization_names(*, session: Session, ids: list[str]) -> dict[str, str]:
         return {}
     rows = session.exec(select(Organization.id, Organization.name).where(col(Organization.id).in_(ids))).all()
     return {row[0]: row[1] for row in rows}
+
+
+@dataclass(frozen=True)
+class ImportBatch:
+    """One import run as the review queue offers it: when, from where, and how many live services it last wrote."""
+
+    id: int
+    started_at: datetime
+    source: str
+    actor: str
+    services: int
+
+    @property
+    def label(self) -> str:
+        noun = "service" if self.services == 1 else "services"
+        return f"{self.started_at:%-d %b %Y %H:%M}, {self.source} ({self.services} {noun})"
+
+
+def import_batches(*, session: Session, limit: int = 50) -> list[ImportBatch]:
+    """The latest import runs that still mark a live service (created or last changed by them), newest first."""
+    live = (
+        select(col(Service.import_run_id), func.count().label("services"))
+        .where(col(Service.import_run_id).is_not(None), col(Service.retired_at).is_(None))
+        .group_by(col(Service.import_run_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(ImportRun, live.c.services)
+        .join(live, live.c.import_run_id == ImportRun.id)
+        .order_by(col(ImportRun.id).desc())
+        .limit(limit)
+    ).all()
+    return [ImportBatch(int(run.id or 0), run.started_at, run.source, run.actor, int(count)) for run, count in rows]

@@ -8,7 +8,10 @@ Ids are strings (UUIDs), as in ORUK. Departures from ORUK, each for a reason:
 - `service` keeps `version` (ETags), `retired_at` (soft retire) and `assurer` (who verified it);
 - `service_search` is the denormalised text the full-text indexes read (FTS5 on SQLite, GIN on PostgreSQL);
 - `service.crisis_access` marks the 24-hour or same-day services urgent needs are sent to first (no ORUK field);
-- `link_check` holds the latest outcome per URL, written by the link checker.
+- `link_check` holds the latest outcome per URL, written by the link checker;
+- `holiday_schedule` holds dated exceptions to the regular hours (ORUK 3.0 carries them as `schedule` rows with
+  `valid_from`/`valid_to` and no weekday; a table of their own keeps `schedule.byday` required for the weekly hours);
+- `import_run` records each import, and `service.import_run_id` the one that last created or changed a service.
 """
 
 import uuid
@@ -97,6 +100,24 @@ class Service(SQLModel, table=True):
     last_modified: datetime
     retired_at: datetime | None = None
     version: int = 1
+    # The import that created or last changed it (None: written by an editor only). No foreign key: SQLite could
+    # only drop such a column again by rebuilding `service`, and with it the facet triggers.
+    import_run_id: int | None = Field(default=None, index=True)
+
+
+class ImportRun(SQLModel, table=True):
+    """One import of a feed or file (dry runs leave none): when, from where, by whom, and what it wrote."""
+
+    __tablename__ = "import_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=500)
+    format: str = Field(max_length=20)
+    actor: str = Field(max_length=200)
+    started_at: datetime
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
 
 
 class Location(SQLModel, table=True):
@@ -237,6 +258,22 @@ class Schedule(SQLModel, table=True):
     byday: str = Field(max_length=2)
     opens_at: time
     closes_at: time
+    description: str | None = Field(default=None, max_length=300)
+
+
+class HolidaySchedule(SQLModel, table=True):
+    """A dated exception to the regular hours, `valid_from` to `valid_to` inclusive: closed all day, or open from
+    `opens_at` to `closes_at` (UK local) instead; `description` names it ("Christmas Day")."""
+
+    __tablename__ = "holiday_schedule"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=64)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=64)
+    valid_from: date
+    valid_to: date
+    closed: bool = True
+    opens_at: time | None = None
+    closes_at: time | None = None
     description: str | None = Field(default=None, max_length=300)
 
 

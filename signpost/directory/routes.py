@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, SettingsDep
 from signpost.db import SessionDep
-from signpost.directory import categorise
+from signpost.directory import categorise, maintenance
 from signpost.directory import search as directory_search
 from signpost.directory import service as directory
 from signpost.directory.models import Service, TaxonomyTerm
@@ -183,10 +183,15 @@ def review_queue(
     settings: SettingsDep,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    import_run: Annotated[int | None, Query(ge=1, description="only services an import run last wrote")] = None,
 ) -> dict[str, Any]:
-    """Services due or overdue for review, or with failed links, oldest first."""
+    """Services due or overdue for review, or with failed links, oldest first (of one import run if given)."""
     items, total = directory.review_queue(
-        session=session, review_months=settings.review_months, limit=per_page, offset=(page - 1) * per_page
+        session=session,
+        review_months=settings.review_months,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+        import_run_id=import_run,
     )
     return {
         "total": total,
@@ -213,9 +218,12 @@ def category_queue(
     kind: Annotated[str, Query(pattern="^(suggested|uncategorised)$", description="suggested or uncategorised")],
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    import_run: Annotated[int | None, Query(ge=1, description="only services an import run last wrote")] = None,
 ) -> dict[str, Any]:
     """Services whose suggested categories await an editor, or that have no category (never offered)."""
-    items, total = categorise.category_queue(session=session, kind=kind, limit=per_page, offset=(page - 1) * per_page)
+    items, total = categorise.category_queue(
+        session=session, kind=kind, limit=per_page, offset=(page - 1) * per_page, import_run_id=import_run
+    )
     return {
         "kind": kind,
         "total": total,
@@ -230,6 +238,23 @@ def category_queue(
             }
             for i in items
         ],
+    }
+
+
+@router.get("/import-runs", operation_id="directory_import_runs")
+def import_runs(session: SessionDep, caller: EditorDep) -> dict[str, Any]:
+    """The latest import runs that still mark live services (newest first): the review queues filter on their id."""
+    return {
+        "items": [
+            {
+                "id": b.id,
+                "started_at": b.started_at.isoformat(),
+                "source": b.source,
+                "actor": b.actor,
+                "services": b.services,
+            }
+            for b in maintenance.import_batches(session=session)
+        ]
     }
 
 

@@ -81,6 +81,45 @@ class ScheduleIn(Strict):
         return self
 
 
+# A dated exception is a holiday or a special day, not a season: longer spans are regular hours with dates.
+HOLIDAY_MAX_DAYS = 366
+
+
+class HolidayScheduleIn(Strict):
+    """A dated exception to the regular hours: closed all day (the default), or open other hours."""
+
+    valid_from: date
+    valid_to: date | None = None  # the same day when missing
+    closed: bool = True
+    opens_at: time | None = None
+    closes_at: time | None = None
+    description: str | None = Field(default=None, max_length=300)
+
+    @field_validator("valid_from", "valid_to")
+    @classmethod
+    def _sensible_year(cls, value: date | None) -> date | None:
+        if value is not None and not 2000 <= value.year <= 2100:
+            raise ValueError("enter a date between the years 2000 and 2100")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "HolidayScheduleIn":
+        if self.valid_to is None:
+            self.valid_to = self.valid_from
+        if self.valid_to < self.valid_from:
+            raise ValueError("the last day (valid_to) must be on or after the first day (valid_from)")
+        if (self.valid_to - self.valid_from).days >= HOLIDAY_MAX_DAYS:
+            raise ValueError(f"a holiday or special opening lasts at most {HOLIDAY_MAX_DAYS} days")
+        if self.closed:
+            if self.opens_at is not None or self.closes_at is not None:
+                raise ValueError("a day closed all day has no opening times (leave opens_at and closes_at empty)")
+        elif self.opens_at is None or self.closes_at is None:
+            raise ValueError("give opens_at and closes_at when it is open, or set closed to true")
+        elif self.opens_at >= self.closes_at:
+            raise ValueError("opens_at must be before closes_at (closes must be later than opens)")
+        return self
+
+
 class CostOptionIn(Strict):
     option: str | None = Field(default=None, max_length=200)
     amount: float | None = Field(default=None, ge=0)
@@ -132,6 +171,7 @@ class ServiceFields(Strict):
     locations: list[LocationIn] | None = None
     service_areas: list[ServiceAreaIn] | None = None
     schedules: list[ScheduleIn] | None = None
+    holiday_schedules: list[HolidayScheduleIn] | None = None
     cost_options: list[CostOptionIn] | None = None
 
 

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from signpost.config import data_dir, get_settings
 from signpost.directory import fulltext, places
 from signpost.directory.models import (
+    HolidaySchedule,
     Language,
     Location,
     Organization,
@@ -153,13 +154,26 @@ def _conditions(session: Session, query: ServiceQuery, category_ids: dict[str, s
         code = query.language.strip().lower()
         conditions.append(facet_service.in_(select(Language.service_id).where(func.lower(Language.code) == code)))
     if query.open_now:
+        moment, day = at.time().replace(microsecond=0), at.date()
+        regular = select(Schedule.service_id).where(
+            col(Schedule.byday) == WEEKDAYS[at.weekday()],
+            col(Schedule.opens_at) <= moment,
+            col(Schedule.closes_at) > moment,
+        )
+        # A holiday or special opening covering today replaces the day's regular hours; a closure wins.
+        today = (col(HolidaySchedule.valid_from) <= day, col(HolidaySchedule.valid_to) >= day)
+        excepted = select(HolidaySchedule.service_id).where(*today)
+        closed = select(HolidaySchedule.service_id).where(*today, col(HolidaySchedule.closed).is_(True))
+        special = select(HolidaySchedule.service_id).where(
+            *today,
+            col(HolidaySchedule.closed).is_(False),
+            col(HolidaySchedule.opens_at) <= moment,
+            col(HolidaySchedule.closes_at) > moment,
+        )
         conditions.append(
-            facet_service.in_(
-                select(Schedule.service_id).where(
-                    col(Schedule.byday) == WEEKDAYS[at.weekday()],
-                    col(Schedule.opens_at) <= at.time().replace(microsecond=0),
-                    col(Schedule.closes_at) > at.time().replace(microsecond=0),
-                )
+            or_(
+                and_(facet_service.in_(regular), facet_service.not_in(excepted)),
+                and_(facet_service.in_(special), facet_service.not_in(closed)),
             )
         )
     if query.ward_code:

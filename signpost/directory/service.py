@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, or_, true, update
 from sqlmodel import Session, col, select
 
 from signpost.directory import places
@@ -24,6 +24,7 @@ from signpost.directory.models import (
     Accessibility,
     Contact,
     CostOption,
+    HolidaySchedule,
     Language,
     LinkCheck,
     Location,
@@ -342,6 +343,17 @@ def service_detail(*, session: Session, service: Service, review_months: int) ->
             }
             for s in sorted(rows(Schedule), key=lambda s: (_WEEK.get(s.byday, 7), s.opens_at, s.closes_at))
         ],
+        "holiday_schedules": [
+            {
+                "valid_from": h.valid_from.isoformat(),
+                "valid_to": h.valid_to.isoformat(),
+                "closed": h.closed,
+                "opens_at": _time(h.opens_at) if h.opens_at else None,
+                "closes_at": _time(h.closes_at) if h.closes_at else None,
+                "description": h.description,
+            }
+            for h in sorted(rows(HolidaySchedule), key=lambda h: (h.valid_from, h.valid_to, str(h.opens_at)))
+        ],
         "cost_options": [
             {"option": c.option, "amount": c.amount, "currency": c.currency, "amount_description": c.amount_description}
             for c in rows(CostOption)
@@ -538,6 +550,10 @@ def _apply(session: Session, service: Service, data: ServiceFields) -> None:
         session.execute(delete(Schedule).where(col(Schedule.service_id) == sid))
         for schedule in data.schedules or []:
             session.add(Schedule(service_id=sid, **schedule.model_dump()))
+    if "holiday_schedules" in sent:
+        session.execute(delete(HolidaySchedule).where(col(HolidaySchedule.service_id) == sid))
+        for holiday in data.holiday_schedules or []:
+            session.add(HolidaySchedule(service_id=sid, **holiday.model_dump()))
     if "cost_options" in sent:
         session.execute(delete(CostOption).where(col(CostOption.service_id) == sid))
         for cost in data.cost_options or []:
@@ -666,6 +682,7 @@ UNORDERED = {
     "phones",
     "contacts",
     "schedules",
+    "holiday_schedules",
     "locations",
 }
 FIELD_LABELS = {
@@ -688,6 +705,7 @@ FIELD_LABELS = {
     "locations": "Locations",
     "service_areas": "Area served",
     "schedules": "Opening times",
+    "holiday_schedules": "Holiday opening times",
     "cost_options": "Costs",
     "status": "Status",
     "assured_date": "Verified on",
@@ -961,18 +979,25 @@ def review_queue(
     offset: int = 0,
     unverified_only: bool = False,
     organization_id: str | None = None,
+    import_run_id: int | None = None,
+    whole_batch: bool = False,
 ) -> tuple[list[ReviewItem], int]:
     """Services due or overdue for review (never verified, or verified `review_months` ago) and those with
-    failed links, oldest first; or only those never verified; of one organisation if named; returns (page, total)."""
+    failed links, oldest first; or only those never verified; of one organisation, or created or last changed by
+    one import run, if named (`whole_batch`: every live service of that run, due or not); returns (page, total)."""
     today = today or now().date()
     cutoff = add_months(today, -review_months)
     failed_urls = select(LinkCheck.url).where(col(LinkCheck.ok).is_(False))
     link_failed = col(Service.url).in_(failed_urls)
     due = or_(col(Service.assured_date).is_(None), col(Service.assured_date) <= cutoff)
     wanted = col(Service.assured_date).is_(None) if unverified_only else or_(due, link_failed)
+    if whole_batch and import_run_id is not None:
+        wanted = true()
     base = select(Service).where(col(Service.retired_at).is_(None), wanted)
     if organization_id:
         base = base.where(col(Service.organization_id) == organization_id)
+    if import_run_id is not None:
+        base = base.where(col(Service.import_run_id) == import_run_id)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     # Oldest first: never verified before anything verified, then by assured date, then by age of the record.
     order = [
@@ -1003,6 +1028,8 @@ def review_queue(
             check = failures[service.url]
             what = f"HTTP {check.status}" if check.status else (check.error or "no answer")
             reasons.append(f"website link failed on {check.checked_at.date().isoformat()} ({what})")
+        if not reasons:
+            reasons.append(f"checked {service.assured_date.isoformat() if service.assured_date else ''}")
         items.append(ReviewItem(service, reasons, since))
     return items, int(total)
 

@@ -33,6 +33,7 @@ class ImportReportOut(BaseModel):
 
     source: str
     format: str
+    run_id: int | None = None  # the import run (none on a dry run): the editor's review queue filters on it
     dry_run: bool
     total: int
     created: int

@@ -17,6 +17,7 @@ from signpost.directory.models import (
     Accessibility,
     Contact,
     CostOption,
+    HolidaySchedule,
     Language,
     Location,
     Organization,
@@ -171,6 +172,7 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
             ("contacts", Contact),
             ("phones", Phone),
             ("schedules", Schedule),
+            ("holidays", HolidaySchedule),
             ("costs", CostOption),
             ("languages", Language),
         ):
@@ -280,6 +282,22 @@ def services_json(session: Session, services: Sequence[Service], *, full: bool) 
                     }
                 )
                 for sc in sorted(related["schedules"][s.id], key=lambda sc: (DAY_ORDER.get(sc.byday, 7), sc.opens_at))
+            ] + [
+                # ORUK 3.0 has no holiday table: a dated schedule on no weekday, without times when closed all day.
+                _drop_empty(
+                    {
+                        "id": h.id,
+                        "service_id": s.id,
+                        "valid_from": _iso(h.valid_from),
+                        "valid_to": _iso(h.valid_to),
+                        "dtstart": _iso(h.valid_from),
+                        "opens_at": None if h.closed else _iso(h.opens_at),
+                        "closes_at": None if h.closed else _iso(h.closes_at),
+                        "description": h.description,
+                        "notes": "Closed all day" if h.closed else "Open these hours instead of the regular ones",
+                    }
+                )
+                for h in sorted(related["holidays"][s.id], key=lambda h: (h.valid_from, h.id))
             ]
             item["cost_options"] = [
                 _drop_empty(

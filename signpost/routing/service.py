@@ -12,6 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from signpost.directory import capacity as directory_capacity
+from signpost.directory import opening as directory_opening
 from signpost.directory.models import (
     CategoryOrigin,
     Language,
@@ -50,7 +51,8 @@ class Match:
     crisis_access: str | None = None
     verified: bool = False
     address: str | None = None  # the nearest premises (or the first listed, with no place to measure from)
-    open_today: str | None = None  # "Open today 09:00 to 17:00", "Not open today", or None when no times are listed
+    # "Open today 09:00 to 17:00", "Not open today", "Closed today (Christmas Day)", or None when no times are listed
+    open_today: str | None = None
 
     @property
     def contactable(self) -> bool:
@@ -114,15 +116,25 @@ class _Candidate:
     hours: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # weekday: (opens, closes), "HH:MM"
     capacity: directory_capacity.Capacity | None = None  # as its provider or an editor last stated it
     addresses: list[tuple[tuple[float, float] | None, str]] = field(default_factory=list)  # (point, address)
+    holidays: list[directory_opening.DatedHours] = field(default_factory=list)  # dated exceptions to `hours`
 
-    def open_today(self, day: str) -> str | None:
-        """Today's opening times in words, or None when the service lists none."""
-        if not self.hours:
+    def open_today(self, today: date) -> str | None:
+        """Today's opening times in words (a holiday or special opening replaces the day's regular hours), or None
+        when the service lists none."""
+        spans, exception = directory_opening.hours_on(self.hours, self.holidays, today)
+        if exception is None and not self.hours:
             return None
-        spans = sorted(self.hours.get(day, []))
+        named = f" ({exception.description})" if exception is not None and exception.description else ""
+        if exception is not None and exception.closed:
+            return "Closed today" + named
         if not spans:
             return "Not open today"
-        return "Open today " + ", ".join(f"{opens} to {closes}" for opens, closes in spans)
+        return "Open today " + ", ".join(f"{opens} to {closes}" for opens, closes in spans) + named
+
+    def opens_on(self, today: date) -> bool:
+        """Whether it opens at all today, holidays and special openings counted."""
+        spans, exception = directory_opening.hours_on(self.hours, self.holidays, today)
+        return bool(spans) if exception is not None else WEEKDAYS[today.weekday()] in self.open_days
 
     def nearest_address(self, place: geography.Place | None) -> str | None:
         """The address of the premises nearest the patient (the first listed when there is no place)."""
@@ -319,6 +331,8 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, _Candi
     # the database every time (on PostgreSQL, a worker thread per request).
     for service_id, stated in directory_capacity.capacities(session=session, service_ids=list(found)).items():
         found[service_id].capacity = stated
+    for service_id, dated in directory_opening.holidays(session=session, service_ids=list(found)).items():
+        found[service_id].holidays = dated
     return {c: {sid: found[sid] for sid in ids} for c, ids in members.items()}
 
 
@@ -469,7 +483,7 @@ def _act_now(
             crisis_access=service.crisis_access,
             verified=service.assured_date is not None,
             address=candidate.nearest_address(place),
-            open_today=candidate.open_today(WEEKDAYS[today.weekday()]),
+            open_today=candidate.open_today(today),
         )
         assured = service.assured_date.toordinal() if service.assured_date else 0
         found.append(((service.crisis_access != "24-hour", not match.contactable, -assured, service.name), match))
@@ -502,7 +516,6 @@ def route(
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
     candidates = _candidates(session, {c for cats in wanted.values() for c in cats}, remember_seconds)
     local_now = now.astimezone(UK)
-    today_code = WEEKDAYS[local_now.weekday()]
     prefs = assessment.preferences
     offers = []
     for need in assessment.needs:
@@ -539,7 +552,7 @@ def route(
                 else:
                     language_fits = False
                     reasons.append(f"Does not list {name}: ask about an interpreter")
-            same_day = today_code in candidate.open_days
+            same_day = candidate.opens_on(local_now.date())
             if need.urgent and same_day:
                 reasons.append("Open today")
             reasons += [r for r in (age_reason if age_ok else None, mode_reason) if r]
@@ -572,7 +585,7 @@ def route(
                 crisis_access=service.crisis_access,
                 verified=service.assured_date is not None,
                 address=candidate.nearest_address(place),
-                open_today=candidate.open_today(today_code),
+                open_today=candidate.open_today(local_now.date()),
             )
             assured = service.assured_date.toordinal() if service.assured_date else 0
             key = (

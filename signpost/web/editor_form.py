@@ -1,5 +1,5 @@
-"""The edit page's repeating groups (phones, e-mail contacts, opening times, locations, languages, area served,
-costs): posted rows to API data, messages in words for each field, and back again for the page.
+"""The edit page's repeating groups (phones, e-mail contacts, opening times, holiday openings, locations,
+languages, area served, costs): posted rows to API data, messages in words for each field, and back again for the page.
 
 Posted names are `<group>-<row>-<field>`. A row whose boxes are all empty is dropped (that is how an editor
 removes one); "Add another" is a plain submit that comes back with one more empty row, so no script is needed.
@@ -7,7 +7,7 @@ removes one); "Add another" is a plain submit that comes back with one more empt
 
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +17,7 @@ from signpost.directory import places
 from signpost.directory.schemas import (
     ContactIn,
     CostOptionIn,
+    HolidayScheduleIn,
     LanguageIn,
     LocationIn,
     PhoneIn,
@@ -63,6 +64,7 @@ LANGUAGES = [
     ("hu", "Hungarian"),
     ("sgn-GB", "British Sign Language"),
 ]
+HOLIDAY_CHOICES = [("yes", "Closed all day"), ("no", "Open, at other times")]
 SCOPES = [("national", "All of the UK"), ("local_authority", "A local authority"), ("ward", "A ward")]
 
 
@@ -80,6 +82,18 @@ GROUPS = [
     Group("phones", "Phone", (("number", "Phone number"), ("description", "What this number is for"))),
     Group("contacts", "Email contact", (("name", "Name or team"), ("email", "Email"))),
     Group("schedules", "Opening time", (("byday", "Day"), ("opens_at", "Opens"), ("closes_at", "Closes"))),
+    Group(
+        "holiday_schedules",
+        "Holiday or special opening",
+        (
+            ("valid_from", "First day"),
+            ("valid_to", "Last day"),
+            ("closed", "Closed or open"),
+            ("opens_at", "Opens"),
+            ("closes_at", "Closes"),
+            ("description", "What it is"),
+        ),
+    ),
     Group(
         "locations",
         "Location",
@@ -109,6 +123,7 @@ _MODELS: dict[str, Any] = {
     "phones": PhoneIn,
     "contacts": ContactIn,
     "schedules": ScheduleIn,
+    "holiday_schedules": HolidayScheduleIn,
     "locations": LocationIn,
     "languages": LanguageIn,
     "service_areas": ServiceAreaIn,
@@ -143,6 +158,8 @@ def rows_from_detail(detail: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
         rows = []
         for item in detail.get(group.name) or []:
             row = {name: _text(item.get(name)) for name, _ in group.fields + tuple((h, h) for h in group.hidden)}
+            if group.name == "holiday_schedules":
+                row["closed"] = "yes" if item.get("closed") else "no"
             if group.name == "locations":
                 row["accessibility"] = "; ".join(a["description"] for a in item.get("accessibility") or [])
                 row["placed"] = _text(item.get("postal_code"))
@@ -174,6 +191,16 @@ def _when(value: str) -> time | None:
     return time(int(match.group(1)), int(match.group(2))) if match else None
 
 
+def _day(value: str) -> date | None:
+    """A date as the date box sends it (2026-12-25) or as people type it (25/12/2026)."""
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None
+
+
 def _row_data(group: str, row: dict[str, str], key: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """One row as API data, and messages (keyed as the page's field ids) for what is not right."""
     errors: dict[str, str] = {}
@@ -194,6 +221,28 @@ def _row_data(group: str, row: dict[str, str], key: Any) -> tuple[dict[str, Any]
         elif opens is not None and closes <= opens:
             errors[key("closes_at")] = "Closes: enter a time after it opens"
         data.update(opens_at=opens, closes_at=closes)
+    elif group == "holiday_schedules":
+        first = _day(row["valid_from"])
+        last = _day(row["valid_to"]) if row["valid_to"] else first
+        if first is None:
+            errors[key("valid_from")] = "First day: enter a date like 25/12/2026"
+        if last is None and row["valid_to"]:
+            errors[key("valid_to")] = "Last day: enter a date like 26/12/2026, or leave it empty for one day"
+        elif first is not None and last is not None and last < first:
+            errors[key("valid_to")] = "Last day: enter a day on or after the first day"
+        opens, closes = _when(row["opens_at"]), _when(row["closes_at"])
+        # Closed unless the editor says open, or gives times without choosing.
+        closed = row["closed"] == "yes" or (not row["closed"] and not (row["opens_at"] or row["closes_at"]))
+        if closed and (row["opens_at"] or row["closes_at"]):
+            errors[key("opens_at")] = "Opens: leave the times empty when it is closed all day"
+        elif not closed:
+            if opens is None:
+                wrong("opens_at")
+            if closes is None:
+                wrong("closes_at")
+            elif opens is not None and closes <= opens:
+                errors[key("closes_at")] = "Closes: enter a time after it opens"
+        data.update(valid_from=first, valid_to=last, closed=closed, opens_at=opens, closes_at=closes)
     elif group == "locations":
         postcode = row["postal_code"]
         if postcode:

@@ -139,6 +139,7 @@ def _page(request: Request, settings: Settings, name: str, **context: Any) -> HT
         statuses=STATUSES,
         groups=editor_form.GROUPS,
         days=editor_form.DAYS,
+        holiday_choices=editor_form.HOLIDAY_CHOICES,
         languages=editor_form.LANGUAGES,
         scopes=editor_form.SCOPES,
         **context,
@@ -150,6 +151,7 @@ QUEUE_FILTERS = [
     ("unverified", "Never verified"),
     ("suggested", "Suggested categories"),
     ("uncategorised", "No category"),
+    ("batch", "Import batch"),
 ]
 QUEUE_PAGE = 50
 
@@ -165,14 +167,24 @@ def editor_queue(
     decided: int | None = None,
     decision: str = "",
     organization: str = "",
+    batch: str = "",
 ) -> HTMLResponse:
     """The review queue: services due for review or never verified (oldest first, of one organisation if
-    chosen), or awaiting a decision on their categories."""
+    chosen), or awaiting a decision on their categories; of one import batch if chosen."""
     kind = filter if filter in dict(QUEUE_FILTERS) else "due"
     page = max(1, page)
     offset = (page - 1) * QUEUE_PAGE
     org_names: dict[str, str] = {}
-    if kind in ("due", "unverified"):
+    items: list[directory.ReviewItem]
+    category_items: list[categorise.QueueItem]
+    batches = maintenance.import_batches(session=session)
+    chosen = next((b for b in batches if str(b.id) == batch.strip()), None)
+    if kind == "batch" and chosen is None and batches:
+        chosen = batches[0]  # the latest import, until another is chosen
+    run_id = chosen.id if chosen else None
+    if kind == "batch" and run_id is None:
+        items, total, category_items = [], 0, []
+    elif kind in ("due", "unverified", "batch"):
         items, total = directory.review_queue(
             session=session,
             review_months=settings.review_months,
@@ -180,13 +192,19 @@ def editor_queue(
             offset=offset,
             unverified_only=kind == "unverified",
             organization_id=organization or None,
+            import_run_id=run_id,
+            whole_batch=kind == "batch",
         )
         ids = [i.service.organization_id for i in items] + ([organization] if organization else [])
         org_names = maintenance.organization_names(session=session, ids=ids)
-        category_items: list[categorise.QueueItem] = []
+        category_items = []
     else:
         items = []
-        category_items, total = categorise.category_queue(session=session, kind=kind, limit=QUEUE_PAGE, offset=offset)
+        category_items, total = categorise.category_queue(
+            session=session, kind=kind, limit=QUEUE_PAGE, offset=offset, import_run_id=run_id
+        )
+    organization = organization if organization in org_names else ""
+    narrowed = (f"&organization={quote(organization)}" if organization else "") + (f"&batch={run_id}" if run_id else "")
     return _page(
         request,
         settings,
@@ -201,9 +219,12 @@ def editor_queue(
         decided=decided,
         decision=decision if decision in ("confirmed", "rejected") else "",
         errors={},
-        organization=organization if organization in org_names else "",
+        organization=organization,
         org_names=org_names,
-        here=f"/editor?filter={kind}&page={page}" + (f"&organization={quote(organization)}" if organization else ""),
+        batches=batches,
+        batch=chosen,
+        narrowed=narrowed,
+        here=f"/editor?filter={kind}&page={page}{narrowed}",
     )
 
 
@@ -251,6 +272,9 @@ def editor_suggestions(
             decided=None,
             decision="",
             errors={"choice": problem.detail},
+            batches=[],
+            batch=None,
+            narrowed="",
         )
     session.commit()
     count = sum(len(codes) for codes in decided.values())
@@ -414,7 +438,10 @@ def _shown(value: Any) -> str:
         return "(empty)"
     if isinstance(value, list):
         return ", ".join(
-            str(v) if not isinstance(v, dict) else ", ".join(str(x) for x in v.values() if x) for v in value
+            str(v)
+            if not isinstance(v, dict)
+            else ", ".join("closed all day" if k == "closed" else str(x) for k, x in v.items() if x)
+            for v in value
         )
     return str(value)
 

@@ -118,7 +118,7 @@ def test_any_earlier_version_can_be_restored_as_an_audited_edit(client, session:
     assert stale.status_code == 412
 
 
-FIELDS = ("description", "email", "categories", "phones", "schedules", "locations", "languages")
+FIELDS = ("description", "email", "categories", "phones", "schedules", "holiday_schedules", "locations", "languages")
 
 
 def _rows(key: str, choices: list[Any], make: Any) -> Any:
@@ -135,6 +135,11 @@ VALUES = {
         [("MO", "09:00", "17:00"), ("TU", "10:00", "12:00"), ("SA", "10:00", "13:00")],
         lambda s: {"byday": s[0], "opens_at": s[1], "closes_at": s[2]},
     ),
+    "holiday_schedules": _rows(
+        "valid_from",
+        [("2026-12-25", True, None), ("2026-12-24", False, "10:00")],
+        lambda h: {"valid_from": h[0], "closed": h[1], "opens_at": h[2], "closes_at": None if h[1] else "13:00"},
+    ),
     "locations": _rows(
         "postal_code", ["LS1 4AP", "LS2 7HE"], lambda pc: {"address_1": "1 Park Row", "postal_code": pc}
     ),
@@ -146,6 +151,7 @@ START = {
     "categories": ["food"],
     "phones": [],
     "schedules": [],
+    "holiday_schedules": [],
     "locations": [],
     "languages": [],
 }
@@ -155,7 +161,7 @@ edit = st.tuples(
     st.sampled_from(["", "mine", "theirs"]),  # what the editor chooses when told of a conflict
 )
 # The part of each row that identifies it (lists of rows carry no order: they compare as sets).
-ROW_KEY = {"phones": "number", "locations": "postal_code", "languages": "code"}
+ROW_KEY = {"phones": "number", "locations": "postal_code", "languages": "code", "holiday_schedules": "valid_from"}
 
 
 def _key(field: str, value: Any) -> Any:

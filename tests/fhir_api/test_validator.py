@@ -263,6 +263,11 @@ def _answers(client: TestClient, session: Session) -> list[tuple[Probe, dict[str
             }
         ],
         schedules=[{"byday": "MO", "opens_at": "09:00", "closes_at": "17:00"}],
+        # Dated exceptions become notAvailable periods: one closed, one with special hours.
+        holiday_schedules=[
+            {"valid_from": "2026-12-25", "valid_to": "2026-12-26", "description": "Christmas"},
+            {"valid_from": "2026-12-24", "closed": False, "opens_at": "10:00", "closes_at": "13:00"},
+        ],
         categories=["food"],
     )
     location = session.exec(

@@ -48,7 +48,18 @@ def oruk_service(**overrides: Any) -> dict[str, Any]:
         ],
         "contacts": [{"id": "c1", "name": "Reception", "phones": [{"id": "p1", "number": "0113 000 0000"}]}],
         "phones": [{"id": "p2", "number": "0800 000 000"}],
-        "schedules": [{"id": "s1", "byday": "MO,TU", "opens_at": "09:00", "closes_at": "17:00"}],
+        "schedules": [
+            {"id": "s1", "byday": "MO,TU", "opens_at": "09:00", "closes_at": "17:00"},
+            # ORUK 3.0 dated schedules on no weekday: a closure and a special opening.
+            {"id": "s2", "valid_from": "2026-12-25", "valid_to": "2026-12-26", "description": "Christmas"},
+            {
+                "id": "s3",
+                "valid_from": "2026-12-24",
+                "valid_to": "2026-12-24",
+                "opens_at": "10:00",
+                "closes_at": "13:00",
+            },
+        ],
         "cost_options": [{"id": "k1", "option": "Advice", "amount": 0}],
         "languages": [{"id": "l1", "name": "Polish", "code": "pl"}],
         "service_areas": [{"id": "a1", "name": "Leeds", "extent_type": "local_authority", "extent": "E08000035"}],

@@ -52,7 +52,10 @@ def test_full_service_nests_organization_locations_terms_and_contacts(client, se
     assert body["service_at_locations"][0]["location"]["addresses"][0]["postal_code"] == "LS1 1UR"
     assert body["attributes"][0]["taxonomy_term"]["code"] == "housing"
     assert body["contacts"][0]["phones"][0]["number"] == "0113 000 0000"
-    assert [s["byday"] for s in body["schedules"]] == ["MO", "TU"]
+    assert [s["byday"] for s in body["schedules"] if "byday" in s] == ["MO", "TU"]
+    # Holidays go out as ORUK 3.0 dated schedules on no weekday; a closure has no times.
+    dated = [(s["valid_from"], s["valid_to"], s.get("opens_at")) for s in body["schedules"] if "byday" not in s]
+    assert dated == [("2026-12-24", "2026-12-24", "10:00"), ("2026-12-25", "2026-12-26", None)]
     assert body["languages"][0]["code"] == "pl"
     assert body["cost_options"][0]["amount"] == 0
     assert body["service_areas"][0]["extent"] == "E08000035"
