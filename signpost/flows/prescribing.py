@@ -23,6 +23,7 @@ from signpost.ods import service as ods
 from signpost.referrals import notices
 from signpost.referrals import service as referrals
 from signpost.referrals.models import Referral
+from signpost.template import conformance
 
 # A batch's problem JSON lists every error; its one-line detail names the first few.
 _ERRORS_IN_DETAIL = 10
@@ -57,7 +58,7 @@ def service_categories(*, session: Session, service_ids: list[str]) -> dict[str,
 def category_for(need: str, offered: list[list[str]]) -> str | None:
     """The category an event counts under: the need's preferred category among the services' taxonomy."""
     held = [code for codes in offered for code in sorted(codes)]
-    for preferred in vocabulary.categories_for_need().get(need, ()):
+    for preferred in conformance.need_categories().get(need, ()):
         if preferred in held:
             return preferred
     return held[0] if held else None

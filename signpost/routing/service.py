@@ -25,13 +25,13 @@ from signpost.directory.models import (
     ServiceTaxonomy,
     TaxonomyTerm,
 )
+from signpost.directory.schemas import WEEKDAYS
 from signpost.geography import service as geography
 from signpost.remember import Remembered
 from signpost.template import conformance
 from signpost.template.needs import Assessment, Need, Preferences
 
 UK = ZoneInfo("Europe/London")
-WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class _Candidate:
 
 def categories_for(need_code: str) -> list[str]:
     """The service categories a need routes to, in the ConceptMap's order."""
-    return [t["code"] for t in conformance.concept_map_targets(conformance.NEED_TO_CATEGORY_MAP).get(need_code, [])]
+    return list(conformance.need_categories().get(need_code, ()))
 
 
 FACTS = [
