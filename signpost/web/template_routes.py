@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from signpost import db
 from signpost.config import Settings
 from signpost.db import SessionDep
+from signpost.directory import read_model
 from signpost.directory import service as directory
-from signpost.directory.models import Service
 from signpost.errors import Problem
 from signpost.flows import signposting
 from signpost.geography import service as geography
@@ -113,8 +113,6 @@ def form_submission(form: dict[str, list[str]]) -> tuple[str, Any]:
 def _shown(session: Any, settings: Settings, match: Match, records: dict[str, Any]) -> dict[str, Any]:
     """One offer as the page shows it: why, what it misses, how to reach it, how far it can be trusted."""
     record = records.get(match.service_id)
-    if record is None:
-        record = records[match.service_id] = session.get(Service, match.service_id)
     return {
         "id": match.service_id,
         "name": match.name,
@@ -132,7 +130,8 @@ def _shown(session: Any, settings: Settings, match: Match, records: dict[str, An
 def _result_view(session: Any, settings: Settings, done: signposting.Signposted) -> dict[str, Any]:
     """The page's view of what signposting found: the same domain objects `$signpost`'s Bundle is shaped from."""
     assessment, offers = done.assessment, done.offers
-    records: dict[str, Any] = {}
+    shown = {m.service_id for o in offers for m in [*o.act_now, *o.matches]}
+    records = read_model.services(session=session, service_ids=sorted(shown))
     needs = []
     by_code = {o.need.code: o for o in offers}
     for need in assessment.needs:
