@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlmodel import Session
 
 from signpost import db, events
+from signpost.auth import Caller
 from signpost.config import Settings
 from signpost.errors import Problem
 from signpost.geography import service as geography
@@ -77,7 +78,7 @@ async def signpost(
     session: Session,
     writes: AsyncConnectionPool | None,
     submission: Submission,
-    caller: Any,
+    caller: Caller,
     settings: Settings,
     idempotency_key: str | None,
 ) -> Signposted:
@@ -116,7 +117,7 @@ def signposted(
     *,
     session: Session,
     submission: Submission,
-    caller: Any,
+    caller: Caller,
     settings: Settings,
     idempotency_key: str | None,
     now: datetime | None = None,
@@ -213,7 +214,7 @@ def _age(birth_date: str | None, today: date, notices: list[Notice]) -> tuple[in
 
 
 def _idempotency(
-    response: dict[str, Any], header: str | None, caller: Any, settings: Settings, notices: list[Notice]
+    response: dict[str, Any], header: str | None, caller: Caller, settings: Settings, notices: list[Notice]
 ) -> str:
     given = response.get("identifier")
     identifier: dict[str, Any] = given if isinstance(given, dict) else {}
