@@ -57,14 +57,16 @@ def _areas() -> list[tuple[str, int, float]]:
 def synthetic_events(n: int, seed: int = 20261128, chunk: int = BATCH) -> Iterator[list[Any]]:
     """The n events in chunks (seeded, so every run loads the same), never all in memory at once."""
     from signpost.events import NewEvent, vocabulary
+    from signpost.geography import AGE_BANDS
+    from signpost.template import conformance
 
     rng = random.Random(seed)
     areas = _areas()
     area_weights = list(itertools.accumulate(a[2] for a in areas))
     needs = list(vocabulary.need_codes())
     need_weights = list(itertools.accumulate(1 / (i + 1) ** 0.7 for i in range(len(needs))))
-    categories = vocabulary.categories_for_need()
-    bands = ["0-15", "16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+", "unknown"]
+    categories = conformance.need_categories()
+    bands = [*AGE_BANDS, "unknown"]
     practices = [f"B86{i:03d}" for i in range(90)]
     for done in range(0, n, chunk):
         size = min(chunk, n - done)

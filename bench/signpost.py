@@ -110,9 +110,9 @@ def _submissions(url: str) -> int:
 def _in_process(url: str, remember_seconds: float) -> float:
     """Median µs to validate, assess and route one response (no HTTP, no event write); routing reuses what it read
     of the directory for `remember_seconds` (0: it reads it every time)."""
+    from signpost.fhir_api.signposting import unwrap
     from signpost.geography import service as geography
     from signpost.routing import route
-    from signpost.routing.submission import unwrap
     from signpost.template import assess, validate
 
     engine = db.make_engine(url)

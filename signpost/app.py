@@ -13,13 +13,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from signpost import __version__, db
+from signpost.api import prescribing as prescribing_api
 from signpost.auth.deps import enforce_declared_roles
 from signpost.auth.routes import router as keys_router
 from signpost.cds_hooks.routes import router as cds_hooks_router
 from signpost.config import Settings, get_settings
 from signpost.directory.routes import router as directory_router
 from signpost.errors import Problem, document_errors, install_handlers, render
-from signpost.events.routes import router as events_router
 from signpost.fhir_api.healthcare_service import router as fhir_healthcare_service_router
 from signpost.fhir_api.location import router as fhir_location_router
 from signpost.fhir_api.measure import router as fhir_measure_router
@@ -90,7 +90,7 @@ def _routers() -> list[Any]:
         web_router,
         openreferral_router,
         directory_transfer_router,
-        events_router,
+        prescribing_api.signposts,
         indicators_router,
         fhir_measure_router,
         fhir_questionnaire_router,
@@ -100,6 +100,7 @@ def _routers() -> list[Any]:
         fhir_healthcare_service_router,
         fhir_organization_router,
         fhir_location_router,
+        prescribing_api.referrals,
         referrals_router,
         fhir_task_router,
         cds_hooks_router,

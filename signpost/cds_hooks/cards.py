@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 from signpost.flows.cds_advice import Advice
-from signpost.routing.service import Match, Offer
+from signpost.routing import Match, Offer
 from signpost.template import conformance
 
 SUMMARY_MAX = 139  # the specification: "<140 characters"

@@ -12,15 +12,12 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
-from signpost.directory import places
+from signpost.directory import places, read_model
 from signpost.directory import service as directory
 from signpost.directory.models import (
     HolidaySchedule,
-    Language,
     Location,
     Organization,
-    Phone,
-    Schedule,
     Service,
     ServiceAtLocation,
     ServiceStatus,
@@ -51,15 +48,14 @@ def _session(obj: Any) -> Session:
     return session  # type: ignore[return-value]
 
 
-def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[str, Any]:
-    """A directory service as a FHIR R4 HealthcareService (the service must be attached to a session)."""
-    session = _session(service)
-    terms = session.exec(
-        select(TaxonomyTerm)
-        .join(ServiceTaxonomy, col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id)
-        .where(col(ServiceTaxonomy.service_id) == service.id, col(TaxonomyTerm.taxonomy) == directory.CATEGORY_TAXONOMY)
-        .order_by(TaxonomyTerm.code)
-    ).all()
+def to_healthcare_service(
+    service: Service, *, review_months: int = 12, view: read_model.ServiceView | None = None
+) -> dict[str, Any]:
+    """A directory service as a FHIR R4 HealthcareService, from its `view` (read here when not given: the service
+    must then be attached to a session)."""
+    if view is None:
+        [view] = read_model.views(session=_session(service), services=[service])
+    terms = view.categories
     state = directory.verification(service, review_months)
     extension: list[dict[str, Any]] = [{"url": "state", "valueCode": state["state"]}]
     if service.assured_date:
@@ -81,16 +77,12 @@ def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[
         lgsl = sorted({i for t in terms for i in t.lgsl_ids}, key=int)
         if lgsl:
             resource["type"] = [{"coding": [{"system": LGSL_SYSTEM, "code": i}]} for i in lgsl]
-    locations = directory.service_locations(session=session, service_id=service.id)
-    if locations:
-        resource["location"] = [{"reference": f"Location/{loc.id}"} for loc in locations]
+    if view.location_ids:
+        resource["location"] = [{"reference": f"Location/{location_id}"} for location_id in view.location_ids]
     comment = " ".join(filter(None, [service.description]))
     if comment:
         resource["comment"] = comment[:1000]
-    telecom: list[dict[str, Any]] = [
-        {"system": "phone", "value": p.number}
-        for p in session.exec(select(Phone).where(col(Phone.service_id) == service.id).order_by(Phone.id)).all()
-    ]
+    telecom: list[dict[str, Any]] = [{"system": "phone", "value": number} for number in view.phones]
     if service.email:
         telecom.append({"system": "email", "value": service.email})
     if service.url:
@@ -105,15 +97,13 @@ def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[
         if service.eligibility_description:
             eligibility["comment"] = service.eligibility_description
         resource["eligibility"] = [eligibility]
-    languages = session.exec(
-        select(Language).where(col(Language.service_id) == service.id).order_by(Language.code)
-    ).all()
+    languages = view.languages
     if languages:
         resource["communication"] = [
             {"coding": [{"system": "urn:ietf:bcp:47", "code": x.code, **({"display": x.name} if x.name else {})}]}
             for x in languages
         ]
-    times = session.exec(select(Schedule).where(col(Schedule.service_id) == service.id).order_by(Schedule.id)).all()
+    times = view.schedules
     if times:
         resource["availableTime"] = [
             {
@@ -123,11 +113,7 @@ def to_healthcare_service(service: Service, *, review_months: int = 12) -> dict[
             }
             for s in times
         ]
-    holidays = session.exec(
-        select(HolidaySchedule)
-        .where(col(HolidaySchedule.service_id) == service.id)
-        .order_by(col(HolidaySchedule.valid_from), col(HolidaySchedule.id))
-    ).all()
+    holidays = view.holidays
     if holidays:
         # Dated exceptions: R4 has no dated availableTime, so each is a notAvailable period whose description
         # gives the special hours, if any (a reader of `availableTime` alone would otherwise send people that day).

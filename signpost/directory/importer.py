@@ -44,7 +44,7 @@ from signpost.directory.models import (
     ServiceTaxonomy,
     TaxonomyTerm,
 )
-from signpost.directory.schemas import HOLIDAY_MAX_DAYS
+from signpost.directory.schemas import HOLIDAY_MAX_DAYS, WEEKDAYS
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
@@ -254,7 +254,7 @@ DELIVERY_WORDS = {
     "internet": "online",
     "video": "online",
 }
-DAYS = {"mo": "MO", "tu": "TU", "we": "WE", "th": "TH", "fr": "FR", "sa": "SA", "su": "SU"}
+DAYS = {day.lower(): day for day in WEEKDAYS}
 LANGUAGE_CODES = {
     "english": "en",
     "welsh": "cy",

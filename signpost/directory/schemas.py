@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, time
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -10,6 +10,8 @@ from signpost.directory.models import AreaScope, CrisisAccess, ServiceStatus
 
 DeliveryMode = Literal["in_person", "phone", "online"]
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+# HSDS `byday` codes, Monday first (as `date.weekday()` counts): every reader of opening days uses this one.
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
 
 
 class Strict(BaseModel):

@@ -5,11 +5,9 @@ Filters read `service_facet` (one narrow row per service, kept by triggers; see 
 touches one table besides the full-text index, and only the services that pass are ranked, sorted and counted.
 """
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
-from signpost.config import data_dir, get_settings
+from signpost.config import get_settings
 from signpost.directory import fulltext, places
 from signpost.directory.models import (
     HolidaySchedule,
@@ -35,11 +33,12 @@ from signpost.directory.models import (
     ServiceTaxonomy,
     TaxonomyTerm,
 )
+from signpost.directory.schemas import WEEKDAYS
 from signpost.directory.service import CATEGORY_TAXONOMY
 from signpost.errors import Problem
+from signpost.template import conformance
 
 UK = ZoneInfo("Europe/London")
-WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 DELIVERY = {"in_person": "in person", "phone": "by phone", "online": "online"}
 KM_PER_DEGREE = 111.32
 
@@ -89,25 +88,14 @@ def _bad(loc: str, message: str) -> Problem:
     return Problem(422, f"{loc}: {message}", errors=[{"loc": loc, "message": message}])
 
 
-@lru_cache(maxsize=4)
-def _need_map(path: str, mtime: float) -> dict[str, list[str]]:
-    resource = json.loads(open(path, encoding="utf-8").read())
-    out: dict[str, list[str]] = {}
-    for group in resource.get("group", []):
-        for element in group.get("element", []):
-            out[element["code"]] = [t["code"] for t in element.get("target", []) if t.get("code")]
-    return out
-
-
 def need_categories(need: str) -> list[str]:
     """The service categories a need routes to, from the need→category ConceptMap; 422 if unknown."""
-    path = data_dir("fhir") / "ConceptMap-need-to-service-category.json"
-    if not path.exists():
+    mapping = conformance.need_categories()
+    if not mapping:
         raise Problem(503, "The need-to-category map is not installed; search by category instead.")
-    mapping = _need_map(str(path), path.stat().st_mtime)
     if need not in mapping:
         raise _bad("need", f"unknown need {need!r}")
-    return mapping[need]
+    return list(mapping[need])
 
 
 def _category_ids(session: Session, codes: list[str], loc: str) -> dict[str, str]:

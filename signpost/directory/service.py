@@ -40,7 +40,7 @@ from signpost.directory.models import (
     ServiceTaxonomy,
     TaxonomyTerm,
 )
-from signpost.directory.schemas import ServiceFields, ServiceIn, ServicePatch
+from signpost.directory.schemas import WEEKDAYS, ServiceFields, ServiceIn, ServicePatch
 from signpost.errors import Problem
 
 CATEGORY_TAXONOMY = "service-category"
@@ -269,7 +269,7 @@ def service_locations(*, session: Session, service_id: str) -> list[Location]:
     )
 
 
-_WEEK = {day: i for i, day in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))}
+_WEEK = {day: i for i, day in enumerate(WEEKDAYS)}
 
 
 def _time(value: Any) -> str:

@@ -67,16 +67,3 @@ def need_codes() -> tuple[str, ...]:
         return found
 
     return tuple(walk(json.loads(path.read_text()).get("concept", [])))
-
-
-@lru_cache
-def categories_for_need() -> dict[str, tuple[str, ...]]:
-    """need code -> service categories in order of preference (from the need-to-category ConceptMap)."""
-    path = _fhir_file("ConceptMap-need-to-service-category.json")
-    if not path.exists():
-        return {}
-    found: dict[str, tuple[str, ...]] = {}
-    for group in json.loads(path.read_text()).get("group", []):
-        for element in group.get("element", []):
-            found[element["code"]] = tuple(t["code"] for t in element.get("target", []) if "code" in t)
-    return found

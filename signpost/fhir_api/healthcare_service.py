@@ -3,12 +3,13 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from signpost.auth import Caller, Role, allow
 from signpost.config import SettingsDep
 from signpost.db import SessionDep
 from signpost.directory import fhir as directory_fhir
+from signpost.directory import read_model
 from signpost.directory import service as directory
 from signpost.directory.models import Location, Organization
 from signpost.errors import Problem
@@ -38,26 +39,28 @@ PARAMS = (
     Param("location", "reference", "A Location where the service is offered."),
 )
 INCLUDES = ("HealthcareService:organization", "HealthcareService:location")
+KINDS: dict[str, tuple[Any, Any]] = {
+    "Organization": (Organization, directory_fhir.to_organization),
+    "Location": (Location, directory_fhir.to_location),
+}
 
 
 def _included(session: Any, found: list[dict[str, Any]], include: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The Organizations and Locations the page's services point at, once each (`_include`)."""
-    out: dict[str, dict[str, Any]] = {}
+    """The Organizations and Locations the page's services point at, once each (`_include`), read together."""
+    refs: list[str] = []
     for resource in found:
-        refs = []
         if "HealthcareService:organization" in include:
             refs.append(resource["providedBy"]["reference"])
         if "HealthcareService:location" in include:
             refs += [r["reference"] for r in resource.get("location", [])]
-        for ref in refs:
-            if ref in out:
-                continue
-            kind, _, key = ref.partition("/")
-            if kind == "Organization" and (org := session.get(Organization, key)) is not None:
-                out[ref] = directory_fhir.to_organization(org)
-            elif kind == "Location" and (loc := session.get(Location, key)) is not None:
-                out[ref] = directory_fhir.to_location(loc)
-    return list(out.values())
+    refs = list(dict.fromkeys(refs))
+    wanted = {kind: [ref.partition("/")[2] for ref in refs if ref.startswith(kind + "/")] for kind in KINDS}
+    drawn: dict[str, dict[str, Any]] = {}
+    for kind, (model, draw) in KINDS.items():
+        if wanted[kind]:
+            for row in session.exec(select(model).where(col(model.id).in_(wanted[kind]))).all():
+                drawn[f"{kind}/{row.id}"] = draw(row)
+    return [drawn[ref] for ref in refs if ref in drawn]
 
 
 @router.get(
@@ -73,7 +76,11 @@ def search_healthcare_services(
     rows, total = directory_fhir.search_healthcare_services(
         session=session, criteria=found.criteria, offset=found.offset, count=0 if found.summary_count else found.count
     )
-    resources = [directory_fhir.to_healthcare_service(s, review_months=settings.review_months) for s in rows]
+    # The page's services read together (a handful of queries for the page, not five per service).
+    resources = [
+        directory_fhir.to_healthcare_service(view.service, review_months=settings.review_months, view=view)
+        for view in read_model.views(session=session, services=rows)
+    ]
     resources = service_capacity.add_capacity(session, resources)
     included = _included(session, resources, found.include)
     return FhirResponse(searchset(request, resources=resources, total=total, search=found, included=included))

@@ -11,7 +11,9 @@ from signpost.db import SessionDep
 from signpost.fhir_api.bundle import fhir_base
 from signpost.fhir_api.io import FhirResponse, read_json_body
 from signpost.fhir_api.routes import fhir_router
-from signpost.routing import submission
+from signpost.fhir_api.signposting import bundle as signpost_answer
+from signpost.fhir_api.signposting import unwrap
+from signpost.flows import signposting
 from signpost.template import bundle, conformance, observations, validate
 
 router = fhir_router(["fhir-questionnaire-response"])
@@ -41,7 +43,7 @@ BODY: dict[str, Any] = {
 )
 async def validate_response(request: Request, caller: TemplateReaderDep) -> FhirResponse:
     """Check a QuestionnaireResponse against the template; an OperationOutcome lists every problem."""
-    found = submission.unwrap(await read_json_body(request), names=("resource", "response"))
+    found = unwrap(await read_json_body(request), names=("resource", "response"))
     checked, issues = validate(found.response)
     if checked is not None:
         issues = [
@@ -60,8 +62,8 @@ async def validate_response(request: Request, caller: TemplateReaderDep) -> Fhir
 )
 async def extract_response(request: Request, caller: TemplateReaderDep) -> FhirResponse:
     """The coded Observations a response gives for the record; counts nothing."""
-    found = submission.unwrap(await read_json_body(request), names=("questionnaire-response", "response"))
-    response, assessment = submission.checked_assessment(found.response)
+    found = unwrap(await read_json_body(request), names=("questionnaire-response", "response"))
+    response, assessment = signposting.assessed(found.response)
     return FhirResponse(bundle(observations(response, assessment)))
 
 
@@ -76,26 +78,12 @@ async def signpost_response(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> FhirResponse:
     """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
-    body = await read_json_body(request)
-    base = fhir_base(request)
-
-    def prepare() -> submission.Signposted:
-        return submission.prepare(
-            session=session, body=body, caller=caller, settings=settings, idempotency_key=idempotency_key, base=base
-        )
-
-    # With an online postcode resolver, an unknown postcode is looked up over the network: that may not block the loop.
-    may_block = bool(settings.postcode_resolver_url)
-    writes = db.writes_through(request.app.state.async_writes, session)
-    if writes is None:  # SQLite, or a session on one connection of its own (tests)
-
-        def work() -> dict[str, Any]:
-            done = prepare()
-            done.record(session)
-            return done.answer
-
-        return FhirResponse(await db.run_and_commit(session, work, may_block=may_block))
-    # PostgreSQL: the reads from memory on the event loop, the write one statement the loop does not wait for.
-    done = await db.run_from_memory(session, prepare, may_block=may_block)
-    await done.record_now(writes)
-    return FhirResponse(done.answer)
+    done = await signposting.signpost(
+        session=session,
+        writes=db.writes_through(request.app.state.async_writes, session),
+        submission=unwrap(await read_json_body(request)),
+        caller=caller,
+        settings=settings,
+        idempotency_key=idempotency_key,
+    )
+    return FhirResponse(signpost_answer(done, base=fhir_base(request)))

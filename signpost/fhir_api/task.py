@@ -23,9 +23,8 @@ from signpost.fhir_api.bundle import searchset
 from signpost.fhir_api.io import FhirResponse, content_tag, read_json_body, read_response
 from signpost.fhir_api.routes import fhir_router
 from signpost.fhir_api.search import Param, Search
-from signpost.flows import referral as referral_flow
+from signpost.referrals import notices, store
 from signpost.referrals import service as referrals
-from signpost.referrals import store
 from signpost.referrals.models import Referral
 
 router = fhir_router(["fhir", "referrals"])
@@ -107,7 +106,7 @@ def _scope(caller: Caller) -> tuple[str | None, str | None]:
     """(owner organisation, referrer) that bound what a caller may see."""
     if caller.role is Role.provider:
         return caller.organization_id or "", None
-    return None, referral_flow.referrer_of(caller)
+    return None, notices.referrer_of(caller)
 
 
 def parse_last_updated(values: list[str]) -> list[tuple[str, datetime]]:

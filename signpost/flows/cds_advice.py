@@ -10,7 +10,7 @@ from signpost.config import Settings
 from signpost.errors import Problem
 from signpost.flows import clinical_record, record_matches
 from signpost.flows.clinical_record import RecordView
-from signpost.routing.service import Offer
+from signpost.routing import Offer
 from signpost.smart import ehr
 from signpost.template import conformance
 

@@ -7,7 +7,7 @@ from sqlmodel import Session
 from signpost.config import Settings
 from signpost.flows.clinical_record import RecordView
 from signpost.geography import service as geography
-from signpost.routing.service import Offer, route
+from signpost.routing import Offer, route
 from signpost.template.needs import Assessment
 
 

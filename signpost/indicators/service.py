@@ -11,6 +11,7 @@ from sqlmodel import Session
 from signpost.errors import Problem
 from signpost.events import vocabulary
 from signpost.events.models import SignpostEvent
+from signpost.geography import service as geography
 from signpost.indicators import rollup
 from signpost.indicators.models import IndicatorCount
 from signpost.indicators.suppression import CELL_KEYS, SuppressionPolicy
@@ -29,7 +30,7 @@ GROUPINGS: dict[str, str | None] = {
     "kind": "kind",
 }
 FILTERS = ("kind", "source")
-AGE_BANDS = ("0-15", "16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
+AGE_BANDS = geography.AGE_BANDS
 # Past this many cells a report lists only the cells that hold events, rather than every zero.
 MAX_LISTED_CELLS = 50_000
 

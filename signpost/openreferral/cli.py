@@ -11,7 +11,8 @@ from rich.table import Table
 from sqlmodel import Session
 
 from signpost import db
-from signpost.directory import exporter, importer, links
+from signpost.directory import importer, links
+from signpost.openreferral import exporter
 
 console = Console(stderr=True)
 

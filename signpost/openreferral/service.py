@@ -29,13 +29,14 @@ from signpost.directory.models import (
     ServiceTaxonomy,
     TaxonomyTerm,
 )
+from signpost.directory.schemas import WEEKDAYS
 from signpost.errors import Problem
 
 ORUK_VERSION = "3.0"
 ORUK_PROFILE = "https://github.com/OpenReferralUK/uk-profile"  # the UK profile of HSDS 3.0
 CANONICAL = "https://signpost.example.org/fhir"
 MAX_PER_PAGE = 200
-DAY_ORDER = {day: i for i, day in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))}
+DAY_ORDER = {day: i for i, day in enumerate(WEEKDAYS)}
 
 
 def _iso(value: date | datetime | time | None) -> str | None:

@@ -8,8 +8,9 @@ from fastapi.responses import Response
 
 from signpost.auth import Caller, Role, allow
 from signpost.db import SessionDep
-from signpost.directory import exporter, importer
+from signpost.directory import importer
 from signpost.errors import Problem
+from signpost.openreferral import exporter
 from signpost.openreferral.schemas import ImportReportOut
 
 router = APIRouter(prefix="/api/v1/directory", tags=["directory"])

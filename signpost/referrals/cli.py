@@ -29,12 +29,12 @@ def purge(
 @app.command()
 def remind() -> None:
     """E-mail each provider with referrals past the reply deadline how many are waiting (needs SIGNPOST_SMTP_HOST)."""
-    from signpost.flows import referral as referral_flow
+    from signpost.referrals import notices
 
     settings = get_settings()
     if not settings.smtp_host:
         print("SIGNPOST_SMTP_HOST is not set: no e-mail is sent.")
         raise typer.Exit(2)
     with Session(db.get_engine()) as session:
-        sent = referral_flow.remind_late(session=session, settings=settings)
+        sent = notices.remind_late(session=session, settings=settings)
     print(f"Sent {sent} reminders.")

@@ -1,4 +1,4 @@
-"""Referrals over the API: make one, follow one's own, provider keys, a service's capacity."""
+"""Referrals over the API: follow one's own, provider keys, a service's capacity (making one: `api.prescribing`)."""
 
 from datetime import date
 from typing import Annotated, Any
@@ -12,18 +12,15 @@ from signpost.db import SessionDep
 from signpost.directory import capacity as directory_capacity
 from signpost.directory.models import Organization, Service
 from signpost.errors import Problem
-from signpost.flows import referral as referral_flow
 from signpost.indicators import service as indicators
 from signpost.indicators.suppression import policy_for
-from signpost.referrals import report
+from signpost.referrals import notices, report
 from signpost.referrals import service as referrals
 from signpost.referrals.schemas import (
     CapacityIn,
     CapacityOut,
     ProviderKeyCreate,
     ProviderKeyIssued,
-    ReferralCreate,
-    ReferralIssued,
     ReferralListed,
 )
 
@@ -34,35 +31,11 @@ CapacitySetterDep = Annotated[Caller, Depends(allow(Role.provider, Role.editor))
 AnalystDep = Annotated[Caller, Depends(allow(Role.analyst, Role.admin))]
 
 
-@router.post("/api/v1/referrals", status_code=201, response_model=ReferralIssued, operation_id="make_referral")
-def make_referral(
-    body: ReferralCreate, session: SessionDep, settings: SettingsDep, actor: ReferrerDep
-) -> ReferralIssued:
-    """Refer to a service for a need: returns the token for the person, shown this once only."""
-    issued = referral_flow.make_referral(
-        session=session,
-        settings=settings,
-        actor=actor,
-        service_id=body.service,
-        need_code=body.need,
-        postcode=body.postcode,
-        source="api",
-    )
-    session.commit()
-    referral_flow.notify_new(session=session, settings=settings, issued=issued)
-    r = issued.referral
-    return ReferralIssued(
-        token=issued.token, task_id=r.id, service=r.service_id, status=r.status, created_on=r.created_on
-    )
-
-
 @router.get("/api/v1/referrals", response_model=list[ReferralListed], operation_id="list_my_referrals")
 def list_my_referrals(session: SessionDep, settings: SettingsDep, actor: ReferrerDep) -> list[ReferralListed]:
     """Your referrals (a clinician: the practice's), newest first; `overdue` marks those not answered in time."""
     on = referrals.today()
-    rows = referrals.for_referrer(
-        session=session, referrer=referral_flow.referrer_of(actor), practice_ods=actor.practice_ods
-    )
+    rows = referrals.for_referrer(session=session, referrer=notices.referrer_of(actor), practice_ods=actor.practice_ods)
     return [
         ReferralListed(
             token_hint=r.token_hint,

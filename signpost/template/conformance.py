@@ -34,7 +34,7 @@ def _all() -> dict[tuple[str, str], dict[str, Any]]:
 
 def reload() -> None:
     """Forget the cached files (tests that edit a resource call this)."""
-    for cached in (_all, expansion, need_concepts, concept_map_targets):
+    for cached in (_all, expansion, need_concepts, concept_map_targets, need_categories):
         cached.cache_clear()
 
 
@@ -92,6 +92,16 @@ def need_concepts() -> dict[str, dict[str, Any]]:
 def is_sensitive(need_code: str) -> bool:
     concept = need_concepts().get(need_code, {})
     return any(p.get("code") == "sensitive" and p.get("valueBoolean") for p in concept.get("property", []))
+
+
+@lru_cache
+def need_categories() -> dict[str, tuple[str, ...]]:
+    """need code → the service categories it routes to, in order of preference: the one reading of the
+    need-to-service-category ConceptMap (routing, directory search and the counted events all use it)."""
+    return {
+        need: tuple(t["code"] for t in targets if t.get("code"))
+        for need, targets in concept_map_targets(NEED_TO_CATEGORY_MAP).items()
+    }
 
 
 @lru_cache

@@ -17,9 +17,8 @@ from signpost.db import SessionDep
 from signpost.directory import search
 from signpost.directory import service as directory
 from signpost.errors import Problem
-from signpost.events import prescriber
 from signpost.events.schemas import SignpostCreate
-from signpost.flows import referral as referral_flow
+from signpost.flows import prescribing
 from signpost.geography import service as geography
 from signpost.template import conformance
 from signpost.web import dates, deps, render
@@ -100,7 +99,7 @@ def directory_search(
     hits = []
     if result:
         names = search.organization_names(session, [h.service.organization_id for h in result.hits])
-        known = referral_flow.standing(session=session, service_ids=[h.service.id for h in result.hits])
+        known = prescribing.standing(session=session, service_ids=[h.service.id for h in result.hits])
         hits = [
             {
                 "hit": h,
@@ -144,7 +143,7 @@ def _service_page(
     except Problem as problem:
         raise deps.as_page_problem(problem) from None
     detail = directory.service_detail(session=session, service=record, review_months=settings.review_months)
-    known = referral_flow.standing(session=session, service_ids=[record.id])
+    known = prescribing.standing(session=session, service_ids=[record.id])
     return render.page(
         request,
         settings,
@@ -236,7 +235,7 @@ def _record(
                 errors.setdefault(field if field in kept else "needs", str(err["msg"]))
     if data is not None:
         try:
-            count, _ = prescriber.record_signpost(
+            count, _ = prescribing.record_signpost(
                 session=session,
                 data=data,
                 idempotency_key=idempotency,

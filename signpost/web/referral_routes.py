@@ -13,8 +13,8 @@ from signpost.db import SessionDep
 from signpost.directory import capacity as directory_capacity
 from signpost.directory.models import Service
 from signpost.errors import Problem
-from signpost.flows import referral as referral_flow
-from signpost.referrals import report
+from signpost.flows import prescribing
+from signpost.referrals import notices, report
 from signpost.referrals import service as referrals
 from signpost.referrals.models import Referral
 from signpost.web import charts, deps, render
@@ -47,7 +47,7 @@ def make_referral(
 ) -> HTMLResponse:
     """Make a referral and show its token once, on a slip the person takes to the service."""
     try:
-        issued = referral_flow.make_referral(
+        issued = prescribing.make_referral(
             session=session,
             settings=settings,
             actor=viewer.actor,
@@ -60,7 +60,7 @@ def make_referral(
         session.rollback()
         raise deps.as_page_problem(problem) from None
     session.commit()
-    referral_flow.notify_new(session=session, settings=settings, issued=issued)
+    notices.notify_new(session=session, settings=settings, referral=issued.referral, service_name=issued.service_name)
     record = session.get(Service, issued.referral.service_id)
     phones = []
     if record is not None:
@@ -83,9 +83,7 @@ def make_referral(
 def my_referrals(request: Request, session: SessionDep, settings: SettingsDep, viewer: ReferrerViewer) -> HTMLResponse:
     """Your referrals (a clinician: the practice's) by token and status, late replies marked."""
     actor = viewer.actor
-    rows = referrals.for_referrer(
-        session=session, referrer=referral_flow.referrer_of(actor), practice_ods=actor.practice_ods
-    )
+    rows = referrals.for_referrer(session=session, referrer=notices.referrer_of(actor), practice_ods=actor.practice_ods)
     on = referrals.today()
     names = _service_names(session, list({r.service_id for r in rows}))
     listed = [

@@ -5,18 +5,19 @@ birth date) stays in this process's memory, found by a random cookie; a problem 
 
 import hashlib
 import hmac
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from signpost import db
 from signpost.auth.deps import Public
 from signpost.auth.models import Role
 from signpost.auth.service import Actor
 from signpost.config import Settings
 from signpost.db import SessionDep
-from signpost.flows import smart_writeback
+from signpost.fhir_api.signposting import bundle as signpost_answer
+from signpost.flows import signposting, smart_writeback
 from signpost.geography import service as geography
 from signpost.smart import ehr, sessions
 from signpost.smart import launch as smart
@@ -197,23 +198,25 @@ async def template_submit(request: Request, session: SessionDep, settings: Setti
     form = {k: v for k, v in form.items() if k not in ("postcode", "birth_date")} | _from_record(held)
     if template_routes.first(form, "action") != "submit":
         return _form(request, settings, key, held, form)
-    outcome, value = await run_in_threadpool(template_routes.prepare_form, session, settings, SMART_ACTOR, form)
+    outcome, value = template_routes.form_submission(form)
     if outcome == "invalid":
         item_errors, _ = value
         return _form(request, settings, key, held, form, status=422, errors=item_errors)
-    response, done = value
-
-    def record() -> dict[str, Any]:
-        done.record(session)
-        session.commit()
-        return template_routes.result_view(session, settings, done, practice="your GP practice")
-
-    view = await run_in_threadpool(record)
+    done = await signposting.signpost(
+        session=session,
+        writes=db.writes_through(request.app.state.async_writes, session),
+        submission=value,
+        caller=SMART_ACTOR,
+        settings=settings,
+        idempotency_key=None,
+    )
+    view = await run_in_threadpool(template_routes.result_view, session, settings, done)
+    fhir_base = settings.public_base_url.rstrip("/") + "/fhir"
     written = await smart_writeback.write_back(
         launch=held,
-        response=response,
-        bundle=done.answer,
-        fhir_base=settings.public_base_url.rstrip("/") + "/fhir",
+        response=value.response,
+        bundle=signpost_answer(done, base=fhir_base),
+        fhir_base=fhir_base,
         timeout=settings.ehr_timeout_s,
     )
     sessions.drop(key)  # done: the token, the patient id, postcode and birth date go with it

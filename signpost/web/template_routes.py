@@ -1,22 +1,21 @@
 """The template pages (clinicians): the Questionnaire as a form, submitted through the same `$signpost` function."""
 
 import uuid
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from signpost import db
 from signpost.config import Settings
 from signpost.db import SessionDep
+from signpost.directory import read_model
 from signpost.directory import service as directory
-from signpost.directory.models import Service
 from signpost.errors import Problem
+from signpost.flows import signposting
 from signpost.geography import service as geography
-from signpost.routing import leaflet
-from signpost.routing import submission as signposting
-from signpost.routing.service import Match
+from signpost.routing import Match, leaflet
 from signpost.template import validate
 from signpost.web import dates, render
 from signpost.web import questionnaire as qform
@@ -92,8 +91,8 @@ def _patient_errors(form: dict[str, list[str]]) -> dict[str, str]:
     return found
 
 
-def prepare_form(session: Any, settings: Settings, actor: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
-    """('invalid', (item errors, field errors)) or ('done', (response, signposted)); stores nothing."""
+def form_submission(form: dict[str, list[str]]) -> tuple[str, Any]:
+    """('invalid', (item errors, field errors)) or ('valid', the submission for the signposting flow)."""
     identifier = _first(form, "identifier")
     try:
         identifier = str(uuid.UUID(identifier))
@@ -105,43 +104,15 @@ def prepare_form(session: Any, settings: Settings, actor: Any, form: dict[str, l
     field_errors = _patient_errors(form)
     if item_errors or field_errors:
         return "invalid", (item_errors, field_errors)
-    parameters: list[dict[str, Any]] = [{"name": "response", "resource": response}]
-    if _first(form, "postcode"):
-        parameters.append({"name": "postcode", "valueString": _first(form, "postcode")})
     born, _ = dates.read(dates.parts(_single(form), "birth_date"))
-    if born:
-        parameters.append({"name": "birthDate", "valueDate": born.isoformat()})
-    done = signposting.prepare(
-        session=session,
-        body={"resourceType": "Parameters", "parameter": parameters},
-        caller=actor,
-        settings=settings,
-        idempotency_key=None,
-        base=settings.public_base_url.rstrip("/") + "/fhir",
+    return "valid", signposting.Submission(
+        response=response, postcode=_first(form, "postcode") or None, birth_date=born.isoformat() if born else None
     )
-    return "done", (response, done)
-
-
-def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
-    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
-    outcome, value = prepare_form(session, settings, viewer.actor, form)
-    if outcome == "invalid":
-        return outcome, value
-    _, done = value
-    done.record(session)
-    session.commit()
-    return "done", _result_view(session, settings, done, practice=_practice(settings, viewer))
-
-
-def _practice(settings: Settings, viewer: Any) -> str:
-    return settings.practice_names.get(viewer.actor.practice_ods or "", "your GP practice")
 
 
 def _shown(session: Any, settings: Settings, match: Match, records: dict[str, Any]) -> dict[str, Any]:
     """One offer as the page shows it: why, what it misses, how to reach it, how far it can be trusted."""
     record = records.get(match.service_id)
-    if record is None:
-        record = records[match.service_id] = session.get(Service, match.service_id)
     return {
         "id": match.service_id,
         "name": match.name,
@@ -156,10 +127,11 @@ def _shown(session: Any, settings: Settings, match: Match, records: dict[str, An
     }
 
 
-def _result_view(session: Any, settings: Settings, done: Any, *, practice: str) -> dict[str, Any]:
-    """The page's view of `$signpost`'s answer, from the same domain objects the Bundle was shaped from."""
+def _result_view(session: Any, settings: Settings, done: signposting.Signposted) -> dict[str, Any]:
+    """The page's view of what signposting found: the same domain objects `$signpost`'s Bundle is shaped from."""
     assessment, offers = done.assessment, done.offers
-    records: dict[str, Any] = {}
+    shown = {m.service_id for o in offers for m in [*o.act_now, *o.matches]}
+    records = read_model.services(session=session, service_ids=sorted(shown))
     needs = []
     by_code = {o.need.code: o for o in offers}
     for need in assessment.needs:
@@ -177,16 +149,13 @@ def _result_view(session: Any, settings: Settings, done: Any, *, practice: str) 
                 "services": [_shown(session, settings, m, records) for m in offer.matches] if offer else [],
             }
         )
-    resources = [entry["resource"] for entry in done.answer.get("entry", [])]
-    sms = next((r["payload"][0]["contentString"] for r in resources if r["resourceType"] == "Communication"), "")
-    # Issues that name a need are shown at the top of that need; the rest at the top of the page.
-    warnings = [w["diagnostics"] for w in done.warnings if "details" not in w]
-    content = leaflet.build(offers, practice=practice, on=date.today()) if offers else None
+    # Notices about a need are shown at the top of that need (from its offer); the rest at the top of the page.
+    content = done.leaflet
     return {
         "needs": needs,
         "consent": assessment.consent,
-        "sms": sms,
-        "warnings": warnings,
+        "sms": done.sms or "",
+        "warnings": [notice.text for notice in done.notices],
         "leaflet": content,
         "leaflet_html": leaflet.html_body(content, level=3) if content else "",
         "leaflet_html_large": leaflet.html_body(content, level=2) if content else "",
@@ -207,14 +176,23 @@ async def template_submit(
 async def _finish(
     request: Request, session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]], *, leaflet_only: bool
 ) -> HTMLResponse:
-    try:
-        outcome, value = await run_in_threadpool(_submit, session, settings, viewer, form)
-    except Problem as problem:
-        session.rollback()
-        return _form_page(request, settings, form, status=problem.status, errors={"template": problem.detail})
+    outcome, value = form_submission(form)
     if outcome == "invalid":
         item_errors, field_errors = value
         return _form_page(request, settings, form, status=422, errors=item_errors, field_errors=field_errors)
+    try:
+        done = await signposting.signpost(
+            session=session,
+            writes=db.writes_through(request.app.state.async_writes, session),
+            submission=value,
+            caller=viewer.actor,
+            settings=settings,
+            idempotency_key=None,
+        )
+    except Problem as problem:
+        session.rollback()
+        return _form_page(request, settings, form, status=problem.status, errors={"template": problem.detail})
+    view = await run_in_threadpool(_result_view, session, settings, done)
     kept = [
         (k, v)
         for k, v in form.items()
@@ -227,7 +205,7 @@ async def _finish(
         form_fields=kept,
         leaflet_only=leaflet_only,
         large_print=_first(form, "large_print") == "1",
-        **value,
+        **view,
     )
 
 

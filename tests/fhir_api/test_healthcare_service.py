@@ -100,3 +100,36 @@ def test_unknown_id_is_404_operation_outcome(client, session) -> None:  # type: 
 
 def test_read_needs_a_key(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/fhir/HealthcareService").status_code == 401
+
+
+def _statements_for_search(client, session, params: dict[str, str]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(entries on the page, SQL statements the search ran)."""
+    from sqlalchemy import event
+
+    headers = _clinician(session)
+    ran: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        ran.append(statement)
+
+    event.listen(session.connection().engine, "before_cursor_execute", count)
+    try:
+        body = client.get("/fhir/HealthcareService", params=params, headers=headers).json()
+    finally:
+        event.remove(session.connection().engine, "before_cursor_execute", count)
+    return len(body.get("entry", [])), len(ran)
+
+
+def test_a_search_page_reads_the_directory_in_the_same_statements_however_many_services_it_holds(
+    client,  # type: ignore[no-untyped-def]
+    session,
+) -> None:
+    few, many = token(), token()
+    for i in range(2):
+        make_service(session, name=f"{few} {i}", phones=[{"number": "0113 000 0000"}])
+    for i in range(12):
+        make_service(session, name=f"{many} {i}", phones=[{"number": "0113 000 0000"}])
+    small = _statements_for_search(client, session, {"name": few, "_include": "HealthcareService:organization"})
+    large = _statements_for_search(client, session, {"name": many, "_include": "HealthcareService:organization"})
+    assert (small[0], large[0]) == (4, 24)  # services and their organisations
+    assert large[1] == small[1]

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from signpost.config import request_settings
 from signpost.events import vocabulary
-from signpost.flows import referral as referral_flow
+from signpost.referrals import notices
 from tests.referrals.factories import make_provider, prescriber_key, refer
 
 
@@ -80,7 +80,7 @@ def test_late_referrals_are_counted_in_one_reminder_per_provider(client, session
         text("UPDATE referral SET created_on = :day WHERE id IN (:a, :b)"),
         {"day": date.today() - timedelta(days=14), "a": late[0]["task_id"], "b": late[1]["task_id"]},
     )
-    sent = referral_flow.remind_late(session=session, settings=configured)
+    sent = notices.remind_late(session=session, settings=configured)
     mine = [m for rcpt, m in handler.messages if rcpt == ["intake@advice.example.org"]]
     assert sent >= 1 and len(mine) == 1
     assert "2 referrals" in mine[0]

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from signpost import remember
+from signpost.directory import read_model
 from signpost.routing import service as routing
 from signpost.template import assess, validate
 from tests.routing.factories import LEEDS, make_service
@@ -75,5 +76,5 @@ def test_a_route_does_not_change_what_is_remembered(session: Session) -> None:
     food_and_fuel = {**FOOD, "money": [need("fuel-poverty")]}
     assert names(_routed(session, food_and_fuel, remember=60, category="fuel-energy")) == ["Warm Food"]
     assert names(_routed(session, FOOD, remember=60)) == ["Warm Food"]
-    held = routing._remembered.held(["food", "fuel-energy"], 60, session)
+    held = read_model._remembered.held(["food", "fuel-energy"], 60, session)
     assert [c.categories for services in held.values() for c in services.values()] == [set(), set()]

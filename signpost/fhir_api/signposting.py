@@ -1,50 +1,22 @@
-"""`$signpost`: validate, assess, place, route, count once, and answer with a collection Bundle."""
+"""The FHIR shape of signposting: a QuestionnaireResponse (or Parameters) in, a collection Bundle out."""
 
 import base64
 import hashlib
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from itertools import count
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-from sqlmodel import Session
-
-from signpost import events
-from signpost.auth import Caller
-from signpost.config import Settings
 from signpost.errors import Problem
-from signpost.geography import service as geography
-from signpost.routing import leaflet
-from signpost.routing.service import Match, Offer, route
+from signpost.flows.signposting import Notice, Signposted, Submission
+from signpost.routing import Match, Offer, leaflet
 from signpost.template import conformance
 from signpost.template.extract import observations, response_reference
-from signpost.template.needs import Assessment, assess
-from signpost.template.validation import validate
 
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 REASON_EXTENSION = f"{conformance.BASE}/StructureDefinition/match-reason"
 # Fixed namespace so that a retry (same HMAC key) gets the same resource ids back.
 ID_NAMESPACE = uuid.UUID("6f1c2a52-2f43-4c1e-9a57-6d8f3d0b7a11")
-
-
-@dataclass
-class Submission:
-    """What arrived: the response and, in memory only, the patient's postcode and birth date."""
-
-    response: dict[str, Any]
-    postcode: str | None = None
-    birth_date: str | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _warning(code: str, text: str, expression: str | None = None) -> dict[str, Any]:
-    found: dict[str, Any] = {"severity": "warning", "code": code, "diagnostics": text}
-    if expression:
-        found["expression"] = [expression]
-    return found
 
 
 def unwrap(body: Any, *, names: tuple[str, ...] = ("response", "questionnaire-response")) -> Submission:
@@ -95,80 +67,11 @@ def _from_contained_patient(submission: Submission) -> None:
                 submission.birth_date = contained.get("birthDate")
 
 
-def checked_assessment(response: dict[str, Any]) -> tuple[dict[str, Any], Assessment]:
-    """Validate against the template (400 for structure, 422 for the template's rules) and assess."""
-    checked, issues = validate(response)
-    if checked is None:
-        status = (
-            400
-            if all(i["code"] == "structure" for i in issues) and issues[0]["expression"] == ["QuestionnaireResponse"]
-            else 422
-        )
-        raise Problem(status, "The QuestionnaireResponse does not fit the template.", issues=issues)
-    return checked.response, assess(checked)
-
-
-def _place(session: Session, submission: Submission, settings: Settings) -> geography.Place | None:
-    if not submission.postcode:
-        submission.warnings.append(
-            _warning("incomplete", "No postcode was given: ward and deprivation are counted as unknown.")
-        )
-        return None
-    try:
-        place = geography.resolve(session, submission.postcode, settings=settings)
-    except geography.InvalidPostcode:
-        submission.warnings.append(
-            _warning(
-                "value",
-                "The postcode is not a UK postcode: ward and deprivation are counted as unknown.",
-                "Parameters.parameter.where(name='postcode')",
-            )
-        )
-        return None
-    if not place.known:
-        submission.warnings.append(
-            _warning(
-                "not-found",
-                "The postcode is not in the loaded area: ward and deprivation are counted as unknown.",
-                "Parameters.parameter.where(name='postcode')",
-            )
-        )
-    return place
-
-
-def _age(submission: Submission, today: date) -> tuple[int | None, str]:
-    if not submission.birth_date:
-        return None, "unknown"
-    try:
-        born = date.fromisoformat(str(submission.birth_date)[:10])
-    except ValueError:
-        born = None
-    if born is None or born > today:
-        submission.warnings.append(_warning("value", "The birth date is not a usable date: age is counted as unknown."))
-        return None, "unknown"
-    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return years, geography.age_band(born, today)
-
-
-def _idempotency(
-    response: dict[str, Any], header: str | None, caller: Caller, settings: Settings, warnings: list[dict[str, Any]]
-) -> str:
-    given = response.get("identifier")
-    identifier: dict[str, Any] = given if isinstance(given, dict) else {}
-    if identifier.get("value"):
-        raw = f"identifier:{identifier.get('system', '')}|{identifier['value']}"
-    elif header and header.strip():
-        raw = f"header:{header.strip()}"
-    else:
-        warnings.append(
-            _warning(
-                "incomplete",
-                "The response has no identifier and no Idempotency-Key was sent: a retry would be counted again.",
-            )
-        )
-        raw = f"random:{uuid.uuid4()}"
-    scope = f"template:{caller.practice_ods or caller.key_id}"
-    return events.key_hmac(settings.secret_key, scope, raw)
+def _issue(notice: Notice) -> dict[str, Any]:
+    found: dict[str, Any] = {"severity": "warning", "code": notice.code, "diagnostics": notice.text}
+    if notice.expression:
+        found["expression"] = [notice.expression]
+    return found
 
 
 def _healthcare_service(service: Match) -> dict[str, Any]:
@@ -190,92 +93,6 @@ def _healthcare_service(service: Match) -> dict[str, Any]:
     if telecom:
         resource["telecom"] = telecom
     return resource
-
-
-@dataclass
-class Signposted:
-    """`$signpost`'s answer, and the events to count once under `key`."""
-
-    answer: dict[str, Any]
-    key: str
-    events: list[events.NewEvent]
-    # The domain objects the answer was shaped from, for the web page to render the same thing.
-    assessment: Assessment | None = None
-    offers: list[Offer] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-
-    def record(self, session: Session) -> None:
-        """Store the events through `session`; the caller commits. (Done last, so that the commit follows at once:
-        a writer holds SQLite's lock for the insert alone, not while the answer is built.)"""
-        if self.events:
-            events.record(session=session, key=self.key, source="template", events=self.events)
-
-    async def record_now(self, pool: AsyncConnectionPool) -> None:
-        """Store the events through `pool` (PostgreSQL): committed by the time this returns."""
-        if self.events:
-            await events.record_now(pool, key=self.key, source="template", events=self.events)
-
-
-def prepare(
-    *,
-    session: Session,
-    body: Any,
-    caller: Caller,
-    settings: Settings,
-    idempotency_key: str | None,
-    base: str,
-    now: datetime | None = None,
-) -> Signposted:
-    """Everything `$signpost` does but its write (`Signposted.record`): the database is only read. Raises Problem
-    (nothing stored) on bad input."""
-    now = now or datetime.now(UTC)
-    submission = unwrap(body)
-    response, assessment = checked_assessment(submission.response)
-    today = now.date()
-    place = _place(session, submission, settings)
-    age, band = _age(submission, today)
-    key = _idempotency(response, idempotency_key, caller, settings, submission.warnings)
-    offers: list[Offer] = []
-    if assessment.consent:
-        offers = route(
-            session=session,
-            assessment=assessment,
-            place=place,
-            age=age,
-            per_need=settings.matches_per_need,
-            local_authorities=settings.local_authorities,
-            now=now,
-            remember_seconds=settings.routing_cache_seconds,
-        )
-    elif assessment.needs:
-        submission.warnings.append(
-            _warning(
-                "informational",
-                "The patient did not agree to be signposted: no services are offered, no leaflet or text message is "
-                "made, and nothing is counted (not even that needs were found).",
-            )
-        )
-    practice = settings.practice_names.get(caller.practice_ods or "", "your GP practice")
-    answer = _bundle(response, assessment, offers, submission.warnings, key, base, now, practice)
-    known = place is not None and place.known
-    new_events = [
-        events.NewEvent(
-            occurred_on=today,
-            kind="signposted",
-            source="template",
-            need_code=offer.need.code,
-            category_code=offer.category_code,
-            services_offered=[m.service_id for m in offer.matches],
-            ward_code=place.ward_code if known and place else None,
-            ward_vintage=place.ward_vintage if known and place else None,
-            imd_decile=place.imd_decile if known and place else None,
-            imd_year=place.imd_year if known and place else None,
-            age_band=band,
-            practice_ods=caller.practice_ods,
-        )
-        for offer in offers
-    ]
-    return Signposted(answer, key, new_events, assessment, offers, submission.warnings)
 
 
 def need_issues(offers: list[Offer]) -> list[dict[str, Any]]:
@@ -352,17 +169,10 @@ def _flag(flag_id: str, offer: Offer, subject: dict[str, Any], when: str) -> dic
     }
 
 
-def _bundle(
-    response: dict[str, Any],
-    assessment: Assessment,
-    offers: list[Offer],
-    warnings: list[dict[str, Any]],
-    key: str,
-    base: str,
-    now: datetime,
-    practice: str,
-) -> dict[str, Any]:
-    ids = _resource_ids(key)
+def bundle(done: Signposted, *, base: str) -> dict[str, Any]:
+    """`$signpost`'s answer: services with reasons, draft requests, flags, observations, leaflet, SMS, warnings."""
+    response, assessment, offers, now = done.response, done.assessment, done.offers, done.now
+    ids = _resource_ids(done.key)
 
     def new_id() -> str:
         return next(ids)
@@ -375,14 +185,6 @@ def _bundle(
     subject = response.get("subject") if isinstance(response.get("subject"), dict) else None
     if not subject or str(subject.get("reference", "")).startswith("#"):
         subject = {"display": "The patient"}
-    if any(o.need.sensitive for o in offers):
-        warnings.append(
-            _warning(
-                "informational",
-                "Sensitive needs are left out of the leaflet and the SMS: give those services in person.",
-            )
-        )
-    warnings[:0] = need_issues(offers)
 
     def add_service(match: Match) -> None:
         if match.service_id not in services_done:
@@ -417,8 +219,8 @@ def _bundle(
             entries.append({"fullUrl": f"urn:uuid:{request['id']}", "resource": request})
     for observation in observations(response, assessment, new_id):
         entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
-    if offers:
-        content = leaflet.build(offers, practice=practice, on=now.date())
+    content = done.leaflet
+    if content is not None:
         document = {
             "resourceType": "DocumentReference",
             "id": new_id(),
@@ -447,25 +249,16 @@ def _bundle(
             "context": {"related": [response_reference(response)]},
         }
         entries.append({"fullUrl": f"urn:uuid:{document['id']}", "resource": document})
-    message = leaflet.sms(offers)
-    if message and not assessment.preferences.no_phone:
+    if done.sms:
         sms = {
             "resourceType": "Communication",
             "id": new_id(),
             "status": "preparation",
             "category": [{"text": "SMS to the patient"}],
-            "payload": [{"contentString": message}],
+            "payload": [{"contentString": done.sms}],
         }
         entries.append({"fullUrl": f"urn:uuid:{sms['id']}", "resource": sms})
-    elif offers:
-        warnings.append(
-            _warning(
-                "informational",
-                "No text message: the patient has no phone."
-                if assessment.preferences.no_phone
-                else "No text message: there is no service with a phone number or website to send.",
-            )
-        )
+    warnings = need_issues(offers) + [_issue(notice) for notice in done.notices]
     outcome = {
         "resourceType": "OperationOutcome",
         "id": new_id(),

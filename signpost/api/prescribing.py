@@ -1,4 +1,4 @@
-"""Recording signposts and referrals (social prescribers)."""
+"""Prescribing over the API: record signposts, make a referral (see `flows.prescribing`)."""
 
 import uuid
 from typing import Annotated
@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Header, Response
 from signpost.auth import Caller, Role, allow
 from signpost.config import SettingsDep
 from signpost.db import SessionDep
-from signpost.events import prescriber
 from signpost.events.schemas import (
     SignpostBatch,
     SignpostBatchRecorded,
@@ -16,12 +15,17 @@ from signpost.events.schemas import (
     SignpostItemRecorded,
     SignpostRecorded,
 )
+from signpost.flows import prescribing
+from signpost.referrals import notices
+from signpost.referrals.schemas import ReferralCreate, ReferralIssued
 
-router = APIRouter(prefix="/api/v1/signposts", tags=["events"])
+signposts = APIRouter(prefix="/api/v1/signposts", tags=["events"])
+referrals = APIRouter(tags=["referrals"])
 PrescriberDep = Annotated[Caller, Depends(allow(Role.prescriber))]
+ReferrerDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber))]
 
 
-@router.post("", status_code=201, response_model=SignpostRecorded, operation_id="record_signpost")
+@signposts.post("", status_code=201, response_model=SignpostRecorded, operation_id="record_signpost")
 def record_signpost(
     body: SignpostCreate,
     response: Response,
@@ -31,7 +35,7 @@ def record_signpost(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SignpostRecorded:
     """Record that someone was signposted or referred; a retry with the same Idempotency-Key counts once."""
-    count, replayed = prescriber.record_signpost(
+    count, replayed = prescribing.record_signpost(
         session=session,
         data=body,
         idempotency_key=idempotency_key or uuid.uuid4().hex,
@@ -44,12 +48,12 @@ def record_signpost(
     return SignpostRecorded(recorded=count, needs=list(dict.fromkeys(body.needs)))
 
 
-@router.post("/batch", status_code=201, response_model=SignpostBatchRecorded, operation_id="record_signposts")
+@signposts.post("/batch", status_code=201, response_model=SignpostBatchRecorded, operation_id="record_signposts")
 def record_signposts(
     body: SignpostBatch, session: SessionDep, settings: SettingsDep, actor: PrescriberDep
 ) -> SignpostBatchRecorded:
     """Record up to 1,000 signposts at once, all or none; each item's idempotency_key makes its retry count once."""
-    outcomes = prescriber.record_signposts(
+    outcomes = prescribing.record_signposts(
         session=session,
         items=body.signposts,
         scope=f"prescriber-key:{actor.key_id}",
@@ -64,4 +68,26 @@ def record_signposts(
         recorded=sum(r.recorded for r in results if not r.replayed),
         replayed=sum(r.replayed for r in results),
         results=results,
+    )
+
+
+@referrals.post("/api/v1/referrals", status_code=201, response_model=ReferralIssued, operation_id="make_referral")
+def make_referral(
+    body: ReferralCreate, session: SessionDep, settings: SettingsDep, actor: ReferrerDep
+) -> ReferralIssued:
+    """Refer to a service for a need: returns the token for the person, shown this once only."""
+    issued = prescribing.make_referral(
+        session=session,
+        settings=settings,
+        actor=actor,
+        service_id=body.service,
+        need_code=body.need,
+        postcode=body.postcode,
+        source="api",
+    )
+    session.commit()
+    notices.notify_new(session=session, settings=settings, referral=issued.referral, service_name=issued.service_name)
+    r = issued.referral
+    return ReferralIssued(
+        token=issued.token, task_id=r.id, service=r.service_id, status=r.status, created_on=r.created_on
     )

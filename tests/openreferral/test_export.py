@@ -7,7 +7,7 @@ import json
 from sqlalchemy import delete
 from sqlmodel import col
 
-from signpost.directory import exporter, importer
+from signpost.directory import importer
 from signpost.directory.models import (
     Accessibility,
     Contact,
@@ -26,6 +26,7 @@ from signpost.directory.models import (
     ServiceTaxonomy,
     TaxonomyTerm,
 )
+from signpost.openreferral import exporter
 from tests.directory.factories import load_categories
 from tests.factories import bearer, make_key
 from tests.openreferral.factories import load, oruk_service

@@ -1,5 +1,7 @@
-"""Signposts and referrals recorded by social prescribers: checked, made anonymous, counted once."""
+"""Prescribing: signposts and referrals made by social prescribers, checked, made anonymous and counted once; a
+referral also checks the offer and issues a token."""
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -7,11 +9,21 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, select
 from sqlmodel import Session
 
+from signpost.auth.service import Actor
+from signpost.config import Settings
+from signpost.directory import capacity as directory_capacity
+from signpost.directory import service as directory
+from signpost.directory.models import Service, ServiceTaxonomy, TaxonomyTerm
 from signpost.errors import Problem
 from signpost.events import vocabulary
 from signpost.events.schemas import SignpostBatchItem, SignpostCreate
 from signpost.events.service import NewEvent, key_hmac, record_many
+from signpost.geography import service as geography
 from signpost.ods import service as ods
+from signpost.referrals import notices
+from signpost.referrals import service as referrals
+from signpost.referrals.models import Referral
+from signpost.template import conformance
 
 # A batch's problem JSON lists every error; its one-line detail names the first few.
 _ERRORS_IN_DETAIL = 10
@@ -20,8 +32,6 @@ _ERRORS_IN_DETAIL = 10
 @lru_cache
 def _categories_query() -> Select:  # type: ignore[type-arg]
     """Each asked-for service that exists, with each of its service-category codes (None when it has none)."""
-    from signpost.directory.models import Service, ServiceTaxonomy, TaxonomyTerm
-
     services = Service.__table__  # type: ignore[attr-defined]
     links = ServiceTaxonomy.__table__  # type: ignore[attr-defined]
     terms = TaxonomyTerm.__table__  # type: ignore[attr-defined]
@@ -48,7 +58,7 @@ def service_categories(*, session: Session, service_ids: list[str]) -> dict[str,
 def category_for(need: str, offered: list[list[str]]) -> str | None:
     """The category an event counts under: the need's preferred category among the services' taxonomy."""
     held = [code for codes in offered for code in sorted(codes)]
-    for preferred in vocabulary.categories_for_need().get(need, ()):
+    for preferred in conformance.need_categories().get(need, ()):
         if preferred in held:
             return preferred
     return held[0] if held else None
@@ -58,8 +68,6 @@ def _place(
     session: Session, postcode: str | None, birth_date: date | None, on: date
 ) -> tuple[dict[str, object], list[dict[str, str]]]:
     """Coarse attributes from the identifying ones, computed in memory (the inputs go no further), and errors."""
-    from signpost.geography import service as geography
-
     found: dict[str, object] = {"age_band": "unknown"}
     errors = []
     if postcode:
@@ -183,3 +191,81 @@ def record_signposts(
 def coarse_place(*, session: Session, postcode: str | None, on: date) -> tuple[dict[str, object], list[dict[str, str]]]:
     """A postcode's ward and IMD decile (unknown when not held), worked out in memory; the postcode is not kept."""
     return _place(session, postcode, None, on)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A referral just made, with the token the person takes to the provider (shown this once only)."""
+
+    referral: Referral
+    token: str
+    service_name: str
+
+
+def make_referral(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    service_id: str,
+    need_code: str,
+    postcode: str | None,
+    source: str,
+    on: date | None = None,
+) -> Issued:
+    """Refer to one service for one need: a 422 names what is wrong; a service not taking referrals is a 409."""
+    on = on or referrals.today()
+    errors = []
+    if need_code not in vocabulary.need_codes():
+        errors.append({"loc": "need", "message": f"unknown need code '{need_code}'"})
+    try:
+        service = directory.get_service(session=session, service_id=service_id)
+    except Problem:
+        errors.append({"loc": "service", "message": f"unknown service '{service_id}'"})
+        service = None
+    if errors:
+        raise Problem(422, "; ".join(f"{e['loc']}: {e['message']}" for e in errors), errors=errors)
+    assert service is not None
+    if not directory.is_active(service):
+        raise Problem(409, f"{service.name} is not active in the directory, so it cannot take referrals.")
+    stated = directory_capacity.capacities(session=session, service_ids=[service.id]).get(service.id)
+    if stated is not None and not stated.taking:
+        raise Problem(409, f"{service.name} says it is not taking referrals (since {stated.set_on.isoformat()}).")
+    # The postcode becomes a ward and decile here and goes no further (the same rule as a signposting event).
+    place, place_errors = coarse_place(session=session, postcode=postcode, on=on)
+    if place_errors:
+        raise Problem(422, "postcode: not a UK postcode", errors=place_errors)
+    categories = service_categories(session=session, service_ids=[service.id])
+    data = referrals.NewReferral(
+        service_id=service.id,
+        organization_id=service.organization_id,
+        need_code=need_code,
+        category_code=category_for(need_code, [categories.get(service.id, [])]),
+        ward_code=place.get("ward_code"),  # type: ignore[arg-type]
+        ward_vintage=place.get("ward_vintage"),  # type: ignore[arg-type]
+        imd_decile=place.get("imd_decile"),  # type: ignore[arg-type]
+        imd_year=place.get("imd_year"),  # type: ignore[arg-type]
+        practice_ods=actor.practice_ods,
+        referrer=notices.referrer_of(actor),
+        source=source,
+    )
+    referral, token = referrals.create(session=session, secret_key=settings.secret_key, data=data, on=on)
+    # Retention without a scheduler: each new referral clears those closed longer ago than the period.
+    referrals.purge(session=session, on=on, months=settings.referral_retention_months)
+    return Issued(referral=referral, token=token, service_name=service.name)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a reader is told about services' referrals: stated capacity and reply time, by service id."""
+
+    capacity: dict[str, directory_capacity.Capacity]
+    reply_time: dict[str, referrals.ReplyTime]
+
+
+def standing(*, session: Session, service_ids: list[str]) -> Standing:
+    """Capacity and reply times for services shown in search and on their pages."""
+    return Standing(
+        capacity=directory_capacity.capacities(session=session, service_ids=service_ids),
+        reply_time=referrals.reply_times(session=session, service_ids=service_ids, on=referrals.today()),
+    )
