@@ -222,6 +222,15 @@ def _busy(error: OperationalError) -> bool:
     return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
 
 
+# Set while a loop-safe helper below runs database work on the event loop on purpose (tests tell it from a mistake).
+_by_helper: ContextVar[bool] = ContextVar("signpost_db_by_helper", default=False)
+
+
+def on_loop_by_helper() -> bool:
+    """Whether the database work now running on the event loop was put there by run_and_commit or run_from_memory."""
+    return _by_helper.get()
+
+
 async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: bool = False) -> T:
     """Run a request's synchronous database work, which writes, and commit it.
 
@@ -241,6 +250,7 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
             # find it held and queue behind.)
             await run_in_threadpool(raw.wait_for_writer_lock)
         raw.refuse_when_busy()
+        marked = _by_helper.set(True)
         try:
             result = work()
         except Exception as error:
@@ -251,6 +261,8 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
         else:
             session.commit()
             return result
+        finally:
+            _by_helper.reset(marked)
     return await run_in_threadpool(_work_and_commit, session, work)
 
 
@@ -285,13 +297,14 @@ async def run_from_memory(session: Session, work: Callable[[], T], *, may_block:
     Work that `may_block` on the network goes straight to a thread.
     """
     if not may_block:
-        marked = _on_loop.set(True)
+        marked, helped = _on_loop.set(True), _by_helper.set(True)
         try:
             return work()
         except WouldWait:
             pass
         finally:
             _on_loop.reset(marked)
+            _by_helper.reset(helped)
     return await run_in_threadpool(work)
 
 

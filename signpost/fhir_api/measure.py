@@ -5,6 +5,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from signpost.auth import Caller, Public, Role, allow
 from signpost.config import Settings, SettingsDep
@@ -126,4 +127,8 @@ async def evaluate_measure_post(
 ) -> FhirResponse:
     """$evaluate-measure with its inputs in a Parameters body (periodStart, periodEnd, reportType)."""
     inputs = operation_inputs(await read_json_body(request), names=INPUTS)
-    return FhirResponse(_evaluate(session=session, settings=settings, measure_id=measure_id, inputs=inputs))
+    # The report's queries run in a worker thread: only reading the body needs the event loop.
+    report = await run_in_threadpool(
+        _evaluate, session=session, settings=settings, measure_id=measure_id, inputs=inputs
+    )
+    return FhirResponse(report)

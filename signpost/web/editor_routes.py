@@ -789,7 +789,7 @@ async def editor_import(
         records = importer.iter_file_records(upload.file, None, upload.filename)
         await run_in_threadpool(_import_and_finish, session, records, report, viewer.actor.name)
     except importer.FeedError as exc:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         return _page(
             request,
             settings,

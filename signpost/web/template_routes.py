@@ -210,7 +210,7 @@ async def _finish(
     try:
         outcome, value = await run_in_threadpool(_submit, session, settings, viewer, form)
     except Problem as problem:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         return _form_page(request, settings, form, status=problem.status, errors={"template": problem.detail})
     if outcome == "invalid":
         item_errors, field_errors = value
