@@ -117,7 +117,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
     settings: Settings = app.state.settings
-    engine = db.get_engine(settings)
+    engine = app.state.engine
     async with contextlib.AsyncExitStack() as stack:
         writes = db.async_pool(engine)
         if writes is not None:
@@ -152,7 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.metrics = Metrics()
+    # The one source of settings and engine for this app's requests (dependencies read them here, not globals).
     app.state.settings = settings
+    app.state.engine = db.get_engine(settings)
     app.state.async_writes = None  # PostgreSQL: a pool of async connections while the app runs (its lifespan)
     install_handlers(app)
     web_errors.install(app)

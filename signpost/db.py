@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import psycopg
-from fastapi import Depends
+from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -373,15 +373,24 @@ def _engine_for(url: str) -> Engine:
 
 
 def get_engine(settings: Settings | None = None) -> Engine:
-    """The shared engine for the configured database."""
+    """The engine for `settings`' database (the environment's when None), one per database in the process.
+
+    Apps built by create_app keep theirs in app.state.engine; requests reach it there, commands through this.
+    """
     return _engine_for((settings or get_settings()).effective_database_url)
 
 
-async def get_session() -> AsyncIterator[Session]:
-    """A session per request; routes commit, services never do."""
+def app_engine(request: Request) -> Engine:
+    """The engine of the app serving `request` (create_app's settings name its database)."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request on the app's own engine; routes commit, services never do."""
     # Async, so a request does not pay two trips to a worker thread for it: making a session does no I/O, and
     # closing one does only when the route left a transaction open (then it runs in a worker thread).
-    session = Session(get_engine())
+    session = Session(app_engine(request))
     try:
         yield session
     finally:

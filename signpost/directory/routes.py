@@ -298,6 +298,7 @@ def search(
         need=need,
         age=age,
         ward_code=ward,
+        local_authorities=settings.local_authorities,
         delivery=delivery,
         language=language,
         free=free,
