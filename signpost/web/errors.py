@@ -15,4 +15,5 @@ def install(app: FastAPI) -> None:
         if 300 <= exc.status < 400:
             return RedirectResponse(exc.headers.get("Location", "/sign-in"), status_code=exc.status)
         title = {403: "You cannot do this", 404: "Page not found"}.get(exc.status, "Sorry, there is a problem")
-        return render.page(request, request.app.state.settings, "error.html", status=exc.status, title=title, detail=exc.detail)
+        settings = request.app.state.settings
+        return render.page(request, settings, "error.html", status=exc.status, title=title, detail=exc.detail)
