@@ -27,7 +27,7 @@ from signpost.auth import users
 from signpost.cds_hooks import auth as cds_auth
 from signpost.config import Settings, TrustedEhr, request_settings
 from signpost.directory.models import ServiceAtLocation
-from tests.factories import bearer, make_key
+from tests.factories import bearer, make_key, request_session
 from tests.openreferral.factories import oruk_service
 from tests.referrals.factories import make_provider
 from tests.routing.factories import make_service
@@ -98,7 +98,7 @@ def whole_app(settings: Settings, session: Session, ehr: Ehr) -> Iterator[tuple[
     trusted = TrustedEhr(issuer=ehr.fhir_base, jwks_url=EHR_BASE + "/jwks", client_id=CLIENT_ID)
     ehr_settings = settings.model_copy(update={"trusted_ehrs": [trusted], "public_base_url": SIGNPOST})
     app = create_app(ehr_settings)
-    app.dependency_overrides[db.get_session] = lambda: session
+    app.dependency_overrides[db.get_session] = request_session(session)
     app.dependency_overrides[request_settings] = lambda: ehr_settings
     with TestClient(create_ehr(ehr), base_url=EHR_BASE) as ehr_browser:
 

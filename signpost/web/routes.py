@@ -122,7 +122,6 @@ def sign_in(
             next=_safe_next(next),
             username=username,
         )
-    session.commit()
     response = render.redirect(_safe_next(next))
     deps.set_cookie(request, response, deps.SESSION_COOKIE, token, max_age=users.SESSION_HOURS * 3600)
     response.delete_cookie(deps.PRE_COOKIE, path="/")
@@ -151,7 +150,6 @@ def sign_out(
     """End this browser's session."""
     deps.check_csrf(request, settings, csrf_token)
     users.end_session(session=session, token=viewer.token)
-    session.commit()
     response = render.redirect("/sign-in")
     response.delete_cookie(deps.SESSION_COOKIE, path="/")
     return response
@@ -225,7 +223,6 @@ def admin_create_key(
         return _keys_page(
             request, session, settings, status=problem.status, errors=render.error_messages(problem.errors), form=form
         )
-    session.commit()
     response = render.redirect("/admin/keys")
     response.set_cookie(
         NEW_KEY_COOKIE,
@@ -251,7 +248,6 @@ def admin_revoke_key(
     """Revoke a key."""
     deps.check_csrf(request, settings, csrf_token)
     keys.revoke_key(session=session, key_id=key_id)
-    session.commit()
     return render.redirect("/admin/keys")
 
 
@@ -324,7 +320,6 @@ def admin_create_user(
         return _users_page(
             request, session, settings, status=problem.status, errors=render.error_messages(problem.errors), form=form
         )
-    session.commit()
     return _users_page(request, session, settings, notice=f"{user.username} can now sign in as {user.role}.")
 
 
@@ -343,7 +338,6 @@ def admin_disable_user(
         user = users.disable_user(session=session, user_id=user_id)
     except Problem as problem:
         return _users_page(request, session, settings, status=problem.status, errors={"user": problem.detail})
-    session.commit()
     return render.redirect(f"/admin/users?done=disabled&user={user.id}")
 
 
@@ -362,7 +356,6 @@ def admin_enable_user(
         user = users.enable_user(session=session, user_id=user_id)
     except Problem as problem:
         raise deps.as_page_problem(problem) from None
-    session.commit()
     return render.redirect(f"/admin/users?done=enabled&user={user.id}")
 
 
@@ -390,5 +383,4 @@ def admin_reset_password(
             status=problem.status,
             errors={f"password-{user_id}": f"New password: {problem.errors[0]['message']}"},
         )
-    session.commit()
     return render.redirect(f"/admin/users?done=password&user={user.id}")

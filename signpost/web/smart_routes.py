@@ -205,7 +205,7 @@ async def template_submit(request: Request, session: SessionDep, settings: Setti
 
     def record() -> dict[str, Any]:
         done.record(session)
-        session.commit()
+        session.commit()  # before the write-back to the EHR: no transaction held open while the network answers
         return template_routes.result_view(session, settings, done, practice="your GP practice")
 
     view = await run_in_threadpool(record)

@@ -123,13 +123,12 @@ def prepare_form(session: Any, settings: Settings, actor: Any, form: dict[str, l
 
 
 def _submit(session: Any, settings: Settings, viewer: Any, form: dict[str, list[str]]) -> tuple[str, Any]:
-    """('invalid', (item errors, field errors)) or ('done', result view); commits only a complete submission."""
+    """('invalid', (item errors, field errors)) or ('done', result view); records only a complete submission."""
     outcome, value = prepare_form(session, settings, viewer.actor, form)
     if outcome == "invalid":
         return outcome, value
     _, done = value
     done.record(session)
-    session.commit()
     return "done", _result_view(session, settings, done, practice=_practice(settings, viewer))
 
 
