@@ -4,6 +4,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
+from dateutil.relativedelta import relativedelta
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -53,8 +54,8 @@ def period_bound(name: str, value: str | None, *, end: bool) -> date:
             first = date(year, int(month), 1)
             if not end:
                 return first
-            following = date(year + first.month // 12, first.month % 12 + 1, 1)
-            return date.fromordinal(following.toordinal() - 1)
+            last: date = first + relativedelta(day=31)  # a day past the month's end is its end
+            return last
         return date(year, int(month), int(day))
     except ValueError:
         raise _bad(name, f"{value!r} is not a real date") from None
