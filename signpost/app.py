@@ -40,6 +40,7 @@ from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
 from signpost.referrals.routes import router as referrals_router
 from signpost.web import errors as web_errors
+from signpost.web import routes as web_routes
 from signpost.web.routes import router as web_router
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in _routers():
         app.include_router(router)
+    web_routes.mount_assets(app)
     enforce_declared_roles(app)
 
     app.add_middleware(SecurityHeadersMiddleware)
