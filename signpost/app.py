@@ -40,6 +40,7 @@ from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
 from signpost.referrals.routes import router as referrals_router
 from signpost.web import errors as web_errors
+from signpost.web import routes as web_routes
 from signpost.web.routes import router as web_router
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
@@ -118,7 +119,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.freeze()
         gc.set_threshold(10_000, 10, 10)
     settings: Settings = app.state.settings
-    engine = db.get_engine(settings)
+    engine = app.state.engine
     async with contextlib.AsyncExitStack() as stack:
         writes = db.async_pool(engine)
         if writes is not None:
@@ -153,7 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.metrics = Metrics()
+    # The one source of settings and engine for this app's requests (dependencies read them here, not globals).
     app.state.settings = settings
+    app.state.engine = db.get_engine(settings)
     app.state.async_writes = None  # PostgreSQL: a pool of async connections while the app runs (its lifespan)
     install_handlers(app)
     web_errors.install(app)
@@ -172,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in _routers():
         app.include_router(router)
+    web_routes.mount_assets(app)
     enforce_declared_roles(app)
 
     app.add_middleware(SecurityHeadersMiddleware)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -129,10 +129,11 @@ def get_settings() -> Settings:
     return load_dev_secrets(Settings())
 
 
-async def request_settings() -> Settings:
-    """get_settings as a route dependency (tests override this one). Async, because FastAPI runs a plain function
-    dependency in its thread pool: a trip to a worker thread, per request, for a cached value."""
-    return get_settings()
+async def request_settings(request: Request) -> Settings:
+    """The settings of the app serving the request (create_app's), as a route dependency (tests override this one).
+    Async, because FastAPI runs a plain function dependency in its thread pool: a trip to a worker thread."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(request_settings)]

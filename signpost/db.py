@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import psycopg
-from fastapi import Depends
+from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import QueuePool, StaticPool
 from sqlmodel import Session, SQLModel
 from starlette.concurrency import run_in_threadpool
 
@@ -142,17 +142,16 @@ def make_engine(url: str) -> Engine:
     """An engine with the project's connection settings for either database."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1] if "///" in url else ""
+        connect_args = {"check_same_thread": False, "timeout": BUSY_SECONDS, "factory": _QueuedWriter}
+        if not path or path == ":memory:":
+            # An in-memory database lives as long as its one connection, so every thread shares that one.
+            engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+        else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # Pools hold as many connections as the 40 worker threads sync routes run in (anyio's default limit),
-        # so no thread waits on a connection whose holder needs a thread to give it back.
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": BUSY_SECONDS, "factory": _QueuedWriter},
-            pool_size=20,
-            max_overflow=20,
-        )
+            # Pools hold as many connections as the 40 worker threads sync routes run in (anyio's default limit),
+            # so no thread waits on a connection whose holder needs a thread to give it back.
+            engine = create_engine(url, connect_args=connect_args, pool_size=20, max_overflow=20)
         writer_lock = threading.Lock()
 
         def on_connect(dbapi_connection: Any, record: Any) -> None:
@@ -222,6 +221,23 @@ def _busy(error: OperationalError) -> bool:
     return isinstance(error.orig, sqlite3.OperationalError) and "locked" in str(error.orig)
 
 
+# Set while a loop-safe helper below runs database work on the event loop on purpose (tests tell it from a mistake).
+_by_helper: ContextVar[bool] = ContextVar("signpost_db_by_helper", default=False)
+
+
+def _on_loop_by_helper(work: Callable[..., T], *args: Any) -> T:
+    marked = _by_helper.set(True)
+    try:
+        return work(*args)
+    finally:
+        _by_helper.reset(marked)
+
+
+def on_loop_by_helper() -> bool:
+    """Whether the database work now running on the event loop was put there by run_and_commit or run_from_memory."""
+    return _by_helper.get()
+
+
 async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: bool = False) -> T:
     """Run a request's synchronous database work, which writes, and commit it.
 
@@ -233,7 +249,7 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
     blocks nobody else. On PostgreSQL (round trips), or for work that `may_block` on the network, the work runs in
     a worker thread.
     """
-    raw = None if may_block else _sqlite_connection(session)
+    raw = None if may_block else _on_loop_by_helper(_sqlite_connection, session)
     if raw is not None:
         while not raw.holds_lock and not raw.take_writer_lock(wait=False):
             # A thread holds it: wait off the loop until it is free, then take it here. (Taken in the thread, it
@@ -241,6 +257,7 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
             # find it held and queue behind.)
             await run_in_threadpool(raw.wait_for_writer_lock)
         raw.refuse_when_busy()
+        marked = _by_helper.set(True)
         try:
             result = work()
         except Exception as error:
@@ -251,6 +268,8 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
         else:
             session.commit()
             return result
+        finally:
+            _by_helper.reset(marked)
     return await run_in_threadpool(_work_and_commit, session, work)
 
 
@@ -285,13 +304,14 @@ async def run_from_memory(session: Session, work: Callable[[], T], *, may_block:
     Work that `may_block` on the network goes straight to a thread.
     """
     if not may_block:
-        marked = _on_loop.set(True)
+        marked, helped = _on_loop.set(True), _by_helper.set(True)
         try:
             return work()
         except WouldWait:
             pass
         finally:
             _on_loop.reset(marked)
+            _by_helper.reset(helped)
     return await run_in_threadpool(work)
 
 
@@ -360,17 +380,31 @@ def _engine_for(url: str) -> Engine:
 
 
 def get_engine(settings: Settings | None = None) -> Engine:
-    """The shared engine for the configured database."""
+    """The engine for `settings`' database (the environment's when None), one per database in the process.
+
+    Apps built by create_app keep theirs in app.state.engine; requests reach it there, commands through this.
+    """
     return _engine_for((settings or get_settings()).effective_database_url)
 
 
-async def get_session() -> AsyncIterator[Session]:
-    """A session per request; routes commit, services never do."""
+def app_engine(request: Request) -> Engine:
+    """The engine of the app serving `request` (create_app's settings name its database)."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request on the app's own engine, committed once if the route succeeds, rolled back if it raises.
+
+    Routes and services do not commit; a route that needs finer control (the `$signpost` fast path, imports) does,
+    and says why. A route that answers a refusal without raising rolls back what it wrote itself.
+    """
     # Async, so a request does not pay two trips to a worker thread for it: making a session does no I/O, and
-    # closing one does only when the route left a transaction open (then it runs in a worker thread).
-    session = Session(get_engine())
+    # ending one does only when the request left a transaction open (then it runs in a worker thread).
+    session = Session(app_engine(request))
     try:
-        yield session
+        async with request_transaction(session):
+            yield session
     finally:
         if session.in_transaction():
             await run_in_threadpool(session.close)
@@ -378,7 +412,22 @@ async def get_session() -> AsyncIterator[Session]:
             session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+@asynccontextmanager
+async def request_transaction(session: Session) -> AsyncIterator[Session]:
+    """Commit what the block did to `session` once it ends well; roll it back if it raises (both off the loop)."""
+    try:
+        yield session
+    except BaseException:
+        if session.in_transaction():
+            await run_in_threadpool(session.rollback)
+        raise
+    if session.in_transaction():
+        await run_in_threadpool(session.commit)
+
+
+# Function scope: the commit happens before the response is sent, so a commit that fails (a conflict, the database
+# gone) is answered as the error it is, never after a 2xx went out.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def include_object_for(dialect: str) -> Callable[..., bool]:

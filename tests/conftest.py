@@ -17,6 +17,7 @@ from sqlmodel import Session
 from signpost import db
 from signpost.app import create_app
 from signpost.config import Settings, get_settings, request_settings
+from tests.factories import request_session
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -88,7 +89,7 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def app(settings: Settings, session: Session):  # type: ignore[no-untyped-def]
     application = create_app(settings)
-    application.dependency_overrides[db.get_session] = lambda: session
+    application.dependency_overrides[db.get_session] = request_session(session)
     application.dependency_overrides[request_settings] = lambda: settings
     return application
 

@@ -1,6 +1,24 @@
 """Plain factory functions for tests."""
 
+from collections.abc import AsyncIterator, Callable
+
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from signpost import db
+
+
+def request_session(session: Session) -> Callable[[], AsyncIterator[Session]]:
+    """A stand-in for db.get_session that lends each request the test's (rolled-back) session, ending the request's
+    work as get_session does: committed when the route succeeds, rolled back when it raises. What the test set up
+    before the request is committed first (a savepoint released), so a request's rollback undoes only its own work."""
+
+    async def lend() -> AsyncIterator[Session]:
+        await run_in_threadpool(session.commit)
+        async with db.request_transaction(session):
+            yield session
+
+    return lend
 
 
 def make_key(session: Session, role: str, *, name: str = "test", practice_ods: str | None = None) -> str:

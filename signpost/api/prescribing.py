@@ -42,7 +42,6 @@ def record_signpost(
         scope=f"prescriber-key:{actor.key_id}",
         secret_key=settings.secret_key,
     )
-    session.commit()
     # A retry answers exactly as the first call did; only this header tells them apart.
     response.headers["Idempotent-Replayed"] = "true" if replayed else "false"
     return SignpostRecorded(recorded=count, needs=list(dict.fromkeys(body.needs)))
@@ -59,7 +58,6 @@ def record_signposts(
         scope=f"prescriber-key:{actor.key_id}",
         secret_key=settings.secret_key,
     )
-    session.commit()
     results = [
         SignpostItemRecorded(recorded=count, needs=list(dict.fromkeys(item.needs)), replayed=replayed)
         for item, (count, replayed) in zip(body.signposts, outcomes, strict=True)

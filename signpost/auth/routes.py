@@ -18,7 +18,6 @@ def create_key(body: KeyCreate, session: SessionDep, _actor: AdminDep) -> KeyCre
     record, secret = service.create_key(
         session=session, role=body.role.value, name=body.name, practice_ods=body.practice_ods
     )
-    session.commit()
     return KeyCreated(**KeyRead.model_validate(record, from_attributes=True).model_dump(), key=secret)
 
 
@@ -32,5 +31,4 @@ def list_keys(session: SessionDep, _actor: AdminDep) -> list[KeyRead]:
 def revoke_key(key_id: int, session: SessionDep, _actor: AdminDep) -> KeyRead:
     """Revoke a key; it stops working at once."""
     record = service.revoke_key(session=session, key_id=key_id)
-    session.commit()
     return KeyRead.model_validate(record, from_attributes=True)

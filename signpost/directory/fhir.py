@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
@@ -218,7 +219,7 @@ def _date_condition(column: Any, value: str) -> ColumnElement[bool]:
         elif len(text) == 7:
             y, m = int(text[:4]), int(text[5:7])
             start = datetime(y, m, 1, tzinfo=UTC)
-            end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=UTC)
+            end = start + relativedelta(months=1)
         elif len(text) == 10:
             day = date.fromisoformat(text)
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -4,6 +4,7 @@ Every record is normalised to one ORUK 3.0-shaped dict first (HTML reduced to sa
 as missing, vendor `pc_` fields dropped), then written; re-importing matches on the feed's ids.
 """
 
+import codecs
 import csv
 import hashlib
 import html
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as dt_time
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import httpx
+import ijson
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from signpost.directory import categorise
@@ -642,8 +644,7 @@ def _coordinate(value: Any, key: str, limit: float) -> float | None:
 # ---------------------------------------------------------------------------------------------------------------
 # Reading feeds
 
-_CHUNK = 1 << 20  # characters read at a time from a file
-_SPACE = re.compile(r"\s*")
+_READ_BYTES = 1 << 16  # bytes read at a time from a file
 
 
 def _csv_records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
@@ -683,71 +684,46 @@ def records_from_json(payload: Any) -> list[Any]:
     raise FeedError("the JSON is neither a list of services nor an Open Referral page (contents)")
 
 
-def _json_records(stream: TextIO) -> Iterator[Any]:
-    """The records of a JSON file, a list's items decoded one at a time so the list is never held whole.
-
-    Anything but a top-level list (an ORUK page object, say) is read whole: such files are one page.
-    """
-    buf = stream.read(_CHUNK)
-    pos = _SPACE.match(buf).end()  # type: ignore[union-attr]
-    if buf[pos : pos + 1] != "[":
+def _json_records(handle: BinaryIO) -> Iterator[Any]:
+    """The records of a JSON file, a top-level list's items parsed one at a time (ijson), so the list is never held
+    whole. Anything but a top-level list (an ORUK page object, say) is read whole: such files are one page."""
+    origin = handle.tell()
+    head = b""
+    while not head.lstrip(b" \t\r\n\xef\xbb\xbf") and (more := handle.read(_READ_BYTES)):
+        head += more
+    handle.seek(origin + (len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0))
+    if not head.lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"["):
         try:
-            payload = json.loads(buf + stream.read())
+            payload = json.loads(handle.read().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise FeedError("the file is not UTF-8 text") from None
         except json.JSONDecodeError as exc:
             raise FeedError(f"the file is not valid JSON ({exc.msg}, line {exc.lineno})") from None
         yield from records_from_json(payload)
         return
-    decoder = json.JSONDecoder()
-    pos += 1
-    lines = 0  # line breaks in the text already dropped from `buf`
-    eof = False
-    expect = "first"  # first item or the end; "item" after a comma; "comma" (or the end) after an item
-
-    def invalid(message: str, at: int) -> FeedError:
-        return FeedError(f"the file is not valid JSON ({message}, line {lines + buf.count(chr(10), 0, at) + 1})")
-
-    while True:
-        pos = _SPACE.match(buf, pos).end()  # type: ignore[union-attr]
-        if pos == len(buf):
-            if eof:
-                raise invalid("the list is not closed", pos)
-            lines += buf.count("\n")
-            buf, pos = stream.read(_CHUNK), 0
-            eof = not buf
-            continue
-        if buf[pos] == "]" and expect != "item":
-            if (buf[pos + 1 :] + stream.read()).strip():
-                raise invalid("extra data after the list", pos)
-            return
-        if expect == "comma":
-            if buf[pos] != ",":
-                raise invalid("expected ',' or ']'", pos)
-            pos, expect = pos + 1, "item"
-            continue
-        while True:
-            try:
-                item, end = decoder.raw_decode(buf, pos)
-                if end < len(buf) or eof:  # a number cut at the buffer's end would decode short
-                    break
-            except json.JSONDecodeError as exc:
-                if eof:
-                    raise FeedError(f"the file is not valid JSON ({exc.msg}, line {lines + exc.lineno})") from None
-            more = stream.read(_CHUNK)
-            eof = not more
-            lines += buf.count("\n", 0, pos)
-            buf, pos = buf[pos:] + more, 0
-        yield item
-        pos, expect = end, "comma"
+    read = 0
+    try:
+        for item in ijson.items(handle, "item", use_float=True, buf_size=_READ_BYTES):
+            yield item
+            read += 1
+    except ijson.JSONError as exc:
+        # Only the message's first line: the rest quotes the file around the fault.
+        message = exc.args[0] if exc.args else ""
+        problem = (message.decode(errors="replace") if isinstance(message, bytes) else str(message)).splitlines()
+        reason = problem[0].removeprefix("parse error: ").removeprefix("lexical error: ").rstrip(".") if problem else ""
+        if "UTF8" in reason:
+            raise FeedError("the file is not UTF-8 text") from None
+        raise FeedError(f"the file is not valid JSON ({reason}, after record {read})") from None
 
 
 def iter_file_records(handle: BinaryIO, fmt: str | None, filename: str = "") -> Iterator[Any]:
     """Raw records from an open file (local or uploaded), read as they are needed rather than all at once."""
+    if not (fmt == "csv" or (fmt is None and filename.lower().endswith(".csv"))):
+        yield from _json_records(handle)
+        return
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     try:
-        if fmt == "csv" or (fmt is None and filename.lower().endswith(".csv")):
-            yield from _csv_records(text)
-        else:
-            yield from _json_records(text)
+        yield from _csv_records(text)
     except UnicodeDecodeError:
         raise FeedError("the file is not UTF-8 text") from None
     except csv.Error as exc:

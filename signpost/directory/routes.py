@@ -45,8 +45,8 @@ def _answer(session: Any, service: Service, settings: Settings, status: int = 20
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _commit_and_answer(session: Any, service: Service, settings: Settings, status: int = 200) -> JSONResponse:
-    session.commit()
+def _written_answer(session: Any, service: Service, settings: Settings, status: int = 200) -> JSONResponse:
+    session.flush()
     session.refresh(service)
     return _answer(session, service, settings, status)
 
@@ -61,7 +61,7 @@ def create_service(
 ) -> JSONResponse:
     """Add a service; a likely duplicate is refused (409) with the match unless allow_duplicate=true."""
     service = directory.create_service(session=session, data=data, actor=caller.name, allow_duplicate=allow_duplicate)
-    return _commit_and_answer(session, service, settings, 201)
+    return _written_answer(session, service, settings, 201)
 
 
 @router.get("/services/{service_id}", operation_id="directory_read_service")
@@ -87,7 +87,7 @@ def update_service(
         actor=caller.name,
         expected_version=_expected_version(service_id, if_match),
     )
-    return _commit_and_answer(session, service, settings)
+    return _written_answer(session, service, settings)
 
 
 @router.post("/services/{service_id}/verify", operation_id="directory_verify_service")
@@ -109,7 +109,7 @@ def verify_service(
         assured_date=data.assured_date,
         assurer_email=data.assurer_email,
     )
-    return _commit_and_answer(session, service, settings)
+    return _written_answer(session, service, settings)
 
 
 @router.post("/services/{service_id}/status", operation_id="directory_change_service_status")
@@ -129,7 +129,7 @@ def change_status(
         actor=caller.name,
         expected_version=_expected_version(service_id, if_match),
     )
-    return _commit_and_answer(session, service, settings)
+    return _written_answer(session, service, settings)
 
 
 @router.post("/services/{service_id}/retire", operation_id="directory_retire_service")
@@ -143,7 +143,7 @@ def retire_service(
         actor=caller.name,
         expected_version=_expected_version(service_id, if_match),
     )
-    return _commit_and_answer(session, service, settings)
+    return _written_answer(session, service, settings)
 
 
 @router.get("/services/{service_id}/history", operation_id="directory_service_history")
@@ -171,7 +171,6 @@ def restore_version(
         actor=caller.name,
         expected_version=_expected_version(service_id, if_match),
     )
-    session.commit()
     response.headers["ETag"] = directory.etag(service)
     return {"id": service.id, "version": service.version, "restored_from": version, "not_restored": skipped}
 
@@ -267,7 +266,6 @@ def decide_suggestions(session: SessionDep, caller: EditorDep, body: SuggestionD
         accept=body.action == "confirm",
         actor=caller.name,
     )
-    session.commit()
     return {"action": body.action, "decided": [{"service_id": k, "categories": v} for k, v in decided.items()]}
 
 
@@ -323,6 +321,7 @@ def search(
         need=need,
         age=age,
         ward_code=ward,
+        local_authorities=settings.local_authorities,
         delivery=delivery,
         language=language,
         free=free,

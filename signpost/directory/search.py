@@ -17,7 +17,6 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
-from signpost.config import get_settings
 from signpost.directory import fulltext, places
 from signpost.directory.models import (
     HolidaySchedule,
@@ -53,6 +52,8 @@ class ServiceQuery:
     age: int | None = None
     ward_code: str | None = None
     local_authority: str | None = None
+    # The areas whose city-wide services a ward search keeps when local_authority is not given (the deployment's).
+    local_authorities: list[str] = field(default_factory=list)
     delivery: str | None = None  # in_person | phone | online
     language: str | None = None  # ISO 639-1 code
     free: bool | None = None
@@ -165,7 +166,7 @@ def _conditions(session: Session, query: ServiceQuery, category_ids: dict[str, s
             )
         )
     if query.ward_code:
-        authorities = [query.local_authority] if query.local_authority else get_settings().local_authorities
+        authorities = [query.local_authority] if query.local_authority else query.local_authorities
         conditions.append(
             facet_service.in_(
                 select(ServiceArea.service_id).where(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+from dateutil.relativedelta import relativedelta
 from rapidfuzz import fuzz, process
 from sqlalchemy import delete, func, or_, true, update
 from sqlmodel import Session, col, select
@@ -53,15 +54,8 @@ def now() -> datetime:
 
 def add_months(day: date, months: int) -> date:
     """The same day `months` later (or earlier), clamped to the month's end."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    return date(year, month, 28)
+    later: date = day + relativedelta(months=months)
+    return later
 
 
 # ---------------------------------------------------------------------------------------------------------------

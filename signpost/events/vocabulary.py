@@ -9,27 +9,6 @@ from signpost.config import data_dir
 KINDS = ("signposted", "referred")
 SOURCES = ("template", "prescriber")
 
-# The shared vocabulary, used only while fhir/CodeSystem-social-need.json is absent.
-_FALLBACK_NEEDS = (
-    "homeless",
-    "housing-at-risk",
-    "temporary-accommodation",
-    "housing-conditions",
-    "overcrowding",
-    "money-essentials",
-    "benefits-check",
-    "debt-priority",
-    "fuel-poverty",
-    "food-insecurity",
-    "unemployment",
-    "carer",
-    "isolation",
-    "early-years",
-    "domestic-abuse",
-    "legal-immigration",
-    "digital-exclusion",
-    "interpreter",
-)
 SERVICE_CATEGORIES = (
     "housing",
     "homelessness",
@@ -54,10 +33,8 @@ def _fhir_file(name: str) -> Path:
 
 @lru_cache
 def need_codes() -> tuple[str, ...]:
-    """Every need code, in CodeSystem order (read from the template's CodeSystem when it is there)."""
+    """Every need code, in CodeSystem order (read from the template's CodeSystem, shipped with the service)."""
     path = _fhir_file("CodeSystem-social-need.json")
-    if not path.exists():
-        return _FALLBACK_NEEDS
 
     def walk(concepts: list[dict]) -> list[str]:  # type: ignore[type-arg]
         found: list[str] = []

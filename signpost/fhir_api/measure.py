@@ -4,7 +4,9 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
+from dateutil.relativedelta import relativedelta
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from signpost.auth import Caller, Public, Role, allow
 from signpost.config import Settings, SettingsDep
@@ -52,8 +54,8 @@ def period_bound(name: str, value: str | None, *, end: bool) -> date:
             first = date(year, int(month), 1)
             if not end:
                 return first
-            following = date(year + first.month // 12, first.month % 12 + 1, 1)
-            return date.fromordinal(following.toordinal() - 1)
+            last: date = first + relativedelta(day=31)  # a day past the month's end is its end
+            return last
         return date(year, int(month), int(day))
     except ValueError:
         raise _bad(name, f"{value!r} is not a real date") from None
@@ -126,4 +128,8 @@ async def evaluate_measure_post(
 ) -> FhirResponse:
     """$evaluate-measure with its inputs in a Parameters body (periodStart, periodEnd, reportType)."""
     inputs = operation_inputs(await read_json_body(request), names=INPUTS)
-    return FhirResponse(_evaluate(session=session, settings=settings, measure_id=measure_id, inputs=inputs))
+    # The report's queries run in a worker thread: only reading the body needs the event loop.
+    report = await run_in_threadpool(
+        _evaluate, session=session, settings=settings, measure_id=measure_id, inputs=inputs
+    )
+    return FhirResponse(report)

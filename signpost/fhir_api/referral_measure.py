@@ -9,6 +9,7 @@ disclose what the suppression hides).
 from datetime import UTC, date, datetime
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
 from signpost.indicators import measures
@@ -77,8 +78,8 @@ def _stratum_parts(cells: report.Cells, measure: str, observe: bool, policy: Sup
 
 
 def _months(start: date, end: date) -> list[str]:
-    first = start.year * 12 + start.month - 1
-    return [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in range(first, first + months_spanned(start, end))]
+    first = start.replace(day=1)
+    return [f"{first + relativedelta(months=n):%Y-%m}" for n in range(months_spanned(start, end))]
 
 
 def evaluate(

@@ -267,5 +267,4 @@ def update_task(
     owner = caller.organization_id or ""
     referral = referrals.visible(session=session, task_id=task_id, organization_id=owner, referrer=None)
     referrals.move(session=session, referral=referral, status=status, reason=reason, on=referrals.today())
-    session.commit()
     return FhirResponse(to_task(referral))

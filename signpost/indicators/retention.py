@@ -9,6 +9,7 @@ import asyncio
 import logging
 from datetime import UTC, date, datetime, time
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlmodel import Session
 
@@ -22,8 +23,8 @@ log = logging.getLogger(__name__)
 
 def cutoff(today: date, months: int) -> date:
     """The first day kept: the first of the month `months` before this one."""
-    index = today.year * 12 + today.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
+    first: date = today.replace(day=1) - relativedelta(months=months)
+    return first
 
 
 def events_from(session: Session) -> date | None:

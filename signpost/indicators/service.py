@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, literal_column, select, union_all
 from sqlmodel import Session
 
@@ -109,8 +110,8 @@ def check_period(start: date, end: date, *, max_months: int, names: tuple[str, s
 
 def month_end(day: date) -> date:
     """The last day of the month of `day`."""
-    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return date.fromordinal(following.toordinal() - 1)
+    last: date = day + relativedelta(day=31)  # a day past the month's end is its end
+    return last
 
 
 def _period_end(first: date, grain: str) -> date:

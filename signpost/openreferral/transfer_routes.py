@@ -43,7 +43,10 @@ def import_feed(
     report = importer.ImportReport(source=filename or "upload", format=format or "auto", dry_run=dry_run)
     records = importer.iter_file_records(file.file, format, filename)
     importer.import_records(session=session, records=records, report=report, actor=caller.name)
-    if not dry_run:
+    # An import keeps this control rather than leave it to the request: a dry run must write nothing.
+    if dry_run:
+        session.rollback()
+    else:
         session.commit()
     return report.summary()
 

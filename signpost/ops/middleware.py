@@ -89,7 +89,7 @@ class RequestMiddleware:
             return self.max_upload_bytes
         return self.max_body_bytes
 
-    def gate(self) -> asyncio.Semaphore:
+    def gate(self, scope: Scope) -> asyncio.Semaphore:
         """At most about half the connection pool's worth of requests in the app at once; the rest wait here.
 
         Without it, more requests than the pool holds each take a thread and block in it waiting for a
@@ -97,9 +97,7 @@ class RequestMiddleware:
         every thread waits until the pool times out (30 s). Waiting here costs no thread and no connection.
         """
         if self._gate is None:
-            from signpost.db import get_engine
-
-            pool = get_engine().pool
+            pool = scope["app"].state.engine.pool  # the engine of the app this middleware wraps
             size = getattr(pool, "size", lambda: 0)() + max(0, getattr(pool, "_max_overflow", 0))
             self._gate = asyncio.Semaphore(max(2, size // 2) if size else 1000)
         return self._gate
@@ -238,7 +236,7 @@ class RequestMiddleware:
             if scope.get("path") in UNGATED:
                 await self.app(scope, replay_receive, send_wrapper)
             else:
-                async with self.gate():
+                async with self.gate(scope):
                     await self.app(scope, replay_receive, send_wrapper)
         except BodyTooLarge:
             if not responded:

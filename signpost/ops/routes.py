@@ -10,7 +10,7 @@ from sqlalchemy import text
 from signpost.auth import Public, Role, allow
 from signpost.auth.deps import ROLES_ATTR, bearer_token
 from signpost.config import SettingsDep
-from signpost.db import SessionDep, get_engine, migration_state
+from signpost.db import SessionDep, app_engine, migration_state
 from signpost.errors import Problem
 
 router = APIRouter(tags=["operations"])
@@ -47,9 +47,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", operation_id="readyz", responses={503: {"description": "Not ready"}}, dependencies=[Public])
-def readyz() -> JSONResponse:
+def readyz(request: Request) -> JSONResponse:
     """The database answers and its migrations are at head."""
-    engine = get_engine()
+    engine = app_engine(request)
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -67,7 +67,6 @@ def create_provider_key(
     record, secret = keys.create_key(
         session=session, role=Role.provider.value, name=body.name, organization_id=organization.id
     )
-    session.commit()
     return ProviderKeyIssued(id=record.id or 0, organization=organization.id, name=record.name, key=secret)
 
 
@@ -78,7 +77,6 @@ def revoke_provider_key(key_id: int, session: SessionDep, actor: EditorDep) -> N
     if record is None or record.role != Role.provider.value:
         raise Problem(404, f"There is no provider key {key_id}.")
     keys.revoke_key(session=session, key_id=key_id)
-    session.commit()
 
 
 @router.put("/api/v1/directory/services/{service_id}/capacity", response_model=CapacityOut, operation_id="set_capacity")
@@ -91,7 +89,6 @@ def set_capacity(service_id: str, body: CapacityIn, session: SessionDep, actor: 
     stated = directory_capacity.set_capacity(
         session=session, service_id=service_id, status=body.status, wait_band=body.wait_band, by=actor.role.value
     )
-    session.commit()
     return CapacityOut(
         service=service_id, status=stated.status, wait_band=stated.wait_band, set_on=stated.set_on, label=stated.label
     )

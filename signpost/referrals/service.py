@@ -5,6 +5,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
 from signpost.errors import Problem
@@ -202,8 +203,7 @@ def for_referrer(
 
 def purge(*, session: Session, on: date, months: int) -> int:
     """Delete referrals (and so their tokens) closed more than `months` months before `on`; counts stay."""
-    year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
-    cutoff = on.replace(year=year, month=month + 1, day=min(on.day, 28))
+    cutoff: date = on - relativedelta(months=months)
     return store.closed_before(session, cutoff)
 
 

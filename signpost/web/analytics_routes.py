@@ -4,6 +4,7 @@ with a CSV of exactly what is shown."""
 from datetime import date
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -34,7 +35,7 @@ SOURCES = [("template", "Template (GP practice)"), ("prescriber", "Social prescr
 
 def _period(params: dict[str, str], settings: Settings) -> tuple[date, date, dict[str, str]]:
     today = date.today()
-    default_start = date(today.year - (1 if today.month < 12 else 0), (today.month % 12) + 1, 1)
+    default_start = today.replace(day=1) - relativedelta(months=11)
     errors: dict[str, str] = {}
     dates = {}
     # Reports cover whole months: by default the last twelve, this one included.

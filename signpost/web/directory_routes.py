@@ -246,7 +246,6 @@ def _record(
             session.rollback()
             errors = {str(e.get("loc", "needs")).split("[")[0]: str(e.get("message")) for e in problem.errors}
         else:
-            session.commit()
             word = "signposting" if data.kind == "signposted" else "referral"
             notice = f"Recorded: one {word} for {count} need{'s' if count != 1 else ''}. Nothing identifying was kept."
             return _service_page(request, session, settings, service_id, notice=notice)

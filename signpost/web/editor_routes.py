@@ -276,7 +276,6 @@ def editor_suggestions(
             batch=None,
             narrowed="",
         )
-    session.commit()
     count = sum(len(codes) for codes in decided.values())
     word = "confirmed" if action == "confirm" else "rejected"
     return render.redirect(f"/editor?filter=suggested&page={max(1, page)}&decided={count}&decision={word}")
@@ -313,7 +312,6 @@ def editor_create(
             created = directory.create_service(
                 session=session, data=payload, actor=viewer.actor.name, allow_duplicate=form["allow_duplicate"] == "yes"
             )
-            session.commit()
             return render.redirect(f"/editor/services/{created.id}?saved=created")
         except ValidationError as exc:
             errors = _validation_errors(exc)
@@ -415,7 +413,6 @@ def _save_edit(
                 expected_version=version,
                 resolve=form["resolve"],
             )
-            session.commit()
             return render.redirect(f"/editor/services/{service_id}?saved=updated")
         except ValidationError as exc:
             errors = _validation_errors(exc)
@@ -535,7 +532,6 @@ def _apply_and_redirect(
             errors={"service": problem.detail},
             code=problem.status,
         )
-    session.commit()
     changed = ",".join(f"{d.service_id}:{d.version}" for d in done)
     return render.redirect(f"/editor/done?action={action}&changed={quote(changed)}&back={quote(back)}")
 
@@ -731,7 +727,6 @@ def editor_undo(
     except Problem as problem:
         session.rollback()
         raise deps.as_page_problem(problem) from None
-    session.commit()
     changed = ",".join(f"{d.service_id}:{d.version}" for d in done)
     return render.redirect(f"/editor/done?action=undo&changed={quote(changed)}&back={quote(back)}")
 
@@ -781,7 +776,6 @@ def editor_restore(
     except Problem as problem:
         session.rollback()
         raise deps.as_page_problem(problem) from None
-    session.commit()
     return render.redirect(f"/editor/services/{service_id}/history?restored={version}")
 
 
@@ -816,7 +810,7 @@ async def editor_import(
         records = importer.iter_file_records(upload.file, None, upload.filename)
         await run_in_threadpool(_import_and_finish, session, records, report, viewer.actor.name)
     except importer.FeedError as exc:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         return _page(
             request,
             settings,
@@ -829,7 +823,9 @@ async def editor_import(
 
 
 def _import_and_finish(session: Session, records: Any, report: importer.ImportReport, actor: str) -> None:
-    """Import, then commit (or, for a dry run, roll back) in the same worker thread: no lock waits on a thread."""
+    """Import, then commit (or, for a dry run, roll back) in the same worker thread: no lock waits on a thread.
+
+    An import keeps this control rather than leave it to the request: a dry run must write nothing."""
     importer.import_records(session=session, records=records, report=report, actor=actor)
     if report.dry_run:
         session.rollback()

@@ -3,7 +3,6 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from signpost.config import get_settings
 from signpost.web import render
 from signpost.web.deps import PageProblem
 
@@ -16,4 +15,5 @@ def install(app: FastAPI) -> None:
         if 300 <= exc.status < 400:
             return RedirectResponse(exc.headers.get("Location", "/sign-in"), status_code=exc.status)
         title = {403: "You cannot do this", 404: "Page not found"}.get(exc.status, "Sorry, there is a problem")
-        return render.page(request, get_settings(), "error.html", status=exc.status, title=title, detail=exc.detail)
+        settings = request.app.state.settings
+        return render.page(request, settings, "error.html", status=exc.status, title=title, detail=exc.detail)

@@ -59,7 +59,7 @@ def make_referral(
     except Problem as problem:
         session.rollback()
         raise deps.as_page_problem(problem) from None
-    session.commit()
+    session.commit()  # before the e-mail to the provider: it must never announce a referral that was not stored
     notices.notify_new(session=session, settings=settings, referral=issued.referral, service_name=issued.service_name)
     record = session.get(Service, issued.referral.service_id)
     phones = []
@@ -243,7 +243,6 @@ def provider_move(
             status=problem.status,
             errors={"status": problem.detail},
         )
-    session.commit()
     return render.redirect(f"/provider/referrals/{task_id}")
 
 
@@ -270,7 +269,6 @@ def provider_capacity(
         session.rollback()
         errors = {f"capacity-{service}": problem.detail}
         return _provider_page(request, session, settings, viewer, status=problem.status, errors=errors)
-    session.commit()
     return render.redirect("/provider")
 
 

@@ -190,7 +190,7 @@ async def _finish(
             idempotency_key=None,
         )
     except Problem as problem:
-        session.rollback()
+        await run_in_threadpool(session.rollback)
         return _form_page(request, settings, form, status=problem.status, errors={"template": problem.detail})
     view = await run_in_threadpool(_result_view, session, settings, done)
     kept = [

@@ -12,6 +12,7 @@ from signpost import db
 from signpost.app import create_app
 from signpost.cds_hooks import auth
 from signpost.config import Settings, TrustedEhr, request_settings
+from tests.factories import request_session
 from tests.routing.factories import make_service
 from tests.simulated_ehr.app import CLIENT_ID, Ehr
 
@@ -43,7 +44,7 @@ def mock_ehr(ehr: Ehr) -> Iterator[respx.MockRouter]:
 @pytest.fixture
 def hooks(ehr_settings: Settings, session: Session, mock_ehr: respx.MockRouter) -> Iterator[TestClient]:
     application = create_app(ehr_settings)
-    application.dependency_overrides[db.get_session] = lambda: session
+    application.dependency_overrides[db.get_session] = request_session(session)
     application.dependency_overrides[request_settings] = lambda: ehr_settings
     with TestClient(application, raise_server_exceptions=False) as client:
         yield client

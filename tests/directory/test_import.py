@@ -202,7 +202,7 @@ def test_imported_full_text_row_is_what_the_directory_would_index(session):
 def test_a_json_list_read_in_pieces_gives_every_record(monkeypatch):
     import io
 
-    monkeypatch.setattr(importer, "_CHUNK", 7)  # every record straddles the buffer's edges
+    monkeypatch.setattr(importer, "_READ_BYTES", 7)  # every record straddles the buffer's edges
     records = [oruk_service(), 12345, oruk_service(name="Ünïcode “quotes”"), "text", None]
     data = ("\ufeff\n [ " + ",\n".join(json.dumps(r) for r in records) + " ]\n").encode()
     assert list(importer.iter_file_records(io.BytesIO(data), None, "feed.json")) == records
@@ -214,7 +214,7 @@ def test_a_broken_file_fails_before_anything_is_written(client, session):
 
     records = [oruk_service(), oruk_service()]
     data = json.dumps(records, indent=1).encode()[:-40]
-    with pytest.raises(importer.FeedError, match="not valid JSON .*line"):
+    with pytest.raises(importer.FeedError, match=r"not valid JSON \(premature EOF, after record 1\)"):
         importer.scan_file(io.BytesIO(data), None, "feed.json")
     response = client.post(
         "/api/v1/directory/imports",
@@ -273,3 +273,18 @@ def test_reimport_after_an_edit_elsewhere_updates_the_search_row(session):
     assert report.updated == [record["id"]]
     row = session.exec(select(ServiceSearch).where(ServiceSearch.service_id == record["id"])).one()
     assert row.name == record["name"]
+
+
+def test_a_broken_list_names_the_fault_and_where_not_the_files_text():
+    import io
+
+    feed = b'[{"id": "a", "name": "Kept"}, {"id": "b", "name": "SECRET-WORD" ] '
+    with pytest.raises(importer.FeedError) as refused:
+        importer.scan_file(io.BytesIO(feed), None, "feed.json")
+    assert "after record 1" in str(refused.value) and "SECRET-WORD" not in str(refused.value)
+    with pytest.raises(importer.FeedError, match="trailing garbage"):
+        importer.scan_file(io.BytesIO(b"[1, 2] [3]"), None, "feed.json")
+    with pytest.raises(importer.FeedError, match="not UTF-8"):
+        importer.scan_file(io.BytesIO(b'[{"name": "\xff"}]'), None, "feed.json")
+    page = json.dumps({"contents": [oruk_service()]}).encode()
+    assert len(importer.read_file_records(b"\xef\xbb\xbf" + page, None, "page.json")) == 1

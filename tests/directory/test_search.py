@@ -111,7 +111,9 @@ def test_ward_filter_keeps_national_and_citywide_services_and_the_ward(session) 
     make_service(
         session, name=f"{word} other", service_areas=[{"scope": "ward", "area_code": "E05011400", "area_vintage": 2018}]
     )
-    page = search_services(session=session, query=ServiceQuery(text=word, ward_code="E05011397"))
+    page = search_services(
+        session=session, query=ServiceQuery(text=word, ward_code="E05011397", local_authorities=["E08000035"])
+    )
     assert sorted(h.service.name.split()[1] for h in page.hits) == ["city", "national", "ward"]
 
 

@@ -8,7 +8,6 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from signpost import db
 from signpost.app import create_app
 from signpost.config import Settings, request_settings
 from tests.factories import bearer, make_key
@@ -23,14 +22,10 @@ def signpost_app(settings: Settings, engine: Engine, **changes: object) -> tuple
         key = make_key(session, "clinician", practice_ods="B86001")
         session.commit()
 
-    async def sessions() -> AsyncIterator[Session]:
-        with Session(engine) as session:
-            yield session
-
     url = engine.url.render_as_string(hide_password=False)
     settings = settings.model_copy(update={"database_url": url, **changes})
     app = create_app(settings)
-    app.dependency_overrides[db.get_session] = sessions
+    app.state.engine = engine  # the test's own engine on the database the settings name
     app.dependency_overrides[request_settings] = lambda: settings
     return app, {"Content-Type": "application/fhir+json", **bearer(key)}
 

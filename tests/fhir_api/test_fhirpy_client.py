@@ -12,7 +12,6 @@ from fhirpy import SyncFHIRClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from signpost import db
 from signpost.app import create_app
 from signpost.config import Settings, request_settings
 from tests.directory.factories import make_service, token
@@ -44,11 +43,7 @@ def fhir_client(settings: Settings, committed_engine: Engine) -> Iterator[SyncFH
     served_settings = settings.model_copy(update={"database_url": url, "public_base_url": base})
     app = create_app(served_settings)
 
-    def sessions() -> Iterator[Session]:
-        with Session(committed_engine) as session:
-            yield session
-
-    app.dependency_overrides[db.get_session] = sessions
+    app.state.engine = committed_engine  # the test's own engine on the database the settings name
     app.dependency_overrides[request_settings] = lambda: served_settings
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -11,7 +11,7 @@ from signpost.app import create_app
 from signpost.config import request_settings
 from signpost.directory.models import Service
 from tests.conftest import SHARED_DATA
-from tests.factories import bearer, make_key
+from tests.factories import bearer, make_key, request_session
 from tests.openreferral.factories import oruk_service
 
 REAL_FEED = SHARED_DATA / "oruk" / "north_lincolnshire_services_2024-12.json"
@@ -31,7 +31,7 @@ def small_limit_client(settings, session) -> Iterator[TestClient]:  # type: igno
     """The app with a 2 MiB import limit, so going over it needs no 50 MiB body."""
     small = settings.model_copy(update={"import_max_body_bytes": 2 * 1024 * 1024})
     application = create_app(small)
-    application.dependency_overrides[db.get_session] = lambda: session
+    application.dependency_overrides[db.get_session] = request_session(session)
     application.dependency_overrides[request_settings] = lambda: small
     with TestClient(application, raise_server_exceptions=False) as test_client:
         yield test_client

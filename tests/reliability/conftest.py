@@ -8,8 +8,10 @@ import pytest
 from sqlmodel import Session
 
 from signpost.auth import service as auth
+from signpost.auth import users
 from signpost.auth.models import Role
 from signpost.config import Settings
+from signpost.web.deps import PRE_COOKIE, SESSION_COOKIE
 
 ANONYMOUS = "anonymous"
 REVOKED = "revoked"
@@ -36,11 +38,6 @@ def _csrf(settings: Settings, anchor: str) -> str:
 
 
 def _page_session(session: Session, settings: Settings, key_id: int | None) -> tuple[dict[str, str], str]:
-    try:
-        from signpost.auth import users
-        from signpost.web.deps import PRE_COOKIE, SESSION_COOKIE
-    except ImportError:  # pages not built yet
-        return {}, ""
     if key_id is None:  # a browser before sign-in holds only the pre-session cookie
         anchor = "anonymous-browser"
         return {PRE_COOKIE: anchor}, _csrf(settings, anchor)

@@ -14,6 +14,7 @@ from signpost import db
 from signpost.app import create_app
 from signpost.config import Settings, TrustedEhr, request_settings
 from signpost.smart import sessions
+from tests.factories import request_session
 from tests.routing.factories import make_service
 from tests.simulated_ehr.app import CLIENT_ID, PATIENT_ID, Ehr
 from tests.simulated_ehr.app import create_app as create_ehr
@@ -59,7 +60,7 @@ def smart_settings(settings: Settings, ehr: Ehr) -> Settings:
 @pytest.fixture
 def signpost(smart_settings: Settings, session: Session, ehr_calls: respx.MockRouter) -> Iterator[TestClient]:
     application = create_app(smart_settings)
-    application.dependency_overrides[db.get_session] = lambda: session
+    application.dependency_overrides[db.get_session] = request_session(session)
     application.dependency_overrides[request_settings] = lambda: smart_settings
     with TestClient(application, base_url=SIGNPOST, raise_server_exceptions=False, follow_redirects=False) as client:
         yield client

@@ -128,6 +128,22 @@ def test_static_files_cannot_escape_their_folder(local: TestClient) -> None:
     assert local.get("/static/signpost.css").status_code == 200
 
 
+def test_static_files_are_cached_and_revalidated(local: TestClient) -> None:
+    first = local.get("/static/signpost.js")
+    assert first.status_code == 200 and first.headers["cache-control"] == "public, max-age=3600"
+    assert "javascript" in first.headers["content-type"]
+    again = local.get("/static/signpost.js", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert local.get("/static/no-such-file.css").status_code == 404
+
+
+def test_the_design_system_stylesheet_fetches_no_third_party_font(local: TestClient) -> None:
+    css = local.get("/assets/nhsuk/nhsuk-frontend.min.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "assets.nhs.uk" not in css.text and ".nhsuk-" in css.text
+    assert local.get("/assets/nhsuk/assets/images/favicon.ico").status_code == 200
+
+
 def test_pages_keep_to_the_content_security_policy(local: TestClient, session: Session) -> None:
     sign_in(local, make_user(session, "admin"))
     html = local.get("/admin/keys").text
