@@ -208,12 +208,12 @@ class Signposted:
         """Store the events through `session`; the caller commits. (Done last, so that the commit follows at once:
         a writer holds SQLite's lock for the insert alone, not while the answer is built.)"""
         if self.events:
-            events.record(session=session, key=self.key, source="template", events=self.events)
+            events.store.record(session, key=self.key, source="template", events=self.events)
 
     async def record_now(self, pool: AsyncConnectionPool) -> None:
         """Store the events through `pool` (PostgreSQL): committed by the time this returns."""
         if self.events:
-            await events.record_now(pool, key=self.key, source="template", events=self.events)
+            await events.store.record_now(pool, key=self.key, source="template", events=self.events)
 
 
 def prepare(
