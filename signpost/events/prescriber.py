@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from signpost.errors import Problem
 from signpost.events import vocabulary
-from signpost.events.schemas import SignpostBatchItem, SignpostCreate
 from signpost.events.models import NewEvent
+from signpost.events.schemas import SignpostBatchItem, SignpostCreate
 from signpost.events.service import key_hmac, record_many
 from signpost.ods import service as ods
 

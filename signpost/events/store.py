@@ -30,7 +30,8 @@ _EVENT_TABLE = f"signpost_event (submission_id, {', '.join(_EVENT_COLUMNS)})"
 
 def is_recorded(session: Session, *, key: str) -> bool:
     """Whether a submission with this key (an HMAC) was recorded."""
-    return session.connection().execute(select(_SUBMISSIONS.c.id).where(_SUBMISSIONS.c.key_hmac == key)).first() is not None
+    found = session.connection().execute(select(_SUBMISSIONS.c.id).where(_SUBMISSIONS.c.key_hmac == key))
+    return found.first() is not None
 
 
 # --- Recording ----------------------------------------------------------------------------------------------------
@@ -160,9 +161,7 @@ def delete_unused_submissions(session: Session, *, created_before: datetime, kee
     # NOT EXISTS, not NOT IN: an anti-join probing the submission index of each partition, not a hash of every event.
     used = exists().where(_EVENTS.c.submission_id == _SUBMISSIONS.c.id)
     rows = session.connection().execute(
-        delete(_SUBMISSIONS).where(
-            _SUBMISSIONS.c.created_at < created_before, ~used, _SUBMISSIONS.c.id.not_in(keep)
-        )
+        delete(_SUBMISSIONS).where(_SUBMISSIONS.c.created_at < created_before, ~used, _SUBMISSIONS.c.id.not_in(keep))
     )
     return int(rows.rowcount or 0)
 
@@ -217,7 +216,8 @@ def create_month_sql(month: date) -> list[str]:
     # which is then attached (PostgreSQL checks its rows fit and builds its indexes).
     return [
         f"CREATE TABLE {name} (LIKE signpost_event INCLUDING DEFAULTS)",
-        f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE {within} RETURNING *) INSERT INTO {name} SELECT * FROM moved",
+        f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE {within} RETURNING *)"
+        f" INSERT INTO {name} SELECT * FROM moved",
         f"ALTER TABLE {name} ADD CONSTRAINT {name}_month CHECK ({within})",  # lets ATTACH skip its scan
         f"ALTER TABLE signpost_event ATTACH PARTITION {name} FOR VALUES FROM ('{low}') TO ('{high}')",
         f"ALTER TABLE {name} DROP CONSTRAINT {name}_month",
@@ -260,4 +260,3 @@ def _drop_months_before(session: Session, before: date, keep: Select) -> int:  #
         dropped += int(connection.execute(select(func.count()).select_from(partition)).scalar_one())
         connection.exec_driver_sql(f"DROP TABLE {name}")
     return dropped
-

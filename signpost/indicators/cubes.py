@@ -80,6 +80,8 @@ _PLANS = [
     )
     for cube in CUBES
 ]
+
+
 def tally(events: Iterable[EventLike]) -> Counter[Key]:
     """The roll-up cells the events count in, with how many each (the one key function for live and rebuild)."""
     # Group identical events first (at C speed), then spread each distinct combination over the cubes.
