@@ -92,3 +92,18 @@ def test_the_migration_partitioned_the_table_with_the_coming_months(session: Ses
     assert kind == "p"
     this_month = date.today().replace(day=1)
     assert this_month in store.month_partitions(session)
+
+
+def test_the_events_package_imports_nothing_of_the_indicators() -> None:
+    import ast
+    from pathlib import Path
+
+    import signpost.events
+
+    found = []
+    for path in Path(signpost.events.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            modules += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            found += [f"{path.name}: {m}" for m in modules if m.startswith("signpost.indicators")]
+    assert found == []
