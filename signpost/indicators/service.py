@@ -192,10 +192,15 @@ def count(
     cells = union_all(*selects).subquery()
     keys = [cells.c[name] for name in names]
     query = select(*keys, func.sum(cells.c.n), func.sum(cells.c.cell_key)).group_by(*keys)
+    if session.get_bind().dialect.name == "postgresql":
+        # Past a few hundred thousand cells the estimate crosses JIT's threshold, and compiling costs more than the
+        # query (bench/events_scale.py). LOCAL: this transaction only, so it is safe behind PgBouncer too.
+        session.connection().exec_driver_sql("SET LOCAL jit = off")
     unknown = (cubes.UNKNOWN_TEXT, cubes.UNKNOWN_NUMBER)
     found = Counts(cells={}, cube="+".join(dict.fromkeys(part.cube for part in parts)))
     month_at = group_by.index("month") if by_month else None
-    for *values, vintage, imd_year, n, cell_key in session.connection().execute(query):
+    # All rows at once: fetching one at a time cost a tenth of a 12-month ward × need report (bench/events_scale.py).
+    for *values, vintage, imd_year, n, cell_key in session.connection().execute(query).all():
         if vintage:
             found.ward_vintages.add(vintage)
         if imd_year:
