@@ -199,7 +199,7 @@ def count(
     unknown = (cubes.UNKNOWN_TEXT, cubes.UNKNOWN_NUMBER)
     found = Counts(cells={}, cube="+".join(dict.fromkeys(part.cube for part in parts)))
     month_at = group_by.index("month") if by_month else None
-    # All rows at once: fetching one at a time cost a tenth of a 12-month ward × need report (bench/events_scale.py).
+    # All rows at once: fetched one at a time they cost a report over many cells dearly (bench/events_scale.py).
     for *values, vintage, imd_year, n, cell_key in session.connection().execute(query).all():
         if vintage:
             found.ward_vintages.add(vintage)
