@@ -175,6 +175,10 @@ DEFAULT_PARTITION = "signpost_event_default"
 # One replica at a time makes partitions (pg_try_advisory_xact_lock: held to the end of the transaction, so it works
 # through PgBouncer's transaction pooling too); the others skip.
 _PARTITION_LOCK = 0x5167_2201
+# Attaching a partition locks the default one, and dropping one locks the whole table, each for an instant; while
+# such a lock waits for a query to finish, every insert queues behind it. So wait at most half a second, else give up
+# (the transaction fails, nothing is lost) and try again on the next run.
+_IMPATIENT = "SET LOCAL lock_timeout = '500ms'"
 _BOUNDS = re.compile(r"FROM \('(\d{4}-\d{2}-\d{2})'\) TO \('(\d{4}-\d{2}-\d{2})'\)")
 
 
@@ -232,9 +236,7 @@ def ensure_partitions(session: Session, *, today: date, ahead: int = PARTITIONS_
     connection = session.connection()
     if not connection.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({_PARTITION_LOCK})").scalar_one():
         return []
-    # Making or dropping a partition locks the whole table for an instant: rather than queue behind a long report
-    # (and make every insert queue behind it), give up and try on the next run.
-    connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+    connection.exec_driver_sql(_IMPATIENT)
     have = month_partitions(session)
     made = []
     month = today.replace(day=1)
@@ -249,7 +251,7 @@ def ensure_partitions(session: Session, *, today: date, ahead: int = PARTITIONS_
 
 def _drop_months_before(session: Session, before: date, keep: Select) -> int:  # type: ignore[type-arg]
     connection = session.connection()
-    connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+    connection.exec_driver_sql(_IMPATIENT)
     dropped = 0
     for month, name in month_partitions(session).items():
         if _next_month(month) > before:
