@@ -129,7 +129,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.fold_seconds:
             folder = asyncio.create_task(rollup.fold_every(engine, settings.fold_seconds, writes))
             stack.push_async_callback(_stop, folder)
-        if settings.retention_seconds and settings.event_retention_months:
+        if settings.retention_seconds:  # with no retention it still makes PostgreSQL's coming partitions
             retainer = asyncio.create_task(
                 retention.retain_every(engine, settings.retention_seconds, settings.event_retention_months)
             )

@@ -430,10 +430,18 @@ async def request_transaction(session: Session) -> AsyncIterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def include_object_for(dialect: str) -> Callable[..., bool]:
-    """Alembic comparison filter: leave out what a model declares for another database only (`ddl_if`)."""
+# A partition of a partitioned table (PostgreSQL: events.store names them <table>_2026_12 and <table>_default): the
+# database's, not a model's.
+_PARTITION = re.compile(r"_(\d{4}_\d{2}|default)$")
 
-    def include(found: Any, _name: Any, _type: Any, _reflected: Any, _compare_to: Any) -> bool:
+
+def include_object_for(dialect: str) -> Callable[..., bool]:
+    """Alembic comparison filter: leave out what a model declares for another database only (`ddl_if`), and the
+    partitions PostgreSQL holds a partitioned table in."""
+
+    def include(found: Any, name: Any, type_: Any, reflected: Any, compare_to: Any) -> bool:
+        if type_ == "table" and reflected and compare_to is None and _PARTITION.search(str(name)):
+            return False
         wanted = getattr(getattr(found, "_ddl_if", None), "dialect", None)
         return wanted is None or (wanted == dialect if isinstance(wanted, str) else dialect in wanted)
 

@@ -7,8 +7,6 @@ ROOT = Path(__file__).resolve().parents[1] / "signpost"
 # The edges of the system: they compose domains and speak HTTP, FHIR or CDS Hooks; a domain never imports them.
 # (Modules at signpost/'s top level — app, cli, db, config, errors — are not packages and are not checked.)
 EDGES = {"web", "fhir_api", "flows", "api", "cds_hooks"}
-# removed by the events store change
-ALLOWED_CYCLES = [{"events", "indicators"}]
 
 
 def _imported(path: Path) -> set[str]:
@@ -72,7 +70,7 @@ def test_the_graph_sees_a_module_qualified_import() -> None:
 
 def test_domain_packages_form_no_import_cycle() -> None:
     domains = {name: targets - EDGES for name, targets in package_graph().items() if name not in EDGES}
-    found = [group for group in cycles(domains) if group not in ALLOWED_CYCLES]
+    found = cycles(domains)
     assert found == [], f"import cycles between domain packages: {found}"
 
 

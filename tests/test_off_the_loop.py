@@ -244,6 +244,7 @@ def _requests(ids: dict[str, str], ehr: Ehr) -> dict[tuple[str, str], dict[str, 
             "files": {"file": ("feed.json", _feed(), "application/json")},
         },
         ("GET", "/api/v1/directory/export"): {"url": "/api/v1/directory/export"},
+        ("GET", "/api/v1/directory/import-runs"): {"url": "/api/v1/directory/import-runs"},
         ("POST", "/api/v1/signposts"): {
             "url": "/api/v1/signposts",
             "json": {"services": [service], "needs": ["homeless"], "kind": "referred"},

@@ -1,5 +1,6 @@
 """The anonymised signposting and referral events: coarse attributes only, nothing identifying."""
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, FetchedValue, SmallInteger
@@ -21,7 +22,12 @@ class EventSubmission(SQLModel, table=True):
 
 
 class SignpostEvent(SQLModel, table=True):
-    """One need signposted or referred on one day; the whole of what is kept about it."""
+    """One need signposted or referred on one day; the whole of what is kept about it.
+
+    On PostgreSQL the table is partitioned by the month of `occurred_on` (migration e003, `store.ensure_partitions`),
+    so its primary key there is (id, occurred_on): PostgreSQL wants the partition key in every unique constraint.
+    Nothing refers to an event by id; a submission's key stays unique on `event_submission`, which is not partitioned.
+    """
 
     __tablename__ = "signpost_event"
 
@@ -44,3 +50,21 @@ class SignpostEvent(SQLModel, table=True):
     record_key: int | None = Field(
         default=None, sa_column=Column(SmallInteger, nullable=False, server_default=FetchedValue())
     )
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """What a caller may say about one need; the only fields that can ever be stored."""
+
+    occurred_on: date
+    kind: str
+    source: str
+    need_code: str
+    category_code: str | None = None
+    services_offered: list[str] = field(default_factory=list)
+    ward_code: str | None = None
+    ward_vintage: int | None = None
+    imd_decile: int | None = None
+    imd_year: int | None = None
+    age_band: str = "unknown"
+    practice_ods: str | None = None

@@ -16,8 +16,9 @@ from signpost.directory import service as directory
 from signpost.directory.models import Service, ServiceTaxonomy, TaxonomyTerm
 from signpost.errors import Problem
 from signpost.events import vocabulary
+from signpost.events.models import NewEvent
 from signpost.events.schemas import SignpostBatchItem, SignpostCreate
-from signpost.events.service import NewEvent, key_hmac, record_many
+from signpost.events.service import key_hmac, record_many
 from signpost.geography import service as geography
 from signpost.ods import service as ods
 from signpost.referrals import notices

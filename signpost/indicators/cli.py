@@ -39,13 +39,14 @@ def retain(
         int | None, typer.Option(help="Keep this many months of raw events (default SIGNPOST_EVENT_RETENTION_MONTHS)")
     ] = None,
 ) -> None:
-    """Delete raw events older than the retention period that the roll-ups hold (servers do it periodically)."""
+    """Delete raw events older than the retention period that the roll-ups hold, and make the coming months' event
+    partitions on PostgreSQL (servers do both periodically)."""
     keep = get_settings().event_retention_months if months is None else months
     if keep <= 0:
         print("Retention is off (0 months): no events deleted.")
         return
     with Session(db.get_engine()) as session:
-        deleted = retention.retain(session, today=date.today(), months=keep)
+        deleted = retention.maintain(session, today=date.today(), months=keep)
         session.commit()
     print(f"Deleted {deleted} events from before {retention.cutoff(date.today(), keep)}; reports read their roll-ups.")
 

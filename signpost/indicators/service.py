@@ -13,7 +13,7 @@ from signpost.errors import Problem
 from signpost.events import vocabulary
 from signpost.events.models import SignpostEvent
 from signpost.geography import service as geography
-from signpost.indicators import rollup
+from signpost.indicators import cubes, store
 from signpost.indicators.models import IndicatorCount
 from signpost.indicators.suppression import CELL_KEYS, SuppressionPolicy
 
@@ -137,7 +137,7 @@ def plan(dimensions: set[str], start: date, end: date, *, by_month: bool) -> lis
     partial month at either edge from the smallest daily cube."""
     grains = ("month",) if by_month else ("year", "quarter", "month")
     smallest = {
-        grain: next((c.name for c in rollup.CUBES if c.grain == grain and dimensions <= c.dimensions), None)
+        grain: next((c.name for c in cubes.CUBES if c.grain == grain and dimensions <= c.dimensions), None)
         for grain in (*grains, "day")
     }
     parts: list[Part] = []
@@ -147,7 +147,7 @@ def plan(dimensions: set[str], start: date, end: date, *, by_month: bool) -> lis
             (
                 g
                 for g in (*grains, "day")
-                if smallest[g] and rollup.period_start(first, g) == first and _period_end(first, g) <= end
+                if smallest[g] and cubes.period_start(first, g) == first and _period_end(first, g) <= end
             ),
             "day",
         )
@@ -185,7 +185,7 @@ def count(
     ]
     # The events recorded since the last fold, in the same statement: one snapshot, so each is counted once.
     selects.append(
-        rollup.pending_events(*names).where(
+        store.pending_events(*names).where(
             SignpostEvent.occurred_on >= start,  # type: ignore[arg-type]
             SignpostEvent.occurred_on <= end,  # type: ignore[arg-type]
             *(getattr(SignpostEvent, name) == value for name, value in filters.items()),
@@ -194,10 +194,15 @@ def count(
     cells = union_all(*selects).subquery()
     keys = [cells.c[name] for name in names]
     query = select(*keys, func.sum(cells.c.n), func.sum(cells.c.cell_key)).group_by(*keys)
-    unknown = (rollup.UNKNOWN_TEXT, rollup.UNKNOWN_NUMBER)
+    if session.get_bind().dialect.name == "postgresql":
+        # Past a few hundred thousand cells the estimate crosses JIT's threshold, and compiling costs more than the
+        # query (bench/events_scale.py). LOCAL: this transaction only, so it is safe behind PgBouncer too.
+        session.connection().exec_driver_sql("SET LOCAL jit = off")
+    unknown = (cubes.UNKNOWN_TEXT, cubes.UNKNOWN_NUMBER)
     found = Counts(cells={}, cube="+".join(dict.fromkeys(part.cube for part in parts)))
     month_at = group_by.index("month") if by_month else None
-    for *values, vintage, imd_year, n, cell_key in session.connection().execute(query):
+    # All rows at once: fetched one at a time they cost a report over many cells dearly (bench/events_scale.py).
+    for *values, vintage, imd_year, n, cell_key in session.connection().execute(query).all():
         if vintage:
             found.ward_vintages.add(vintage)
         if imd_year:

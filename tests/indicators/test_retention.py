@@ -2,9 +2,11 @@
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from signpost.events import store as events_store
 from signpost.events.models import SignpostEvent
 from signpost.indicators import retention, rollup, service
 from signpost.indicators.suppression import SuppressionPolicy
@@ -73,3 +75,41 @@ def test_zero_months_keeps_everything(session: Session) -> None:
     _plant(session)
     rollup.fold(session)
     assert retention.retain(session, today=TODAY, months=0) == 0
+
+
+def _partitioned(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("partitions are PostgreSQL's")
+    for month in (date(2014, 1, 1), date(2014, 2, 1), date(2014, 3, 1)):
+        for statement in events_store.create_month_sql(month):
+            session.connection().exec_driver_sql(statement)
+
+
+def test_retention_drops_the_past_months_partitions_and_the_roll_ups_keep_their_counts(session: Session) -> None:
+    _partitioned(session)
+    _plant(session)
+    rollup.fold(session)
+    year = (date(2014, 1, 1), date(2014, 12, 31))
+    before = _report(session, *year)
+    assert retention.retain(session, today=TODAY, months=24) == 25
+    months = events_store.month_partitions(session)
+    assert date(2014, 1, 1) not in months and date(2014, 2, 1) not in months  # dropped whole
+    assert date(2014, 3, 1) in months  # kept: its month is within retention
+    assert _events_on(session, date(2014, 1, 1), date(2014, 2, 28)) == 0
+    after = _report(session, *year)
+    assert after["rows"] == before["rows"] and after["total"] == before["total"] == 45
+
+
+def test_a_past_partition_holding_a_pending_event_stays_until_it_is_folded(session: Session) -> None:
+    _partitioned(session)
+    _plant(session)
+    rollup.fold(session)
+    record_events(session, [make_event(occurred_on=date(2014, 2, 5))], key="late-feb")  # pending
+    assert retention.retain(session, today=TODAY, months=24) == 25  # January whole, February's folded rows
+    months = events_store.month_partitions(session)
+    assert date(2014, 1, 1) not in months and date(2014, 2, 1) in months
+    assert _events_on(session, date(2014, 2, 1), date(2014, 2, 28)) == 1
+    rollup.fold(session)
+    assert retention.retain(session, today=TODAY, months=24) == 1
+    assert date(2014, 2, 1) not in events_store.month_partitions(session)
+    assert _report(session, date(2014, 2, 1), date(2014, 2, 28))["total"] == 11
