@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from signpost import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -36,9 +38,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# What `signpost serve` runs on; the asyncio/h11 pair is the comparison row of bench.floor_table.
+FAST = (cli.LOOP, cli.HTTP)
+PLAIN = ("asyncio", "h11")
+
+
 @contextmanager
-def server(app: str, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
-    """Run uvicorn with the service's configuration (`module:factory`) and yield its base URL."""
+def server(
+    app: str, env: dict[str, str] | None = None, workers: int = 1, stack: tuple[str, str] = FAST
+) -> Iterator[str]:
+    """Run uvicorn with the service's configuration (`module:factory`) and yield its base URL.
+
+    `stack` is the event loop and HTTP parser, (loop, http).
+    """
     port = free_port()
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("SIGNPOST_VAR_DIR", tempfile.mkdtemp(prefix="signpost-bench-"))
@@ -61,6 +73,10 @@ def server(app: str, env: dict[str, str] | None = None, workers: int = 1) -> Ite
             "75",
             "--log-level",
             "warning",
+            "--loop",
+            stack[0],
+            "--http",
+            stack[1],
         ],
         cwd=ROOT,
         env=full_env,

@@ -34,6 +34,7 @@ from signpost.indicators.routes import router as indicators_router
 from signpost.openreferral.routes import router as openreferral_router
 from signpost.openreferral.transfer_routes import router as directory_transfer_router
 from signpost.ops import logging as ops_logging
+from signpost.ops.dispatch import index_paths
 from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     enforce_declared_roles(app)
+    index_paths(app.router)
 
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
