@@ -180,8 +180,8 @@ async def _succeeds(
 def _collector_paused() -> Iterator[None]:
     """No garbage collection in this process for the block: its pauses would count as the service's latency.
 
-    A full collection in the paced driver took 77 ms once it held a few thousand finished requests, and every run's
-    p99 then read about 100 ms. What a run allocates is small, so the collector waits until it is over.
+    A full collection in the paced driver, once it holds a few thousand finished requests, is longer than the p99
+    being measured (bench/README.md). What a run allocates is small, so the collector waits until it is over.
     """
     gc.freeze()
     gc.disable()
