@@ -1,10 +1,10 @@
 """Route dispatch by path: a request for a path without parameters tries only the routes that can match it.
 
 Starlette tries every route in order until one matches, so a route near the end of the app's list (`$signpost`,
-the directory search) paid for a regular-expression match against each route before it (bench/README.md). Here each path that some
-route names exactly (no `{parameter}`) maps to the routes whose pattern matches that path, in their original order:
-the same routes answer as before (the first full match; else the first that matched all but the method, for 405),
-and any other path takes Starlette's own walk, with its 404 and slash redirects.
+the directory search) paid for a regular-expression match against each route before it (bench/README.md). Here
+each path that some route names exactly (no `{parameter}`) maps to the routes whose pattern matches that path, in
+their original order: the same routes answer as before (the first full match; else the first that matched all but
+the method, for 405), and any other path takes Starlette's own walk, with its 404 and slash redirects.
 """
 
 from starlette.routing import BaseRoute, Match, Mount, Route, Router, WebSocketRoute, get_route_path
