@@ -94,7 +94,7 @@ class RequestMiddleware:
 
     def body_limit(self, scope: Scope) -> int:
         """The largest body this request may send."""
-        if scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
+        if scope["method"] == "POST" and scope["path"] in self.upload_paths:
             return self.max_upload_bytes
         return self.max_body_bytes
 
@@ -137,7 +137,7 @@ class RequestMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         request_id_header = (b"x-request-id", request_id.encode())
         path, method = scope["path"], scope["method"]
-        limit = self.max_upload_bytes if method == "POST" and path in self.upload_paths else self.max_body_bytes
+        limit = self.body_limit(scope)
         has_body = chunked or (declared is not None and declared != b"0")
 
         if declared is not None and declared.isdigit() and int(declared) > limit:
