@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from signpost import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -36,9 +38,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# What `signpost serve` runs on; the asyncio/h11 pair is the comparison row of bench.floor_table.
+FAST = (cli.LOOP, cli.HTTP)
+PLAIN = ("asyncio", "h11")
+
+
 @contextmanager
-def server(app: str, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
-    """Run uvicorn with the service's configuration (`module:factory`) and yield its base URL."""
+def server(
+    app: str, env: dict[str, str] | None = None, workers: int = 1, stack: tuple[str, str] = FAST
+) -> Iterator[str]:
+    """Run uvicorn with the service's configuration (`module:factory`) and yield its base URL.
+
+    `stack` is the event loop and HTTP parser, (loop, http).
+    """
     port = free_port()
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("SIGNPOST_VAR_DIR", tempfile.mkdtemp(prefix="signpost-bench-"))
@@ -61,6 +73,10 @@ def server(app: str, env: dict[str, str] | None = None, workers: int = 1) -> Ite
             "75",
             "--log-level",
             "warning",
+            "--loop",
+            stack[0],
+            "--http",
+            stack[1],
         ],
         cwd=ROOT,
         env=full_env,
@@ -164,8 +180,8 @@ async def _succeeds(
 def _collector_paused() -> Iterator[None]:
     """No garbage collection in this process for the block: its pauses would count as the service's latency.
 
-    A full collection in the paced driver took 77 ms once it held a few thousand finished requests, and every run's
-    p99 then read about 100 ms. What a run allocates is small, so the collector waits until it is over.
+    A full collection in the paced driver, once it holds a few thousand finished requests, is longer than the p99
+    being measured (bench/README.md). What a run allocates is small, so the collector waits until it is over.
     """
     gc.freeze()
     gc.disable()

@@ -8,7 +8,7 @@ from bench.common import Row, print_table
 
 # Order matters: the floor first, so later throughput can be a ratio to it.
 BENCHMARKS = [
-    "bench.floor",
+    "bench.floor",  # the bare floor and the project's
     "bench.geography",
     "bench.signpost",
     "bench.indicators",

@@ -37,7 +37,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bench.common import ROOT, Row, free_port, print_table
-from signpost.cli import KEEP_ALIVE_SECONDS
+from signpost.cli import HTTP, KEEP_ALIVE_SECONDS, LOOP
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
 CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", "64"))
@@ -96,7 +96,7 @@ class Server:
     def start(self) -> None:
         command = [sys.executable, "-m", "uvicorn", "signpost.app:create_app", "--factory", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--workers", str(self.workers), "--no-access-log"]
-        command += ["--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)]
+        command += ["--timeout-keep-alive", str(KEEP_ALIVE_SECONDS), "--loop", LOOP, "--http", HTTP]
         self.proc = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log, start_new_session=True
         )

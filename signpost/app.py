@@ -34,6 +34,7 @@ from signpost.indicators.routes import router as indicators_router
 from signpost.openreferral.routes import router as openreferral_router
 from signpost.openreferral.transfer_routes import router as directory_transfer_router
 from signpost.ops import logging as ops_logging
+from signpost.ops.dispatch import index_paths
 from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
@@ -111,9 +112,9 @@ def _routers() -> list[Any]:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # What importing and building the app made lives as long as the process. Frozen once (by the first app a
-    # process starts), the collector's full passes no longer walk those 150,000 objects (70 ms a pass). A request
-    # makes a few thousand short-lived containers: collecting the youngest generation every 10,000 allocations
-    # rather than 700 cut the collector's time under load from about 1 ms a request to 0.3 ms.
+    # process starts), the collector's full passes no longer walk those objects. A request makes a few thousand
+    # short-lived containers, so the youngest generation is collected every 10,000 allocations rather than 700
+    # (bench/README.md: "Garbage collection" has the figures and how to re-measure them).
     if gc.get_freeze_count() == 0:
         gc.collect()
         gc.freeze()
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     web_routes.mount_assets(app)
     enforce_declared_roles(app)
+    index_paths(app.router)
 
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(

@@ -326,8 +326,8 @@ def search_services(*, session: Session, query: ServiceQuery) -> ServicePage:
 
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        # The per-service distance subquery lifts the planner's estimate over JIT's threshold, and compiling
-        # (about a second) costs far more than the query (milliseconds). LOCAL: this transaction only.
+        # The per-service distance subquery lifts the planner's estimate over JIT's threshold, and compiling costs
+        # far more than the query (bench/README.md). LOCAL: this transaction only.
         session.execute(text("SET LOCAL jit = off"))
     conditions = _conditions(session, query, category_ids, at)
     narrowed = point is not None or len(conditions) > (not query.include_retired) + bool(query.statuses)
@@ -399,9 +399,9 @@ def _hit_categories(session: Session, ids: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _word_in(word: str, text_value: str) -> bool:
+def _word_in(word: str, tokens: list[str]) -> bool:
     stem = word[: max(4, len(word) - 2)] if len(word) > 4 else word
-    return any(token.startswith(stem) for token in fulltext.query_words(text_value or "") or [])
+    return any(token.startswith(stem) for token in tokens)
 
 
 def _explain(
@@ -420,7 +420,11 @@ def _explain(
     if words and row is not None:
         fields = [("name", row.name), ("category", row.taxonomy), ("organisation", row.organization)]
         fields.append(("description", row.description))
-        where = [label for label, value in fields if any(_word_in(w, value) for w in words)]
+        where = []
+        for label, value in fields:
+            tokens = fulltext.query_words(value or "")  # once a field, not once a word
+            if any(_word_in(w, tokens) for w in words):
+                where.append(label)
         reasons.append(f"'{query.text}' found in " + (", ".join(where) if where else "the record"))
     matched_categories = [c for c in codes if c in category_ids]
     if matched_categories:

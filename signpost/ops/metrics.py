@@ -1,51 +1,52 @@
-"""Request counts and latency histograms in Prometheus text format (per process)."""
+"""Request counts and latency histograms (prometheus_client), one registry per app, per process.
 
-import threading
-from collections import defaultdict
+Exposed at /metrics as `signpost_requests_total{method,route,status}` and
+`signpost_request_duration_seconds{method,route}` (a histogram: `_bucket`, `_sum`, `_count`).
+"""
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# A method outside these is counted as "other": a client's made-up method must not make a series of its own.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+
+# The `_created` series (when each label set was first seen) are left out: nothing reads them, and they would
+# double what a scrape carries.
+prometheus_client.disable_created_metrics()
 
 
 class Metrics:
+    """The app's request metrics; `observe` is called once per request, `render` by /metrics."""
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count: dict[tuple[str, str, str], int] = defaultdict(int)
-        self._sum: dict[tuple[str, str], float] = defaultdict(float)
-        self._buckets: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
-        self._observations: dict[tuple[str, str], int] = defaultdict(int)
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._requests = Counter(
+            "signpost_requests",
+            "Requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "signpost_request_duration_seconds",
+            "Time to answer, by route template.",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        # Each label set's children, found once: `labels()` costs more than the count and the observation together.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self._count[(method, route, str(status))] += 1
-            key = (method, route)
-            self._sum[key] += seconds
-            self._observations[key] += 1
-            counts = self._buckets[key]
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
+        key = (method if method in METHODS else "other", route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._requests.labels(key[0], route, str(status)), self._duration.labels(key[0], route)
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
-    def render(self) -> str:
-        def esc(value: str) -> str:
-            return value.replace("\\", "\\\\").replace('"', '\\"')
-
-        lines = [
-            "# HELP signpost_requests_total Requests answered, by route template and status.",
-            "# TYPE signpost_requests_total counter",
-        ]
-        with self._lock:
-            for (method, route, status), n in sorted(self._count.items()):
-                lines.append(f'signpost_requests_total{{method="{method}",route="{esc(route)}",status="{status}"}} {n}')
-            lines += [
-                "# HELP signpost_request_duration_seconds Time to answer, by route template.",
-                "# TYPE signpost_request_duration_seconds histogram",
-            ]
-            for (method, route), counts in sorted(self._buckets.items()):
-                labels = f'method="{method}",route="{esc(route)}"'
-                for bound, n in zip(BUCKETS, counts, strict=True):
-                    lines.append(f'signpost_request_duration_seconds_bucket{{{labels},le="{bound}"}} {n}')
-                total = self._observations[(method, route)]
-                lines.append(f'signpost_request_duration_seconds_bucket{{{labels},le="+Inf"}} {total}')
-                lines.append(f"signpost_request_duration_seconds_sum{{{labels}}} {self._sum[(method, route)]:.6f}")
-                lines.append(f"signpost_request_duration_seconds_count{{{labels}}} {total}")
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        """The Prometheus text exposition of everything observed so far."""
+        return generate_latest(self.registry)

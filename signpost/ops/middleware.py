@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+import os
 import tempfile
 import time
 import uuid
@@ -20,6 +21,7 @@ log = logging.getLogger("signpost.access")
 # Health checks must answer however busy the app is.
 UNGATED = {"/healthz", "/readyz", "/metrics"}
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
+FHIR_JSON_BYTES, PROBLEM_JSON_BYTES = FHIR_JSON.encode(), PROBLEM_JSON.encode()
 API_MEDIA_TYPES = {
     b"application/json",
     b"application/problem+json",
@@ -29,19 +31,15 @@ API_MEDIA_TYPES = {
 }
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def _error_body(path: str, status: int, title: str, code: str, detail: str) -> tuple[bytes, bytes]:
     if is_fhir_path(path):
         body: dict[str, Any] = {
             "resourceType": "OperationOutcome",
             "issue": [{"severity": "error", "code": code, "diagnostics": detail}],
         }
-        return json.dumps(body).encode(), FHIR_JSON.encode()
+        return json.dumps(body).encode(), FHIR_JSON_BYTES
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return json.dumps(body).encode(), PROBLEM_JSON.encode()
+    return json.dumps(body).encode(), PROBLEM_JSON_BYTES
 
 
 # A body larger than the ordinary limit (an upload to a route allowed more) waits on disk, not in memory,
@@ -58,6 +56,17 @@ def client_request_id(value: bytes) -> str | None:
         return str(uuid.UUID(value.decode("ascii")))
     except ValueError:
         return None
+
+
+# RFC 9562: version 4 in bits 48–51 of the 128, the variant (binary 10) in bits 64–65, counting from the left.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID as 32 hex digits: `uuid.uuid4().hex` without building a UUID object."""
+    bits = int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET
+    return f"{bits:032x}"
 
 
 class RequestMiddleware:
@@ -85,7 +94,7 @@ class RequestMiddleware:
 
     def body_limit(self, scope: Scope) -> int:
         """The largest body this request may send."""
-        if scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
+        if scope["method"] == "POST" and scope["path"] in self.upload_paths:
             return self.max_upload_bytes
         return self.max_body_bytes
 
@@ -106,50 +115,45 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
-        for name, value in scope.get("headers", []):
-            if name == b"x-request-id":
-                request_id = client_request_id(value) or request_id
-        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        status = 500
-        responded = False
+        # One pass over the headers for everything this middleware reads (the last of a repeated header counts).
+        request_id: str | None = None
+        declared: bytes | None = None
+        media = b""
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"content-type":
+                media = value
+            elif name == b"x-request-id":
+                request_id = client_request_id(value) or request_id
+            elif name == b"transfer-encoding":
+                chunked = True
+        if request_id is None:
+            request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        request_id_header = (b"x-request-id", request_id.encode())
+        path, method = scope["path"], scope["method"]
         limit = self.body_limit(scope)
-        received = 0
+        has_body = chunked or (declared is not None and declared != b"0")
 
-        headers = dict(scope.get("headers", []))
-        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject(
-                scope,
-                send,
-                413,
-                "Content Too Large",
-                "too-long",
-                f"The body is larger than the limit of {limit} bytes.",
-            )
+            await self._reject(scope, send, 413, "Content Too Large", "too-long", _too_large(limit))
             self._record(scope, 413, started, request_id)
             return
-        media = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if (
-            scope.get("path", "").startswith("/api/")
-            and scope.get("method") in WRITE_METHODS
-            and (declared not in (None, b"0") or b"transfer-encoding" in headers)
-            and media not in API_MEDIA_TYPES
-        ):
-            named = media.decode("latin-1") or "an unnamed type"
-            await self._reject(
-                scope,
-                send,
-                415,
-                "Unsupported Media Type",
-                "not-supported",
-                f"Send the body as application/json, not {named}.",
-            )
-            self._record(scope, 415, started, request_id)
-            return
+        if has_body and method in WRITE_METHODS and path.startswith("/api/"):
+            media = media.split(b";")[0].strip().lower()
+            if media not in API_MEDIA_TYPES:
+                named = media.decode("latin-1") or "an unnamed type"
+                detail = f"Send the body as application/json, not {named}."
+                await self._reject(scope, send, 415, "Unsupported Media Type", "not-supported", detail)
+                self._record(scope, 415, started, request_id)
+                return
 
-        rejected = False
+        status = 500
+        responded = rejected = False
+        received = 0
 
         async def limited_receive() -> Message:
             nonlocal received, rejected, status
@@ -162,14 +166,7 @@ class RequestMiddleware:
                     # Answer 413 here and tell the app the client has gone. Raising instead would not work:
                     # FastAPI's body parser turns any exception from receive() into a 400.
                     if not responded:
-                        await self._reject(
-                            scope,
-                            send,
-                            413,
-                            "Content Too Large",
-                            "too-long",
-                            f"The body is larger than the limit of {limit} bytes.",
-                        )
+                        await self._reject(scope, send, 413, "Content Too Large", "too-long", _too_large(limit))
                     rejected, status = True, 413
                     return {"type": "http.disconnect"}
             return message
@@ -181,42 +178,16 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 responded = True
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", ()), request_id_header]
             await send(message)
 
         # Read the whole body (bounded by the limit) before taking a place at the gate, so a client that
         # sends slowly holds only its own connection, never a place that others are waiting for.
         buffered: list[Message] = []
         spool: IO[bytes] | None = None  # the body, once it outgrows the ordinary limit
-        if declared not in (None, b"0") or b"transfer-encoding" in headers:
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                message = await limited_receive()
-                if message["type"] != "http.request":
-                    buffered.append(message)
-                    if spool is not None:  # the client left: the app hears only that
-                        spool.close()
-                        spool = None
-                    break
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if spool is None and size > self.max_body_bytes:
-                    spool = tempfile.SpooledTemporaryFile(max_size=self.max_body_bytes)
-                    spool.writelines(chunks)
-                    chunks = []
-                if spool is not None:
-                    spool.write(chunk)
-                else:
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    if spool is None:
-                        buffered.insert(0, {"type": "http.request", "body": b"".join(chunks), "more_body": False})
-                    else:
-                        spool.seek(0)
-                    break
+        size = 0
+        if has_body:
+            buffered, spool, size = await self._read_body(limited_receive)
             if rejected:
                 if spool is not None:
                     spool.close()
@@ -233,60 +204,71 @@ class RequestMiddleware:
             return buffered.pop(0) if buffered else await limited_receive()
 
         try:
-            if scope.get("path") in UNGATED:
+            if path in UNGATED:
                 await self.app(scope, replay_receive, send_wrapper)
             else:
                 async with self.gate(scope):
                     await self.app(scope, replay_receive, send_wrapper)
-        except BodyTooLarge:
-            if not responded:
-                await self._reject(
-                    scope,
-                    send,
-                    413,
-                    "Content Too Large",
-                    "too-long",
-                    f"The body is larger than the limit of {limit} bytes.",
-                )
-            status = 413
         finally:
             if spool is not None:
                 spool.close()
             self._record(scope, status, started, request_id)
 
+    async def _read_body(self, receive: Receive) -> tuple[list[Message], IO[bytes] | None, int]:
+        """The body's messages to replay (one, whole, or the client's disconnect), or its spool and size."""
+        message = await receive()
+        if message["type"] != "http.request":
+            return [message], None, 0
+        if not message.get("more_body", False):
+            return [message], None, len(message.get("body", b""))  # the usual case: the body in one piece
+        chunks: list[bytes] = []
+        spool: IO[bytes] | None = None
+        size = 0
+        while True:
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if spool is None and size > self.max_body_bytes:
+                spool = tempfile.SpooledTemporaryFile(max_size=self.max_body_bytes)
+                spool.writelines(chunks)
+                chunks = []
+            if spool is not None:
+                spool.write(chunk)
+            else:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                if spool is None:
+                    return [{"type": "http.request", "body": b"".join(chunks), "more_body": False}], None, size
+                spool.seek(0)
+                return [], spool, size
+            message = await receive()
+            if message["type"] != "http.request":  # the client left (or the limit was passed): the app hears only that
+                if spool is not None:
+                    spool.close()
+                return [message], None, size
+
     async def _reject(self, scope: Scope, send: Send, status: int, title: str, code: str, detail: str) -> None:
-        body, media = _error_body(scope.get("path", ""), status, title, code, detail)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", media),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
+        body, media = _error_body(scope["path"], status, title, code, detail)
+        headers = [(b"content-type", media), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     def _record(self, scope: Scope, status: int, started: float, request_id: str) -> None:
         seconds = time.perf_counter() - started
-        route = scope.get("route")
         # The route template, never the raw path: raw paths can carry identifiers.
-        template = getattr(route, "path", None) or "unmatched"
-        method = scope.get("method", "")
+        template = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope["method"]
         self.metrics.observe(method, template, status, seconds)
-        state = scope.get("state", {})
-        log.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request_id,
-                    "method": method,
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                    "actor_role": state.get("actor_role"),
-                }
-            },
-        )
+        if log.isEnabledFor(logging.INFO):
+            fields = {
+                "request_id": request_id,
+                "method": method,
+                "route": template,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "actor_role": scope["state"].get("actor_role"),
+            }
+            log.info("request", extra={"fields": fields})
+
+
+def _too_large(limit: int) -> str:
+    return f"The body is larger than the limit of {limit} bytes."

@@ -4,7 +4,7 @@ import hmac
 from ipaddress import ip_address
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from signpost.auth import Public, Role, allow
@@ -12,6 +12,7 @@ from signpost.auth.deps import ROLES_ATTR, bearer_token
 from signpost.config import SettingsDep
 from signpost.db import SessionDep, app_engine, migration_state
 from signpost.errors import Problem
+from signpost.ops import metrics as ops_metrics
 
 router = APIRouter(tags=["operations"])
 _analyst_or_admin = allow(Role.analyst, Role.admin)
@@ -64,6 +65,6 @@ def readyz(request: Request) -> JSONResponse:
 @router.get(
     "/metrics", operation_id="metrics", response_class=PlainTextResponse, dependencies=[Depends(metrics_access)]
 )
-def metrics(request: Request) -> PlainTextResponse:
+def metrics(request: Request) -> Response:
     """Prometheus text: requests and latency by route and status (a metrics, analyst or admin key, or loopback)."""
-    return PlainTextResponse(request.app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(request.app.state.metrics.render(), media_type=ops_metrics.CONTENT_TYPE)
