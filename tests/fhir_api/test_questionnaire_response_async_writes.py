@@ -93,7 +93,9 @@ def test_past_half_the_routing_time_requests_go_on_from_memory_while_the_directo
 
     try:
         assert asyncio.run(scenario()) == ["Jobs Club", "Work Club"]
-        assert thread_trips == []  # no request read the directory itself
+        # No request read the directory itself. (The clock's jump also ends the caller's key's few seconds in memory,
+        # so the key is read again and that request's transaction ends in a worker thread: a "commit".)
+        assert [trip for trip in thread_trips if trip != "commit"] == []
     finally:
         routing.forget_directory()  # read on this test's clock: not for the next test
 
