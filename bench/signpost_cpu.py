@@ -34,7 +34,10 @@ async def _drive(url: str) -> tuple[float, float]:
 
     var_dir = tempfile.mkdtemp(prefix="signpost-bench-cpu-")
     key = _prepare(url, var_dir)
-    settings = Settings(database_url=url, var_dir=Path(var_dir), secret_key="bench-secret", fold_seconds=0)
+    # As bench.common.server runs it: no access log line per request.
+    settings = Settings(
+        database_url=url, var_dir=Path(var_dir), secret_key="bench-secret", fold_seconds=0, log_level="WARNING"
+    )
     app = create_app(settings)
 
     @app.post("/bench/echo", dependencies=[Public])
