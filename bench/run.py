@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench.floor",  # the bare floor and the project's
     "bench.geography",
     "bench.signpost",
+    "bench.signpost_cpu",  # the same route's CPU per request, in process
     "bench.indicators",
     "bench.web",
     "bench.directory",

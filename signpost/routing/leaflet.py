@@ -7,6 +7,7 @@ practice and the date. Sensitive needs are left out of both: those services are 
 import html
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from signpost.routing.service import Match, Offer
 
@@ -175,18 +176,24 @@ def text(leaflet: Leaflet) -> str:
 
 
 def _html_entry(entry: Entry) -> str:
-    contact = entry.contact
+    return _html_item(entry.contact, entry.show_url, tuple(entry.helps_with))
+
+
+# The same services come back request after request: each entry's escaping is done once (directory contact details
+# and needs in the patient's words, nothing about the patient).
+@lru_cache(maxsize=4096)
+def _html_item(contact: Contact, show_url: bool, helps_with: tuple[str, ...]) -> str:
     item = f"<strong>{html.escape(contact.name)}</strong>"
     if contact.phone:
         tel = "".join(ch for ch in contact.phone if ch.isdigit() or ch == "+")
         item += f'<br>Phone: <a href="tel:{html.escape(tel)}">{html.escape(contact.phone)}</a>'
-    if contact.url and entry.show_url:
+    if contact.url and show_url:
         item += f'<br>Website: <a href="{html.escape(contact.url)}">{html.escape(contact.url)}</a>'
     if contact.address:
         item += f"<br>Address: {html.escape(contact.address)}"
     if not contact.phone and not contact.url and not contact.address:
         item += "<br>Ask at your GP practice's reception how to contact them."
-    item += f"<br>Can help with: {html.escape(', '.join(entry.helps_with))}"
+    item += f"<br>Can help with: {html.escape(', '.join(helps_with))}"
     return f"<li>{item}</li>"
 
 

@@ -93,50 +93,80 @@ def _status_issues(body: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def _matches(answer: dict[str, Any], condition: dict[str, Any]) -> bool:
-    operator = condition["operator"]
-    expected_key = next(k for k in condition if k.startswith("answer"))
-    expected = condition[expected_key]
-    value_key = "value" + expected_key[len("answer") :]
-    if value_key not in answer:
-        return operator == "!="
-    actual = answer[value_key]
-    if isinstance(expected, dict):  # Coding: system and code decide
-        same = actual.get("code") == expected.get("code") and (
-            not expected.get("system") or actual.get("system") == expected.get("system")
-        )
-    else:
-        same = actual == expected
-    if operator == "=":
-        return bool(same)
-    if operator == "!=":
-        return not same
-    try:
-        return bool(
-            {">": actual > expected, "<": actual < expected, ">=": actual >= expected, "<=": actual <= expected}[
-                operator
-            ]
-        )
-    except (TypeError, KeyError):
-        return False
+@dataclass(frozen=True)
+class _Condition:
+    """One enableWhen condition, read once: which answer value it compares and how."""
+
+    question: str
+    operator: str
+    expected: Any
+    value_key: str  # the answer's value[x] that the condition's answer[x] compares with
+    exists: bool  # for `exists`: whether the question must be answered
+
+    @classmethod
+    def of(cls, condition: dict[str, Any]) -> "_Condition":
+        operator = condition["operator"]
+        if operator == "exists":
+            return cls(condition["question"], operator, None, "", condition.get("answerBoolean", True))
+        expected_key = next(k for k in condition if k.startswith("answer"))
+        return cls(condition["question"], operator, condition[expected_key], "value" + expected_key[6:], True)
+
+    def holds(self, answers: dict[str, list[Any]]) -> bool:
+        given = answers.get(self.question, [])
+        if self.operator == "exists":
+            return bool(given) == self.exists
+        return any(self._matches(a) for a in given)
+
+    def _matches(self, answer: dict[str, Any]) -> bool:
+        operator, expected = self.operator, self.expected
+        if self.value_key not in answer:
+            return operator == "!="
+        actual = answer[self.value_key]
+        if isinstance(expected, dict):  # Coding: system and code decide
+            same = actual.get("code") == expected.get("code") and (
+                not expected.get("system") or actual.get("system") == expected.get("system")
+            )
+        else:
+            same = actual == expected
+        if operator == "=":
+            return bool(same)
+        if operator == "!=":
+            return not same
+        try:
+            return bool(
+                {">": actual > expected, "<": actual < expected, ">=": actual >= expected, "<=": actual <= expected}[
+                    operator
+                ]
+            )
+        except (TypeError, KeyError):
+            return False
+
+
+@dataclass(frozen=True)
+class _EnableWhen:
+    """An item's enableWhen conditions, read once; `all` or `any` combines them."""
+
+    conditions: tuple[_Condition, ...]
+    any_of: bool
+
+    @classmethod
+    def of(cls, item: dict[str, Any]) -> "_EnableWhen":
+        conditions = tuple(_Condition.of(c) for c in item.get("enableWhen") or ())
+        return cls(conditions, item.get("enableBehavior") == "any")
+
+    def holds(self, answers: dict[str, list[Any]]) -> bool:
+        if not self.conditions:
+            return True
+        results = [c.holds(answers) for c in self.conditions]
+        return any(results) if self.any_of else all(results)
 
 
 def is_enabled(item: dict[str, Any], answers: dict[str, list[Any]]) -> bool:
     """SDC enableWhen: each condition against the answers of its question; `all` or `any` combines them."""
-    conditions = item.get("enableWhen")
-    if not conditions:
-        return True
-    results = []
-    for condition in conditions:
-        given = answers.get(condition["question"], [])
-        if condition["operator"] == "exists":
-            results.append(bool(given) == condition.get("answerBoolean", True))
-        else:
-            results.append(any(_matches(a, condition) for a in given))
-    return any(results) if item.get("enableBehavior") == "any" else all(results)
+    return _EnableWhen.of(item).holds(answers)
 
 
-def _allowed_codings(item: dict[str, Any]) -> set[tuple[str, str]]:
+def _allowed_codings(item: dict[str, Any]) -> frozenset[tuple[str, str]]:
     allowed = {
         (o["valueCoding"].get("system", ""), o["valueCoding"]["code"])
         for o in item.get("answerOption", [])
@@ -144,7 +174,48 @@ def _allowed_codings(item: dict[str, Any]) -> set[tuple[str, str]]:
     }
     if item.get("answerValueSet"):
         allowed |= {(s, c) for s, c, _ in conformance.expansion(item["answerValueSet"])}
-    return allowed
+    return frozenset(allowed)
+
+
+@dataclass(frozen=True)
+class _Template:
+    """What checking needs of the template, worked out once per Questionnaire rather than per response: every item
+    by linkId, and each item's enableWhen and allowed codings (by the item's identity within `questionnaire`)."""
+
+    questionnaire: dict[str, Any]
+    every_item: dict[str, dict[str, Any]]
+    enable_when: dict[int, _EnableWhen]
+    allowed: dict[int, frozenset[tuple[str, str]]]
+
+    @classmethod
+    def of(cls, questionnaire: dict[str, Any]) -> "_Template":
+        every_item: dict[str, dict[str, Any]] = {}
+        _flatten(questionnaire.get("item", []), every_item, None)
+        enable_when: dict[int, _EnableWhen] = {}
+        allowed: dict[int, frozenset[tuple[str, str]]] = {}
+
+        def walk(items: list[dict[str, Any]]) -> None:
+            for item in items:
+                enable_when[id(item)] = _EnableWhen.of(item)
+                allowed[id(item)] = _allowed_codings(item)
+                walk(item.get("item", []))
+
+        walk(questionnaire.get("item", []))
+        return cls(questionnaire, every_item, enable_when, allowed)
+
+    def enabled(self, item: dict[str, Any], answers: dict[str, list[Any]]) -> bool:
+        return self.enable_when[id(item)].holds(answers)
+
+
+_compiled: list[_Template] = []
+
+
+def _template(questionnaire: dict[str, Any]) -> _Template:
+    """The template's checks, made again only when the Questionnaire is another object (ids are only looked up for
+    items of the one held, which it keeps alive)."""
+    if not _compiled or _compiled[0].questionnaire is not questionnaire:
+        _compiled[:] = [_Template.of(questionnaire)]
+    return _compiled[0]
 
 
 def _flatten(items: list[dict[str, Any]], into: dict[str, dict[str, Any]], parent: str | None) -> None:
@@ -166,10 +237,11 @@ def _check_items(
     r_items: list[dict[str, Any]],
     path: str,
     answers: dict[str, list[Any]],
-    every_item: dict[str, dict[str, Any]],
+    template: _Template,
     finished: bool,
     issues: list[dict[str, Any]],
 ) -> None:
+    every_item = template.every_item
     known = {item["linkId"]: item for item in q_items}
     seen: dict[str, int] = {}
     for index, r_item in enumerate(r_items):
@@ -187,7 +259,7 @@ def _check_items(
             continue
         seen[link_id] = index
         given = r_item.get("answer", [])
-        if not is_enabled(q_item, answers):
+        if not template.enabled(q_item, answers):
             if given or r_item.get("item"):
                 issues.append(
                     issue(
@@ -195,9 +267,9 @@ def _check_items(
                     )
                 )
             continue
-        _check_answers(q_item, r_item, here, issues)
+        _check_answers(q_item, r_item, here, template.allowed[id(q_item)], issues)
         if q_item.get("type") == "group":
-            _check_items(q_item.get("item", []), r_item.get("item", []), here, answers, every_item, finished, issues)
+            _check_items(q_item.get("item", []), r_item.get("item", []), here, answers, template, finished, issues)
         for a_index, answer in enumerate(given):
             if answer.get("item"):
                 _check_items(
@@ -205,14 +277,14 @@ def _check_items(
                     answer["item"],
                     f"{here}.answer[{a_index}]",
                     answers,
-                    every_item,
+                    template,
                     finished,
                     issues,
                 )
     if finished:
         for q_item in q_items:
             link_id = q_item["linkId"]
-            if not q_item.get("required") or not is_enabled(q_item, answers):
+            if not q_item.get("required") or not template.enabled(q_item, answers):
                 continue
             r_index = seen.get(link_id)
             answered = r_index is not None and (
@@ -229,7 +301,13 @@ def _check_items(
                 )
 
 
-def _check_answers(q_item: dict[str, Any], r_item: dict[str, Any], here: str, issues: list[dict[str, Any]]) -> None:
+def _check_answers(
+    q_item: dict[str, Any],
+    r_item: dict[str, Any],
+    here: str,
+    allowed: frozenset[tuple[str, str]],
+    issues: list[dict[str, Any]],
+) -> None:
     link_id = q_item["linkId"]
     given = r_item.get("answer", [])
     if q_item.get("type") in ("group", "display"):
@@ -239,7 +317,6 @@ def _check_answers(q_item: dict[str, Any], r_item: dict[str, Any], here: str, is
     if len(given) > 1 and not q_item.get("repeats"):
         issues.append(issue("error", "structure", f"'{link_id}' takes one answer, not {len(given)}.", here))
     expected = VALUE_FOR_TYPE.get(q_item.get("type", ""), "")
-    allowed = _allowed_codings(q_item) if expected == "valueCoding" else set()
     codes_seen: set[tuple[str, str]] = set()
     for a_index, answer in enumerate(given):
         where = f"{here}.answer[{a_index}]"
@@ -339,14 +416,13 @@ def validate(body: Any) -> tuple[Checked | None, list[dict[str, Any]]]:
         ]
     answers: dict[str, list[Any]] = {}
     _collect(body.get("item", []), answers)
-    every_item: dict[str, dict[str, Any]] = {}
-    _flatten(template.get("item", []), every_item, None)
+    checks = _template(template)
     finished = body.get("status") in FINISHED
     _check_items(
-        template.get("item", []), body.get("item", []), "QuestionnaireResponse", answers, every_item, finished, issues
+        template.get("item", []), body.get("item", []), "QuestionnaireResponse", answers, checks, finished, issues
     )
     if not issues:
-        _exclusive_none(every_item, answers, issues)
+        _exclusive_none(checks.every_item, answers, issues)
     if issues:
         return None, issues
     return Checked(response=body, answers=answers), []

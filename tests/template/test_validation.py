@@ -1,8 +1,11 @@
 """Validation of a QuestionnaireResponse against the template, SDC rules, one issue per problem."""
 
+import copy
 from typing import Any
 
-from signpost.template import validate
+import pytest
+
+from signpost.template import conformance, validate
 from tests.template.builders import ALL_NEEDS, ANSWER, NO_NEEDS, ans, make_response, need
 
 
@@ -70,6 +73,19 @@ def test_answer_to_disabled_item_is_rejected() -> None:
     _, issues = validate(make_response({"homeless-tonight": [True]}))
     assert issues[0]["code"] == "business-rule"
     assert "homeless-tonight" in issues[0]["diagnostics"]
+
+
+def test_a_changed_template_is_checked_by_its_own_enable_when(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The template's rules are worked out once per Questionnaire: another one must not be checked by the old rules.
+    shipped = conformance.questionnaire()
+    changed = copy.deepcopy(shipped)
+    for item in changed["item"]:
+        if item["linkId"] == "homeless-tonight":
+            del item["enableWhen"]
+    monkeypatch.setattr(conformance, "questionnaire", lambda: changed)
+    assert validate(make_response({"homeless-tonight": [True]}))[1] == []
+    monkeypatch.setattr(conformance, "questionnaire", lambda: shipped)
+    assert validate(make_response({"homeless-tonight": [True]}))[1][0]["code"] == "business-rule"
 
 
 def test_domestic_abuse_answered_when_not_safe_to_ask_is_rejected() -> None:

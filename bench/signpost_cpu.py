@@ -1,0 +1,140 @@
+"""`$signpost`'s CPU per request, in process: the real app called as uvicorn calls it (ASGI), no server, no network.
+
+Each request is a new submission of `bench.signpost`'s realistic 15-answer response (so each writes its events). The
+figure is process CPU time per request (the least of ten rounds), with no client's share; the same
+figure for the project floor's echo route (`bench.floor`) is given beside it. With BENCH_PROFILE=1 it prints
+cProfile's top functions by cumulative time instead of the table. On SQLite, and on PostgreSQL at BENCH_SIGNPOST_PG_URL
+(dropped and made again; skipped when unreachable). Requests: BENCH_CPU_REQUESTS (default 2,000).
+"""
+
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Row
+from bench.signpost import _prepare, fresh_pg, realistic_response
+from signpost.config import Settings
+
+REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "2000"))
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+
+
+async def _drive(url: str) -> tuple[float, float]:
+    """µs of CPU per `$signpost` request and per echo request, through one app."""
+    from fastapi import Body
+
+    from bench.floor import BODY
+    from signpost.app import create_app
+    from signpost.auth import Public
+
+    var_dir = tempfile.mkdtemp(prefix="signpost-bench-cpu-")
+    key = _prepare(url, var_dir)
+    # As bench.common.server runs it: no access log line per request.
+    settings = Settings(
+        database_url=url, var_dir=Path(var_dir), secret_key="bench-secret", fold_seconds=0, log_level="WARNING"
+    )
+    app = create_app(settings)
+
+    @app.post("/bench/echo", dependencies=[Public])
+    def echo(payload: dict = Body(...)) -> dict:  # type: ignore[type-arg]
+        return payload
+
+    body = json.dumps(realistic_response()).encode()
+    signpost_headers = [(b"content-type", b"application/fhir+json"), (b"authorization", f"Bearer {key}".encode())]
+    echo_headers = [(b"content-type", b"application/json")]
+
+    async def call(path: str, content: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+        """One request as uvicorn hands it to the app (one body message), its answer read and dropped."""
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"bench"), (b"content-length", str(len(content)).encode()), *headers],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        sent = False
+        status = 0
+
+        async def receive() -> dict:  # type: ignore[type-arg]
+            nonlocal sent
+            if sent:
+                await asyncio.sleep(3600)  # a client that stays connected
+            sent = True
+            return {"type": "http.request", "body": content, "more_body": False}
+
+        async def send(message: dict) -> None:  # type: ignore[type-arg]
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope, receive, send)
+        assert status == 200, status
+
+    async with app.router.lifespan_context(app):
+        if True:
+
+            async def signpost() -> None:
+                await call("/fhir/QuestionnaireResponse/$signpost", body, signpost_headers)
+
+            async def floor() -> None:
+                await call("/bench/echo", BODY, echo_headers)
+
+            async def cpu(call: object, times: int) -> float:
+                for _ in range(200):  # warm: caches, pools, the first statements
+                    await call()  # type: ignore[operator]
+                # The least CPU of ten rounds: other processes on a shared machine only ever add to it.
+                rounds = []
+                for _ in range(10):
+                    started = time.process_time()
+                    for _ in range(times // 10):
+                        await call()  # type: ignore[operator]
+                    rounds.append((time.process_time() - started) / (times // 10) * 1e6)
+                return min(rounds)
+
+            if PROFILE:
+                await cpu(signpost, 10)
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(REQUESTS):
+                    await signpost()
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+                return 0.0, 0.0
+            return await cpu(signpost, REQUESTS), await cpu(floor, REQUESTS)
+
+
+def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
+    rows = []
+    sqlite_url = f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-cpu-')}/bench.db"
+    targets = [("SQLite", sqlite_url), ("PostgreSQL", fresh_pg())]
+    for name, url in targets:
+        if url is None:
+            rows.append(Row(f"$signpost CPU, {name}", {"errors": "skipped: PostgreSQL unreachable"}))
+            continue
+        micros, floor = asyncio.run(_drive(url))
+        figures = {
+            "µs/request": f"{micros:,.0f}",
+            "echo µs/request": f"{floor:,.0f}",
+            "x echo": f"{micros / floor:.1f}",
+        }
+        rows.append(Row(f"$signpost CPU in process, {name}", figures))
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.common import print_table
+
+    print_table(run({}))
