@@ -142,8 +142,13 @@ class CategorisationReport:
             "uncategorised": len(self.uncategorised),
             "uncategorised_ids": self.uncategorised[:200],
             "note": (
-                f"{len(self.uncategorised)} service(s) have no category and will not be offered by the template "
-                "or found by a category search until an editor gives them one."
+                (
+                    "1 service has no category and will not be offered by the template or found by a category "
+                    "search until an editor gives it one."
+                    if len(self.uncategorised) == 1
+                    else f"{len(self.uncategorised)} services have no category and will not be offered by the "
+                    "template or found by a category search until an editor gives them one."
+                )
                 if self.uncategorised
                 else "Every service has a category."
             ),
