@@ -11,8 +11,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from signpost.directory.models import HolidaySchedule
-
-WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+from signpost.directory.schemas import WEEKDAYS
 
 
 @dataclass(frozen=True)

@@ -209,10 +209,8 @@ def _row_data(group: str, row: dict[str, str], key: Any) -> tuple[dict[str, Any]
     def wrong(field: str) -> None:
         errors[key(field)] = f"{labels[field]}: {_HOW_TO_FIX[field]}"
 
-    data: dict[str, Any] = {name: row[name] or None for name, _ in BY_NAME[group].fields}
-    if group == "schedules":
-        if not row["byday"]:
-            errors[key("byday")] = "Day: choose the day it opens"
+    def opening_times() -> tuple[time | None, time | None]:
+        """The row's opening and closing times, naming each missing or wrong one and a close not after the open."""
         opens, closes = _when(row["opens_at"]), _when(row["closes_at"])
         if opens is None:
             wrong("opens_at")
@@ -220,6 +218,13 @@ def _row_data(group: str, row: dict[str, str], key: Any) -> tuple[dict[str, Any]
             wrong("closes_at")
         elif opens is not None and closes <= opens:
             errors[key("closes_at")] = "Closes: enter a time after it opens"
+        return opens, closes
+
+    data: dict[str, Any] = {name: row[name] or None for name, _ in BY_NAME[group].fields}
+    if group == "schedules":
+        if not row["byday"]:
+            errors[key("byday")] = "Day: choose the day it opens"
+        opens, closes = opening_times()
         data.update(opens_at=opens, closes_at=closes)
     elif group == "holiday_schedules":
         first = _day(row["valid_from"])
@@ -230,18 +235,14 @@ def _row_data(group: str, row: dict[str, str], key: Any) -> tuple[dict[str, Any]
             errors[key("valid_to")] = "Last day: enter a date like 26/12/2026, or leave it empty for one day"
         elif first is not None and last is not None and last < first:
             errors[key("valid_to")] = "Last day: enter a day on or after the first day"
-        opens, closes = _when(row["opens_at"]), _when(row["closes_at"])
         # Closed unless the editor says open, or gives times without choosing.
         closed = row["closed"] == "yes" or (not row["closed"] and not (row["opens_at"] or row["closes_at"]))
-        if closed and (row["opens_at"] or row["closes_at"]):
-            errors[key("opens_at")] = "Opens: leave the times empty when it is closed all day"
-        elif not closed:
-            if opens is None:
-                wrong("opens_at")
-            if closes is None:
-                wrong("closes_at")
-            elif opens is not None and closes <= opens:
-                errors[key("closes_at")] = "Closes: enter a time after it opens"
+        if closed:
+            opens, closes = _when(row["opens_at"]), _when(row["closes_at"])
+            if row["opens_at"] or row["closes_at"]:
+                errors[key("opens_at")] = "Opens: leave the times empty when it is closed all day"
+        else:
+            opens, closes = opening_times()
         data.update(valid_from=first, valid_to=last, closed=closed, opens_at=opens, closes_at=closes)
     elif group == "locations":
         postcode = row["postal_code"]
