@@ -1,14 +1,12 @@
 """When a service is open on a given day: its regular weekly hours, unless a holiday or special opening covers it.
 
-For other domains (routing's "open today"): `holidays(session=, service_ids=)` reads the dated exceptions, and
+For routing's "open today": `dated(row)` gives a stored exception as `DatedHours` (the read model reads them), and
 `hours_on(regular, holidays, on)` says which hours hold on a day and which exception set them.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-
-from sqlmodel import Session, col, select
 
 from signpost.directory.models import HolidaySchedule
 from signpost.directory.schemas import WEEKDAYS
@@ -29,28 +27,16 @@ class DatedHours:
         return self.valid_from <= on <= self.valid_to
 
 
-def holidays(*, session: Session, service_ids: Sequence[str]) -> dict[str, list[DatedHours]]:
-    """Each service's dated exceptions, by id (services with none are left out)."""
-    out: dict[str, list[DatedHours]] = {}
-    if not service_ids:
-        return out
-    rows = session.exec(
-        select(HolidaySchedule)
-        .where(col(HolidaySchedule.service_id).in_(list(service_ids)))
-        .order_by(col(HolidaySchedule.valid_from), col(HolidaySchedule.id))
-    ).all()
-    for row in rows:
-        out.setdefault(row.service_id, []).append(
-            DatedHours(
-                row.valid_from,
-                row.valid_to,
-                row.closed,
-                row.opens_at.strftime("%H:%M") if row.opens_at else None,
-                row.closes_at.strftime("%H:%M") if row.closes_at else None,
-                row.description,
-            )
-        )
-    return out
+def dated(row: HolidaySchedule) -> DatedHours:
+    """A stored holiday or special opening, with its times as "HH:MM"."""
+    return DatedHours(
+        row.valid_from,
+        row.valid_to,
+        row.closed,
+        row.opens_at.strftime("%H:%M") if row.opens_at else None,
+        row.closes_at.strftime("%H:%M") if row.closes_at else None,
+        row.description,
+    )
 
 
 def hours_on(

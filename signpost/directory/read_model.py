@@ -86,13 +86,18 @@ def views(*, session: Session, services: Sequence[Service]) -> list[ServiceView]
         found[language.service_id].languages.append(language)
     for schedule in session.exec(select(Schedule).where(col(Schedule.service_id).in_(ids)).order_by(Schedule.id)).all():
         found[schedule.service_id].schedules.append(schedule)
-    for holiday in session.exec(
-        select(HolidaySchedule)
-        .where(col(HolidaySchedule.service_id).in_(ids))
-        .order_by(col(HolidaySchedule.valid_from), col(HolidaySchedule.id))
-    ).all():
+    for holiday in _holidays(session, ids):
         found[holiday.service_id].holidays.append(holiday)
     return [found[s.id] for s in services]
+
+
+def _holidays(session: Session, service_ids: Sequence[str]) -> Sequence[HolidaySchedule]:
+    """The services' holiday and special openings, each service's by first day."""
+    return session.exec(
+        select(HolidaySchedule)
+        .where(col(HolidaySchedule.service_id).in_(list(service_ids)))
+        .order_by(col(HolidaySchedule.valid_from), col(HolidaySchedule.id))
+    ).all()
 
 
 # --- Routing: the services of some categories, with what ranking reads -------------------------------------------
@@ -346,8 +351,8 @@ def _read(session: Session, categories: list[str]) -> dict[str, dict[str, Candid
     # the database every time (on PostgreSQL, a worker thread per request).
     for service_id, stated in directory_capacity.capacities(session=session, service_ids=list(found)).items():
         found[service_id].capacity = stated
-    for service_id, dated in directory_opening.holidays(session=session, service_ids=list(found)).items():
-        found[service_id].holidays = dated
+    for holiday in _holidays(session, list(found)) if found else ():
+        found[holiday.service_id].holidays.append(directory_opening.dated(holiday))
     return {c: {sid: found[sid] for sid in ids} for c, ids in members.items()}
 
 
