@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from signpost import __version__, db
+from signpost import __version__, db, events
 from signpost.api import prescribing as prescribing_api
 from signpost.auth.deps import enforce_declared_roles
 from signpost.auth.routes import router as keys_router
@@ -127,6 +127,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await stack.enter_async_context(writes)
             app.state.async_writes = writes
             stack.callback(setattr, app.state, "async_writes", None)
+        # Entered after the pool, so left before it: what it took is written before the pool closes.
+        recorder = app.state.recorder = events.Recorder(engine, writes)
+        stack.push_async_callback(recorder.close)
+        stack.callback(setattr, app.state, "recorder", None)
         if settings.fold_seconds:
             folder = asyncio.create_task(rollup.fold_every(engine, settings.fold_seconds, writes))
             stack.push_async_callback(_stop, folder)
@@ -159,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = db.get_engine(settings)
     app.state.async_writes = None  # PostgreSQL: a pool of async connections while the app runs (its lifespan)
+    app.state.recorder = None  # group commit for the events, while the app runs (its lifespan)
     install_handlers(app)
     web_errors.install(app)
 

@@ -207,14 +207,17 @@ def _idle_too_long(idle_since: float | None) -> bool:
 
 def _sqlite_connection(session: Session) -> _QueuedWriter | None:
     """The session's SQLite connection; None for PostgreSQL, or when getting one would wait for the pool."""
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        return None
-    pool = bind.pool if isinstance(bind, Engine) else None
-    if not session.in_transaction() and isinstance(pool, QueuePool) and pool.checkedin() == 0:
+    if session.get_bind().dialect.name != "sqlite" or _pool_would_wait(session):
         return None
     raw = session.connection().connection.dbapi_connection
     return raw if isinstance(raw, _QueuedWriter) else None
+
+
+def _pool_would_wait(session: Session) -> bool:
+    """Whether the session's first statement might wait for the pool to hand it a connection."""
+    bind = session.get_bind()
+    pool = bind.pool if isinstance(bind, Engine) else None
+    return not session.in_transaction() and isinstance(pool, QueuePool) and pool.checkedin() == 0
 
 
 def _busy(error: OperationalError) -> bool:
@@ -271,6 +274,28 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
         finally:
             _by_helper.reset(marked)
     return await run_in_threadpool(_work_and_commit, session, work)
+
+
+async def run_reads(session: Session, work: Callable[[], T], *, may_block: bool = False) -> T:
+    """Run work that only reads, on the event loop where that waits for nothing, else in a worker thread.
+
+    PostgreSQL: as `run_from_memory`. SQLite: a read waits for no writer (WAL), so the work runs here unless it
+    `may_block` on the network or would wait for a pooled connection; its read transaction is ended here too (else
+    the request's session would end it in a worker thread).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return await run_from_memory(session, work, may_block=may_block)
+    if may_block or _on_loop_by_helper(_pool_would_wait, session):
+        return await run_in_threadpool(_read, session, work)
+    return _on_loop_by_helper(_read, session, work)
+
+
+def _read(session: Session, work: Callable[[], T]) -> T:
+    try:
+        return work()
+    finally:
+        if session.in_transaction():
+            session.rollback()  # it only read: nothing to keep
 
 
 def _work_and_commit(session: Session, work: Callable[[], T]) -> T:
@@ -357,15 +382,6 @@ def async_pool(engine: Engine) -> AsyncConnectionPool | None:
         check=_ping_if_idle,
         name="signpost-async-writes",
     )
-
-
-def writes_through(pool: AsyncConnectionPool | None, session: Session) -> AsyncConnectionPool | None:
-    """`pool` if it reaches the database `session` commits to (not so for a session bound to one connection, as in
-    tests that roll back): else None, and writes go through the session."""
-    bind = session.get_bind()
-    if pool is None or not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
-        return None
-    return pool if _conninfo(bind.url) == pool.conninfo else None
 
 
 @lru_cache

@@ -2,6 +2,7 @@
 
 from signpost.events import store
 from signpost.events.models import NewEvent
-from signpost.events.service import is_recorded, key_hmac, record, record_many, record_now
+from signpost.events.recorder import Recorder
+from signpost.events.service import is_recorded, key_hmac, record, record_many
 
-__all__ = ["NewEvent", "is_recorded", "key_hmac", "record", "record_many", "record_now", "store"]
+__all__ = ["NewEvent", "Recorder", "is_recorded", "key_hmac", "record", "record_many", "store"]

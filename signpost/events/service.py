@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 
-from psycopg_pool import AsyncConnectionPool
 from sqlmodel import Session
 
 from signpost.events import store
@@ -29,8 +28,3 @@ def record(*, session: Session, key: str, source: str, events: list[NewEvent]) -
 def record_many(*, session: Session, source: str, submissions: list[tuple[str, list[NewEvent]]]) -> list[bool]:
     """Store several submissions (key, events) at once; for each, whether it was new. The caller commits."""
     return store.record_many(session, source=source, submissions=submissions)
-
-
-async def record_now(pool: AsyncConnectionPool, *, key: str, source: str, events: list[NewEvent]) -> bool:
-    """`record`, committed at once through `pool` (PostgreSQL): one statement, one round trip."""
-    return await store.record_now(pool, key=key, source=source, events=events)

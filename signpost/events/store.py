@@ -1,6 +1,6 @@
 """Every statement that writes the event tables (`event_submission`, `signpost_event`), in both SQL dialects.
 
-No other package writes these tables: recording goes through `record`, `record_many` or `record_now`, retention
+No other package writes these tables: recording goes through `record`, `record_many` or `record_many_async`, retention
 through `delete_before` and `delete_unused_submissions`, and PostgreSQL's monthly partitions through
 `ensure_partitions`. The indicators' roll-ups learn of new submissions from a trigger their own migration puts on
 `event_submission` (i006), so recording knows nothing of them.
@@ -14,12 +14,11 @@ from typing import Any
 
 import orjson
 from dateutil.relativedelta import relativedelta
-from psycopg_pool import AsyncConnectionPool
+from psycopg import AsyncConnection
 from sqlalchemy import Select, column, delete, exists, func, select, table
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from signpost import db
 from signpost.events.models import EventSubmission, NewEvent, SignpostEvent
 
 _SUBMISSIONS = EventSubmission.__table__  # type: ignore[attr-defined]
@@ -130,12 +129,13 @@ def record_many(session: Session, *, source: str, submissions: list[tuple[str, l
     return [key in ids for key, _ in submissions]
 
 
-async def record_now(pool: AsyncConnectionPool, *, key: str, source: str, events: list[NewEvent]) -> bool:
-    """`record`, committed at once through one of `pool`'s autocommit connections (PostgreSQL): one statement, one
-    round trip, and the event loop serves other requests meanwhile. False (nothing stored) when `key` was seen."""
-    async with db.async_connection(pool) as connection:
-        cursor = await connection.execute(_PG_RECORD, _pg_parameters(source, [(key, events)]))
-        return bool(await cursor.fetchall())
+async def record_many_async(
+    connection: AsyncConnection[Any], source: str, submissions: list[tuple[str, list[NewEvent]]]
+) -> set[str]:
+    """`record_many` through an async PostgreSQL connection, in one statement (one round trip; an autocommit
+    connection commits it by itself): the keys that were new."""
+    cursor = await connection.execute(_PG_RECORD, _pg_parameters(source, submissions))
+    return {key for (key,) in await cursor.fetchall()}
 
 
 # --- Retention ----------------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
 from sqlmodel import Session
 
 from signpost import db, events
@@ -76,14 +75,14 @@ def assessed(response: dict[str, Any]) -> tuple[dict[str, Any], Assessment]:
 async def signpost(
     *,
     session: Session,
-    writes: AsyncConnectionPool | None,
+    recorder: events.Recorder | None,
     submission: Submission,
     caller: Caller,
     settings: Settings,
     idempotency_key: str | None,
 ) -> Signposted:
     """Signpost one submission and count it once: committed by the time this returns. Raises Problem (nothing
-    stored) on bad input. `writes`: the async pool that reaches the session's database (PostgreSQL), else None."""
+    stored) on bad input. `recorder`: the app's (None outside its lifespan)."""
 
     def prepare() -> Signposted:
         return signposted(
@@ -92,7 +91,7 @@ async def signpost(
 
     # With an online postcode resolver, an unknown postcode is looked up over the network: that may not block the loop.
     may_block = bool(settings.postcode_resolver_url)
-    if writes is None:  # SQLite, or a session on one connection of its own (tests)
+    if recorder is None or not recorder.reaches(session):  # no app running, or a session on one connection (tests)
 
         def work() -> Signposted:
             done = prepare()
@@ -100,10 +99,10 @@ async def signpost(
             return done
 
         return await db.run_and_commit(session, work, may_block=may_block)
-    # PostgreSQL: the reads from memory on the event loop, the write one statement the loop does not wait for.
-    done = await db.run_from_memory(session, prepare, may_block=may_block)
+    # The reads on the event loop where they wait for nothing; the events written with other requests' (group commit).
+    done = await db.run_reads(session, prepare, may_block=may_block)
     if done.events:
-        await events.record_now(writes, key=done.key, source="template", events=done.events)
+        await recorder.record(key=done.key, source="template", events=done.events)
     return done
 
 

@@ -221,12 +221,14 @@ def route(
     wanted = {need.code: categories_for(need.code) for need in assessment.needs}
     candidates = read_model.candidates(session, {c for cats in wanted.values() for c in cats}, remember_seconds)
     local_now = now.astimezone(UK)
+    today = local_now.date()
     prefs = assessment.preferences
     offers = []
     for need in assessment.needs:
         cats = wanted[need.code]
-        ranked: list[tuple[tuple[float, ...], Match]] = []
-        near: list[tuple[tuple[float, ...], Match]] = []
+        # Every candidate is ranked; only those offered are put into words (a category may hold hundreds).
+        ranked: list[_Scored] = []
+        near: list[_Scored] = []
         for candidate in candidates.values():
             matched = [c for c in cats if c in candidate.categories]
             if not matched:
@@ -245,26 +247,16 @@ def route(
             if area is None:
                 misses.append("Does not list the patient's area: ask whether they can help or know who can")
             confirmed = [c for c in matched if c not in candidate.suggested]
-            reasons = [f"Helps with {need.display.lower()}"] + ([area] if area else [])
-            reasons.append(_category_reason(matched, confirmed))
-            language_fits = True
+            language = None
             if prefs.interpreter and prefs.language:
                 name = prefs.language_display or prefs.language
                 if prefs.language.lower() in candidate.languages:
-                    reasons.append(f"Offers {name}")
+                    language = f"Offers {name}"
                 elif service.interpretation_services:
-                    reasons.append(f"Arranges interpreters ({name} requested)")
+                    language = f"Arranges interpreters ({name} requested)"
                 else:
-                    language_fits = False
-                    reasons.append(f"Does not list {name}: ask about an interpreter")
-            same_day = candidate.opens_on(local_now.date())
-            if need.urgent and same_day:
-                reasons.append("Open today")
-            reasons += [r for r in (age_reason if age_ok else None, mode_reason) if r]
-            reasons.append(_verified(service, local_now.date()))
-            capacity = candidate.capacity
-            if capacity is not None and (not capacity.taking or capacity.wait_band):
-                reasons.append(f"{capacity.label}, as of {capacity.set_on.strftime('%-d %b %Y')}")
+                    language = f"Does not list {name}: ask about an interpreter"
+            same_day = candidate.opens_on(today)
             distance = None
             if (
                 place
@@ -276,22 +268,8 @@ def route(
                 distance = min(
                     geography.distance_km(place.latitude, place.longitude, lat, lon) for lat, lon in candidate.points
                 )
-                reasons.append(f"{distance:.1f} km away")
-            match = Match(
-                service.id,
-                service.name,
-                reasons,
-                same_day,
-                distance,
-                service.description,
-                service.phone,
-                service.url,
-                misses=misses,
-                crisis_access=service.crisis_access,
-                verified=service.assured_date is not None,
-                address=candidate.nearest_address(place),
-                open_today=candidate.open_today(local_now.date()),
-            )
+            capacity = candidate.capacity
+            contactable = bool(service.phone or service.url or candidate.addresses or candidate.points)
             assured = service.assured_date.toordinal() if service.assured_date else 0
             key = (
                 # A service that says it is not taking referrals comes last, whatever else fits.
@@ -299,21 +277,25 @@ def route(
                 float(len(misses)),
                 0.0 if (not need.urgent or same_day) else 1.0,
                 # A patient cannot act on an offer that gives no way to reach it (a service's own record may be bare).
-                0.0 if (match.contactable or candidate.points) else 1.0,
-                0.0 if language_fits else 1.0,
+                0.0 if contactable else 1.0,
+                0.0 if language is None or not language.startswith("Does not list") else 1.0,
                 0.0 if confirmed else 1.0,  # a suggested category ranks below every confirmed one
                 float(cats.index((confirmed or matched)[0])),
                 -float(assured),
                 distance if distance is not None else float("inf"),
             )
-            (near if misses else ranked).append((key, match))
+            reasons = _Reasons(area, matched, confirmed, language, age_reason if age_ok else None, mode_reason)
+            (near if misses else ranked).append(
+                _Scored(key, service.name, service.id, candidate, reasons, misses, same_day, distance)
+            )
         note = None
         if not ranked and near:
-            near.sort(key=lambda pair: (pair[0], pair[1].name, pair[1].service_id))
             ranked = near
-            missed = _missed_words(prefs, [m for _, m in near[:per_need]])
+        ranked.sort(key=lambda scored: (scored.key, scored.name, scored.service_id))
+        chosen = [_match(scored, need, place, today) for scored in ranked[:per_need]]
+        if ranked is near:
             note = (
-                f"No service for {need.display.lower()} fits {missed}: these come closest, "
+                f"No service for {need.display.lower()} fits {_missed_words(prefs, chosen)}: these come closest, "
                 "each saying what it misses and what to do instead."
             )
         elif not ranked:
@@ -321,12 +303,69 @@ def route(
                 f"No service for {need.display.lower()} is in the directory: tell the patient so, and ask the "
                 "practice's social prescriber or care navigator what else is available."
             )
-        ranked.sort(key=lambda pair: (pair[0], pair[1].name, pair[1].service_id))
         act_now: list[Match] = []
         act_now_note = None
         if need.urgent:
-            act_now, act_now_note = _act_now(need, cats, candidates, place, local_authorities, local_now.date())
-        offers.append(
-            Offer(need, cats[0] if cats else None, [m for _, m in ranked[:per_need]], note, act_now, act_now_note)
-        )
+            act_now, act_now_note = _act_now(need, cats, candidates, place, local_authorities, today)
+        offers.append(Offer(need, cats[0] if cats else None, chosen, note, act_now, act_now_note))
     return offers
+
+
+@dataclass(frozen=True)
+class _Reasons:
+    """What routing found about one candidate for one need that goes into words only if it is offered."""
+
+    area: str | None
+    matched: list[str]
+    confirmed: list[str]
+    language: str | None
+    age: str | None
+    mode: str | None
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One candidate for one need, ranked by `key` (then name and id), not yet put into words."""
+
+    key: tuple[float, ...]
+    name: str
+    service_id: str
+    candidate: read_model.Candidate
+    reasons: _Reasons
+    misses: list[str]
+    same_day: bool
+    distance: float | None
+
+
+def _match(scored: _Scored, need: Need, place: geography.Place | None, today: date) -> Match:
+    """An offered candidate in words: why it is offered, in the order a clinician reads them."""
+    candidate, found = scored.candidate, scored.reasons
+    service = candidate.service
+    reasons = [f"Helps with {need.display.lower()}"] + ([found.area] if found.area else [])
+    reasons.append(_category_reason(found.matched, found.confirmed))
+    if found.language:
+        reasons.append(found.language)
+    if need.urgent and scored.same_day:
+        reasons.append("Open today")
+    reasons += [r for r in (found.age, found.mode) if r]
+    reasons.append(_verified(service, today))
+    capacity = candidate.capacity
+    if capacity is not None and (not capacity.taking or capacity.wait_band):
+        reasons.append(f"{capacity.label}, as of {capacity.set_on.strftime('%-d %b %Y')}")
+    if scored.distance is not None:
+        reasons.append(f"{scored.distance:.1f} km away")
+    return Match(
+        service.id,
+        service.name,
+        reasons,
+        scored.same_day,
+        scored.distance,
+        service.description,
+        service.phone,
+        service.url,
+        misses=scored.misses,
+        crisis_access=service.crisis_access,
+        verified=service.assured_date is not None,
+        address=candidate.nearest_address(place),
+        open_today=candidate.open_today(today),
+    )

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from signpost import db
 from signpost.auth.deps import Public
 from signpost.auth.models import Role
 from signpost.auth.service import Actor
@@ -204,7 +203,7 @@ async def template_submit(request: Request, session: SessionDep, settings: Setti
         return _form(request, settings, key, held, form, status=422, errors=item_errors)
     done = await signposting.signpost(
         session=session,
-        writes=db.writes_through(request.app.state.async_writes, session),
+        recorder=request.app.state.recorder,
         submission=value,
         caller=SMART_ACTOR,
         settings=settings,

@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from signpost import db
 from signpost.config import Settings
 from signpost.db import SessionDep
 from signpost.directory import read_model
@@ -183,7 +182,7 @@ async def _finish(
     try:
         done = await signposting.signpost(
             session=session,
-            writes=db.writes_through(request.app.state.async_writes, session),
+            recorder=request.app.state.recorder,
             submission=value,
             caller=viewer.actor,
             settings=settings,

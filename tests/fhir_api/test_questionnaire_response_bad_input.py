@@ -98,3 +98,17 @@ def test_prescriber_may_not_signpost(client: TestClient, session: Session) -> No
 
 def test_no_key_is_401(client: TestClient) -> None:
     assert client.post(PATH, json=make_response(), headers=FHIR).status_code == 401
+
+
+def test_an_idempotency_key_over_200_characters_is_400_and_stores_nothing(client: TestClient, session: Session) -> None:
+    before = submissions(session)
+    headers = {**FHIR, **clinician(session)}
+    body = make_response({"work": [True]})
+    response = client.post(PATH, json=body, headers={**headers, "Idempotency-Key": "k" * 201})
+    assert response.status_code == 400, response.text
+    outcome = response.json()
+    assert outcome["resourceType"] == "OperationOutcome"
+    assert "Idempotency-Key" in outcome["issue"][0]["diagnostics"]
+    assert submissions(session) == before
+    assert client.post(PATH, json=body, headers={**headers, "Idempotency-Key": "k" * 200}).status_code == 200
+    assert submissions(session) == before + 1

@@ -1,0 +1,180 @@
+"""Group commit: submissions recorded together go to the database in one batch, each counted once, none acknowledged
+before it is stored; a batch that fails fails each of its callers and stores nothing. On SQLite and PostgreSQL."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, func, select
+
+from signpost import db, events
+from signpost.events import NewEvent, Recorder, store
+from signpost.events.models import EventSubmission, SignpostEvent
+from tests.fhir_api.committed import served, signpost_app
+from tests.template.builders import make_response
+
+
+def _event(need: str = "housing") -> NewEvent:
+    return NewEvent(occurred_on=date(2026, 12, 4), kind="signposted", source="template", need_code=need)
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with Session(engine) as session:
+        submissions = session.exec(select(func.count()).select_from(EventSubmission)).one()
+        events = session.exec(select(func.count()).select_from(SignpostEvent)).one()
+    return submissions, events
+
+
+@asynccontextmanager
+async def _recorder(engine: Engine) -> AsyncIterator[Recorder]:
+    """A recorder as the app's lifespan makes one (PostgreSQL: with its async pool open)."""
+    pool = db.async_pool(engine)
+    if pool is None:
+        yield Recorder(engine)
+        return
+    async with pool:
+        recorder = Recorder(engine, pool)
+        yield recorder
+        await recorder.close()
+
+
+@pytest.fixture
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The keys of each batch written, on either database."""
+    written: list[list[str]] = []
+    sync, async_ = store.record_many, store.record_many_async
+
+    def record_many(session: Session, *, source: str, submissions: list[tuple[str, Any]]) -> list[bool]:
+        written.append([key for key, _ in submissions])
+        return sync(session, source=source, submissions=submissions)
+
+    async def record_many_async(connection: Any, source: str, submissions: list[tuple[str, Any]]) -> set[str]:
+        written.append([key for key, _ in submissions])
+        return await async_(connection, source, submissions)
+
+    monkeypatch.setattr(store, "record_many", record_many)
+    monkeypatch.setattr(store, "record_many_async", record_many_async)
+    return written
+
+
+def _run(engine: Engine, scenario: Callable[[Recorder], Any]) -> Any:
+    async def main() -> Any:
+        async with _recorder(engine) as recorder:
+            return await scenario(recorder)
+
+    return asyncio.run(main())
+
+
+def test_submissions_that_arrive_together_are_written_in_one_batch(
+    committed_engine: Engine, batches: list[list[str]]
+) -> None:
+    async def scenario(recorder: Recorder) -> list[bool]:
+        return await asyncio.gather(
+            *(recorder.record(key=f"key-{n}", source="template", events=[_event(), _event("debt")]) for n in range(20))
+        )
+
+    assert _run(committed_engine, scenario) == [True] * 20
+    assert batches == [[f"key-{n}" for n in range(20)]]
+    assert _counts(committed_engine) == (20, 40)
+
+
+def test_a_key_given_twice_in_one_batch_or_seen_before_is_stored_once(
+    committed_engine: Engine, batches: list[list[str]]
+) -> None:
+    async def scenario(recorder: Recorder) -> list[bool]:
+        first = await recorder.record(key="seen", source="template", events=[_event()])
+        together = await asyncio.gather(
+            recorder.record(key="twice", source="template", events=[_event()]),
+            recorder.record(key="twice", source="template", events=[_event()]),
+            recorder.record(key="seen", source="template", events=[_event()]),
+        )
+        return [first, *together]
+
+    assert _run(committed_engine, scenario) == [True, True, False, False]
+    assert batches == [["seen"], ["twice", "seen"]]
+    assert _counts(committed_engine) == (2, 2)
+
+
+def test_more_than_a_batch_waiting_is_written_in_batches_in_order(
+    committed_engine: Engine, batches: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signpost.events import recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "BATCH", 4)
+
+    async def scenario(recorder: Recorder) -> list[bool]:
+        return await asyncio.gather(
+            *(recorder.record(key=f"key-{n}", source="template", events=[_event()]) for n in range(10))
+        )
+
+    assert _run(committed_engine, scenario) == [True] * 10
+    assert batches == [[f"key-{n}" for n in range(start, min(start + 4, 10))] for start in (0, 4, 8)]
+    assert _counts(committed_engine) == (10, 10)
+
+
+def test_a_batch_that_fails_fails_each_caller_stores_nothing_and_the_next_batch_is_written(
+    committed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync, async_ = store.record_many, store.record_many_async
+    failing = [True]
+
+    def record_many(session: Session, **kwargs: Any) -> list[bool]:
+        answer = sync(session, **kwargs)  # written, then the database goes away before the commit
+        if failing[0]:
+            raise OperationalError("COMMIT", {}, Exception("the database went away"))
+        return answer
+
+    async def record_many_async(connection: Any, source: str, submissions: Any) -> set[str]:
+        if failing[0]:
+            raise OperationalError("INSERT", {}, Exception("the database went away"))
+        return await async_(connection, source, submissions)
+
+    monkeypatch.setattr(store, "record_many", record_many)
+    monkeypatch.setattr(store, "record_many_async", record_many_async)
+
+    async def scenario(recorder: Recorder) -> tuple[list[Any], bool]:
+        lost = await asyncio.gather(
+            *(recorder.record(key=f"lost-{n}", source="template", events=[_event()]) for n in range(3)),
+            return_exceptions=True,
+        )
+        failing[0] = False
+        return lost, await recorder.record(key="after", source="template", events=[_event()])
+
+    lost, after = _run(committed_engine, scenario)
+    assert [type(error) for error in lost] == [OperationalError] * 3
+    assert after is True
+    assert _counts(committed_engine) == (1, 1)
+
+
+def test_concurrent_signposts_through_the_app_are_each_counted_once_and_committed_before_the_answer(
+    settings: Any, committed_engine: Engine, batches: list[list[str]]
+) -> None:
+    app, headers = signpost_app(settings, committed_engine, routing_cache_seconds=60)
+    path = "/fhir/QuestionnaireResponse/$signpost"
+
+    def body(identifier: str) -> dict[str, Any]:
+        return make_response({"work": [True], "isolation": [True]}, identifier={"value": identifier})
+
+    def stored(name: str) -> bool:
+        key = events.key_hmac(settings.secret_key, "template:B86001", f"identifier:|{name}")
+        with Session(committed_engine) as session:
+            return events.is_recorded(session=session, key=key)
+
+    async def scenario() -> list[tuple[int, bool]]:
+        async with served(app) as client:
+
+            async def one(name: str) -> tuple[int, bool]:
+                answer = await client.post(path, json=body(name), headers=headers)
+                return answer.status_code, stored(name)  # committed by the time it is answered
+
+            return await asyncio.gather(*(one(f"patient-{n % 12}") for n in range(16)))  # 4 retries among them
+
+    assert asyncio.run(scenario()) == [(200, True)] * 16
+    assert _counts(committed_engine) == (12, 24)  # two needs each, counted once however often sent
+    assert len(batches) < 16  # requests shared batches
+    assert sum(len(batch) for batch in batches) <= 16
