@@ -191,8 +191,11 @@ def search_tasks(request: Request, session: SessionDep, settings: SettingsDep, c
     owners = _allowed(found, "owner", normal=lambda o: o.removeprefix("Organization/"))
     identifiers = _allowed(found, "identifier", normal=lambda t: t.rsplit("|", 1)[-1])
     wanted_owner = next(iter(owners)) if owners else None
-    if (owners is not None and len(owners) != 1) or statuses == set() or identifiers == set() or (
-        wanted_owner is not None and organization_id is not None and wanted_owner != organization_id
+    if (
+        (owners is not None and len(owners) != 1)
+        or statuses == set()
+        or identifiers == set()
+        or (wanted_owner is not None and organization_id is not None and wanted_owner != organization_id)
     ):
         # Another organisation's Tasks, or repeats that no one Task can meet (status=a&status=b): nothing.
         rows, total = [], 0
