@@ -224,6 +224,8 @@ def route(
     today = local_now.date()
     prefs = assessment.preferences
     offers = []
+    # What a candidate offers this patient is the same whichever need it is weighed for: found once.
+    fits: dict[str, _Fit] = {}
     for need in assessment.needs:
         cats = wanted[need.code]
         # Every candidate is ranked; only those offered are put into words (a category may hold hundreds).
@@ -234,60 +236,24 @@ def route(
             if not matched:
                 continue
             service = candidate.service
-            area = _area_reason(candidate, place, local_authorities)
-            age_ok, age_reason = _age_reason(service, age)
-            mode_reason, mode_miss = _mode_fits(service, prefs)
-            misses = []
-            if mode_miss:
-                misses.append(mode_miss)
-            if not age_ok:
-                low, high = service.minimum_age, service.maximum_age
-                limits = f"{low or 0}+" if high is None else f"{low or 0} to {high}"
-                misses.append(f"For ages {limits}: ask whether they can help or know who can")
-            if area is None:
-                misses.append("Does not list the patient's area: ask whether they can help or know who can")
+            fit = fits.get(service.id)
+            if fit is None:
+                fit = fits[service.id] = _fit(candidate, place, age, prefs, local_authorities, today)
             confirmed = [c for c in matched if c not in candidate.suggested]
-            language = None
-            if prefs.interpreter and prefs.language:
-                name = prefs.language_display or prefs.language
-                if prefs.language.lower() in candidate.languages:
-                    language = f"Offers {name}"
-                elif service.interpretation_services:
-                    language = f"Arranges interpreters ({name} requested)"
-                else:
-                    language = f"Does not list {name}: ask about an interpreter"
-            same_day = candidate.opens_on(today)
-            distance = None
-            if (
-                place
-                and place.known
-                and place.latitude is not None
-                and place.longitude is not None
-                and candidate.points
-            ):
-                distance = min(
-                    geography.distance_km(place.latitude, place.longitude, lat, lon) for lat, lon in candidate.points
-                )
-            capacity = candidate.capacity
-            contactable = bool(service.phone or service.url or candidate.addresses or candidate.points)
-            assured = service.assured_date.toordinal() if service.assured_date else 0
             key = (
                 # A service that says it is not taking referrals comes last, whatever else fits.
-                1.0 if capacity is not None and not capacity.taking else 0.0,
-                float(len(misses)),
-                0.0 if (not need.urgent or same_day) else 1.0,
+                fit.full,
+                float(len(fit.misses)),
+                0.0 if (not need.urgent or fit.same_day) else 1.0,
                 # A patient cannot act on an offer that gives no way to reach it (a service's own record may be bare).
-                0.0 if contactable else 1.0,
-                0.0 if language is None or not language.startswith("Does not list") else 1.0,
+                fit.unreachable,
+                fit.no_language,
                 0.0 if confirmed else 1.0,  # a suggested category ranks below every confirmed one
                 float(cats.index((confirmed or matched)[0])),
-                -float(assured),
-                distance if distance is not None else float("inf"),
+                fit.assured,
+                fit.distance if fit.distance is not None else float("inf"),
             )
-            reasons = _Reasons(area, matched, confirmed, language, age_reason if age_ok else None, mode_reason)
-            (near if misses else ranked).append(
-                _Scored(key, service.name, service.id, candidate, reasons, misses, same_day, distance)
-            )
+            (near if fit.misses else ranked).append(_Scored(key, service.name, service.id, fit, matched, confirmed))
         note = None
         if not ranked and near:
             ranked = near
@@ -311,16 +277,77 @@ def route(
     return offers
 
 
-@dataclass(frozen=True)
-class _Reasons:
-    """What routing found about one candidate for one need that goes into words only if it is offered."""
+@dataclass
+class _Fit:
+    """How one candidate suits this patient, whichever need it is weighed for."""
 
-    area: str | None
-    matched: list[str]
-    confirmed: list[str]
+    candidate: read_model.Candidate
+    area: str | None  # why it covers the patient; None when it does not list the patient's area
+    age: str | None  # the age reason, when the age fits
+    mode: str | None  # the contact reason, when the way to reach it fits
     language: str | None
-    age: str | None
-    mode: str | None
+    misses: list[str]  # what a near miss misses, and what to do instead
+    same_day: bool
+    distance: float | None
+    full: float  # 1.0 when it says it is not taking referrals
+    unreachable: float  # 1.0 when the answer could give no way to reach it
+    no_language: float  # 1.0 when it lists neither the patient's language nor interpreters
+    assured: float  # minus the day it was verified: the most recent first
+    # The nearest premises and today's hours, put into words once when it is first offered (a service may be offered
+    # for several needs).
+    words: tuple[str | None, str | None] | None = None
+
+
+def _fit(
+    candidate: read_model.Candidate,
+    place: geography.Place | None,
+    age: int | None,
+    prefs: Preferences,
+    local_authorities: list[str],
+    today: date,
+) -> _Fit:
+    service = candidate.service
+    area = _area_reason(candidate, place, local_authorities)
+    age_ok, age_reason = _age_reason(service, age)
+    mode_reason, mode_miss = _mode_fits(service, prefs)
+    misses = []
+    if mode_miss:
+        misses.append(mode_miss)
+    if not age_ok:
+        low, high = service.minimum_age, service.maximum_age
+        limits = f"{low or 0}+" if high is None else f"{low or 0} to {high}"
+        misses.append(f"For ages {limits}: ask whether they can help or know who can")
+    if area is None:
+        misses.append("Does not list the patient's area: ask whether they can help or know who can")
+    language, no_language = None, 0.0
+    if prefs.interpreter and prefs.language:
+        name = prefs.language_display or prefs.language
+        if prefs.language.lower() in candidate.languages:
+            language = f"Offers {name}"
+        elif service.interpretation_services:
+            language = f"Arranges interpreters ({name} requested)"
+        else:
+            language, no_language = f"Does not list {name}: ask about an interpreter", 1.0
+    distance = None
+    if place and place.known and place.latitude is not None and place.longitude is not None and candidate.points:
+        lat, lon = place.latitude, place.longitude
+        distance = min(geography.distance_km(lat, lon, *point) for point in candidate.points)
+    capacity = candidate.capacity
+    reachable = service.phone or service.url or candidate.addresses or candidate.points
+    return _Fit(
+        candidate,
+        area,
+        age_reason if age_ok else None,
+        mode_reason,
+        language,
+        misses,
+        candidate.opens_on(today),
+        distance,
+        1.0 if capacity is not None and not capacity.taking else 0.0,
+        0.0 if reachable else 1.0,
+        no_language,
+        -float(service.assured_date.toordinal() if service.assured_date else 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -330,42 +357,44 @@ class _Scored:
     key: tuple[float, ...]
     name: str
     service_id: str
-    candidate: read_model.Candidate
-    reasons: _Reasons
-    misses: list[str]
-    same_day: bool
-    distance: float | None
+    fit: _Fit
+    matched: list[str]
+    confirmed: list[str]
 
 
 def _match(scored: _Scored, need: Need, place: geography.Place | None, today: date) -> Match:
     """An offered candidate in words: why it is offered, in the order a clinician reads them."""
-    candidate, found = scored.candidate, scored.reasons
+    fit = scored.fit
+    candidate = fit.candidate
     service = candidate.service
-    reasons = [f"Helps with {need.display.lower()}"] + ([found.area] if found.area else [])
-    reasons.append(_category_reason(found.matched, found.confirmed))
-    if found.language:
-        reasons.append(found.language)
-    if need.urgent and scored.same_day:
+    reasons = [f"Helps with {need.display.lower()}"] + ([fit.area] if fit.area else [])
+    reasons.append(_category_reason(scored.matched, scored.confirmed))
+    if fit.language:
+        reasons.append(fit.language)
+    if need.urgent and fit.same_day:
         reasons.append("Open today")
-    reasons += [r for r in (found.age, found.mode) if r]
+    reasons += [r for r in (fit.age, fit.mode) if r]
     reasons.append(_verified(service, today))
     capacity = candidate.capacity
     if capacity is not None and (not capacity.taking or capacity.wait_band):
         reasons.append(f"{capacity.label}, as of {capacity.set_on.strftime('%-d %b %Y')}")
-    if scored.distance is not None:
-        reasons.append(f"{scored.distance:.1f} km away")
+    if fit.distance is not None:
+        reasons.append(f"{fit.distance:.1f} km away")
+    if fit.words is None:
+        fit.words = candidate.nearest_address(place), candidate.open_today(today)
+    address, open_today = fit.words
     return Match(
         service.id,
         service.name,
         reasons,
-        scored.same_day,
-        scored.distance,
+        fit.same_day,
+        fit.distance,
         service.description,
         service.phone,
         service.url,
-        misses=scored.misses,
+        misses=list(fit.misses),
         crisis_access=service.crisis_access,
         verified=service.assured_date is not None,
-        address=candidate.nearest_address(place),
-        open_today=candidate.open_today(today),
+        address=address,
+        open_today=open_today,
     )
