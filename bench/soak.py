@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -145,8 +146,10 @@ class Tally:
     def requests(self) -> int:
         return sum(len(v) for v in self.latencies.values())
 
-    def pct(self, p: float) -> float:
-        ordered = sorted(x for v in self.latencies.values() for x in v)
+    def pct(self, p: float, kind: str | None = None) -> float:
+        """The p-th percentile latency (ms) of every request, or of one kind's."""
+        chosen = self.latencies.values() if kind is None else [self.latencies.get(kind, [])]
+        ordered = sorted(x for v in chosen for x in v)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else 0.0
 
 
@@ -162,6 +165,7 @@ class Workload:
         self.per_submission = events_per_submission
         self.tally = Tally()
         self.fault = False  # set while the server or database is down: failures then are expected, not errors
+        self.client_cpu = 0.0  # the share of a core this client process used while it ran
         # (operation, weight, the route it needs): only routes the app has mounted are driven.
         ops: list[tuple[Callable[..., Any], int, str]] = [
             (self.submit_template, 3, "/fhir/QuestionnaireResponse/$signpost"),
@@ -256,9 +260,12 @@ class Workload:
             await asyncio.gather(*(self._worker(client, stop) for _ in range(CONNECTIONS)))
 
     def run(self, seconds: float) -> float:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         asyncio.run(self._run(seconds))
-        return time.monotonic() - started
+        elapsed = time.monotonic() - started
+        # The client shares the machine: a client near a whole core adds its own queueing to every latency.
+        self.client_cpu = (time.process_time() - cpu) / elapsed
+        return elapsed
 
     def run_in_background(self, seconds: float) -> threading.Thread:
         thread = threading.Thread(target=self.run, args=(seconds,), daemon=True)
@@ -403,6 +410,8 @@ def soak(kind: str) -> Outcome:
         elapsed = load.run(SECONDS)
         stored = _count_events(url) - baseline
         rows.append(_row(f"soak {label}: load {SECONDS}s", load.tally, elapsed, stored))
+        rows[-1].figures["client CPU"] = f"{load.client_cpu:.0%}"
+        rows += _kind_rows(label, load.tally, elapsed, _server_ms(server.base, keys["analyst"]))
         problems += [f"{label} load: {e}" for e in _first(load.tally.errors)]
         if stored != load.tally.events_acked:
             problems.append(f"{label} load: {stored} events stored, {load.tally.events_acked} acknowledged")
@@ -494,6 +503,53 @@ def _row(name: str, tally: Tally, seconds: float, stored: int) -> Row:
             "refused in fault": str(tally.outcomes.get("503", 0) + tally.outcomes.get("transport error", 0)),
         },
     )
+
+
+# Each kind of request and the routes it calls (as /metrics names them).
+KIND_ROUTES = {
+    "template": [("POST", "/fhir/QuestionnaireResponse/$signpost")],
+    "signpost": [("POST", "/api/v1/signposts")],
+    "search": [("GET", "/api/v1/directory/search")],
+    "openreferral": [("GET", "/openreferral/services")],
+    "report": [("GET", "/api/v1/indicators/counts")],
+    "edit": [("GET", "/api/v1/directory/services/{service_id}"), ("PATCH", "/api/v1/directory/services/{service_id}")],
+}
+_METRIC = re.compile(r'^signpost_request_duration_seconds_(sum|count)\{method="([A-Z]+)",route="([^"]+)"\} (\S+)$')
+
+
+def _server_ms(base: str, analyst_key: str) -> dict[str, float]:
+    """Mean time in the server (ms) per kind of request, from one worker's /metrics: from the request reaching the
+    app to its answer, so without the wait before the event loop took it up."""
+    sums: dict[tuple[str, str], float] = defaultdict(float)
+    counts: dict[tuple[str, str], float] = defaultdict(float)
+    answer = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {analyst_key}"}, timeout=30)
+    for line in answer.text.splitlines():
+        if found := _METRIC.match(line):
+            what, method, route, value = found.groups()
+            (sums if what == "sum" else counts)[(method, route)] += float(value)
+    means = {}
+    for kind, routes in KIND_ROUTES.items():
+        if all(counts.get(route) for route in routes):
+            means[kind] = sum(sums[route] / counts[route] for route in routes) * 1000
+    return means
+
+
+def _kind_rows(label: str, tally: Tally, seconds: float, server_ms: dict[str, float]) -> list[Row]:
+    """One row per kind of request: which of them make the tail, and how long the server spent on each."""
+    return [
+        Row(
+            f"  {label} load: {kind}",
+            {
+                "requests": f"{len(latencies):,}",
+                "req/s": f"{len(latencies) / seconds:,.0f}",
+                "p50 ms": f"{tally.pct(50, kind):.0f}",
+                "p95 ms": f"{tally.pct(95, kind):.0f}",
+                "p99 ms": f"{tally.pct(99, kind):.0f}",
+                "in server ms": f"{server_ms[kind]:.1f}" if kind in server_ms else "",
+            },
+        )
+        for kind, latencies in sorted(tally.latencies.items())
+    ]
 
 
 def run(context: dict[str, Any]) -> list[Row]:
