@@ -1,5 +1,6 @@
-"""The search indexes: full text over `service_search` (SQLite FTS5 or a PostgreSQL GIN index, one behaviour)
-and the `service_facet` rows that filters read, kept by triggers on both databases.
+"""The search indexes: full text over `service_search` (SQLite FTS5 or a PostgreSQL GIN index, one behaviour),
+the `service_facet` rows that filters read and their `service_facet_category` links, kept by triggers on both
+databases.
 
 Both full-text engines rank name above taxonomy above organisation above description, stem English words (FTS5
 `porter`, PostgreSQL `english`), match every query word (AND) by prefix, and ignore the same stop words.
@@ -293,6 +294,56 @@ PG_FACET_DOWN = (
     + ["DROP FUNCTION IF EXISTS service_facet_touch(text)", "DROP FUNCTION IF EXISTS service_facet_refresh(text)"]
     + [f"DROP INDEX IF EXISTS {PG_CATEGORY_INDEX}"]
 )
+
+
+# `service_facet_category`: one row per taxonomy term of each facet. Facets are only ever deleted and inserted (a
+# refresh replaces the row), so a trigger on each keeps the links equal to the facet's service's terms.
+_FACET_CATEGORY_INSERT = (
+    "INSERT INTO service_facet_category (taxonomy_term_id, facet_id) "
+    "SELECT DISTINCT st.taxonomy_term_id, NEW.id FROM service_taxonomy st WHERE st.service_id = NEW.service_id"
+)
+_FACET_CATEGORY_DELETE = "DELETE FROM service_facet_category WHERE facet_id = OLD.id"
+SQLITE_FACET_CATEGORY_UP = [
+    f"CREATE TRIGGER service_facet_category_insert AFTER INSERT ON service_facet BEGIN {_FACET_CATEGORY_INSERT}; END",
+    f"CREATE TRIGGER service_facet_category_delete AFTER DELETE ON service_facet BEGIN {_FACET_CATEGORY_DELETE}; END",
+]
+SQLITE_FACET_CATEGORY_DOWN = [
+    "DROP TRIGGER IF EXISTS service_facet_category_delete",
+    "DROP TRIGGER IF EXISTS service_facet_category_insert",
+]
+PG_FACET_CATEGORY_UP = [
+    "CREATE FUNCTION service_facet_category_on_facet() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP = 'DELETE' THEN {_FACET_CATEGORY_DELETE}; ELSE {_FACET_CATEGORY_INSERT}; END IF; RETURN NULL; END $$",
+    "CREATE TRIGGER service_facet_category_insert AFTER INSERT ON service_facet FOR EACH ROW "
+    "EXECUTE FUNCTION service_facet_category_on_facet()",
+    "CREATE TRIGGER service_facet_category_delete AFTER DELETE ON service_facet FOR EACH ROW "
+    "EXECUTE FUNCTION service_facet_category_on_facet()",
+]
+PG_FACET_CATEGORY_DOWN = [
+    "DROP TRIGGER IF EXISTS service_facet_category_delete ON service_facet",
+    "DROP TRIGGER IF EXISTS service_facet_category_insert ON service_facet",
+    "DROP FUNCTION IF EXISTS service_facet_category_on_facet()",
+]
+
+
+def create_facet_categories(connection: Connection) -> None:
+    """Create the triggers that keep `service_facet_category` and fill it from the facets (used by the migration)."""
+    sqlite = connection.dialect.name == "sqlite"
+    for statement in SQLITE_FACET_CATEGORY_UP if sqlite else PG_FACET_CATEGORY_UP:
+        connection.execute(text(statement))
+    connection.execute(text("DELETE FROM service_facet_category"))
+    connection.execute(
+        text(
+            "INSERT INTO service_facet_category (taxonomy_term_id, facet_id) SELECT DISTINCT st.taxonomy_term_id, f.id "
+            "FROM service_facet f JOIN service_taxonomy st ON st.service_id = f.service_id"
+        )
+    )
+
+
+def drop_facet_categories(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    for statement in SQLITE_FACET_CATEGORY_DOWN if sqlite else PG_FACET_CATEGORY_DOWN:
+        connection.execute(text(statement))
 
 
 def create_facets(connection: Connection) -> None:

@@ -382,3 +382,17 @@ class ServiceFacet(SQLModel, table=True):
     max_latitude: float | None = None
     min_longitude: float | None = None
     max_longitude: float | None = None
+
+
+class ServiceFacetCategory(SQLModel, table=True):
+    """One taxonomy term of a facet, keyed by term then facet id, so a category search gets its services' full-text
+    row ids from one index range and checks each text match before reading its facet row.
+
+    Kept by database triggers on `service_facet` (see `fulltext.FACET_CATEGORY_*`); nothing in Python writes it.
+    """
+
+    __tablename__ = "service_facet_category"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    taxonomy_term_id: str = Field(primary_key=True, max_length=64)
+    facet_id: int = Field(primary_key=True, index=True, sa_column_kwargs={"autoincrement": False})

@@ -28,6 +28,7 @@ from signpost.directory.models import (
     ServiceArea,
     ServiceAtLocation,
     ServiceFacet,
+    ServiceFacetCategory,
     ServiceSearch,
     ServiceTaxonomy,
     TaxonomyTerm,
@@ -115,7 +116,9 @@ def _category_ids(session: Session, codes: list[str], loc: str) -> dict[str, str
     return terms
 
 
-def _conditions(session: Session, query: ServiceQuery, category_ids: dict[str, str], at: datetime) -> list[Any]:
+def _conditions(
+    session: Session, query: ServiceQuery, category_ids: dict[str, str], at: datetime, words: list[str]
+) -> list[Any]:
     """The filters as conditions on `service_facet` (and, for the rarer ones, subqueries keyed on its service_id)."""
     facet_service = col(ServiceFacet.service_id)
     conditions: list[Any] = []
@@ -124,10 +127,16 @@ def _conditions(session: Session, query: ServiceQuery, category_ids: dict[str, s
     if query.statuses:
         conditions.append(col(ServiceFacet.status).in_(query.statuses))
     if category_ids:
-        # `categories` holds " id id "; a search for one of several categories needs only one of them.
+        # A search for one of several categories needs only one of them.
         if session.get_bind().dialect.name == "sqlite":
-            conditions.append(or_(*[func.instr(ServiceFacet.categories, f" {i} ") > 0 for i in category_ids.values()]))
+            # The categories' row ids from one index range; checked on the full-text row id when text drives the
+            # search (unary + so the planner does not probe FTS5 by row id), so a match outside them is never read.
+            linked = select(ServiceFacetCategory.facet_id).where(
+                col(ServiceFacetCategory.taxonomy_term_id).in_(list(category_ids.values()))
+            )
+            conditions.append((literal_column("+service_fts.rowid") if words else col(ServiceFacet.id)).in_(linked))
         else:
+            # `categories` holds " id id ", under a GIN index of its array.
             wanted = sa.cast(postgresql.array(list(category_ids.values())), postgresql.ARRAY(sa.Text))
             conditions.append(literal_column(fulltext.PG_CATEGORIES).op("&&")(wanted))
     if query.age is not None:
@@ -329,7 +338,7 @@ def search_services(*, session: Session, query: ServiceQuery) -> ServicePage:
         # The per-service distance subquery lifts the planner's estimate over JIT's threshold, and compiling costs
         # far more than the query (bench/README.md). LOCAL: this transaction only.
         session.execute(text("SET LOCAL jit = off"))
-    conditions = _conditions(session, query, category_ids, at)
+    conditions = _conditions(session, query, category_ids, at, words)
     narrowed = point is not None or len(conditions) > (not query.include_retired) + bool(query.statuses)
     matched = _matches(session, conditions, narrowed, words, point, query.radius_km).subquery()
     where: list[Any] = []

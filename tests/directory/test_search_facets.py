@@ -1,13 +1,20 @@
 """The search facets (`service_facet`): database triggers keep them equal to what the directory's tables say."""
 
-from sqlmodel import select
+from sqlmodel import delete, select
 
-from signpost.directory import fulltext
+from signpost.directory import fulltext, importer
 from signpost.directory import service as directory
-from signpost.directory.models import ServiceFacet, ServiceStatus
+from signpost.directory.models import (
+    ServiceFacet,
+    ServiceFacetCategory,
+    ServiceSearch,
+    ServiceStatus,
+    ServiceTaxonomy,
+)
 from signpost.directory.schemas import ServicePatch
 from signpost.directory.search import ServiceQuery, search_services
 from tests.directory.factories import make_service, token
+from tests.openreferral.factories import oruk_service
 
 
 def _facets(session) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -69,3 +76,41 @@ def test_facets_kept_by_triggers_equal_a_rebuild(session) -> None:  # type: igno
     fulltext.rebuild_facets(session.connection())
     session.expire_all()
     assert _facets(session) == kept_by_triggers
+
+
+def test_category_links_follow_edits_imports_and_a_removed_search_row(session) -> None:  # type: ignore[no-untyped-def]
+    word = token()
+    edited = make_service(session, name=f"{word} a", categories=["debt"])
+    split = make_service(session, name=f"{word} b", categories=["food", "housing"])
+    dropped = make_service(session, name=f"{word} c", categories=["debt", "food"])
+    for service, categories in ((edited, ["food", "carers"]), (split, ["housing"])):
+        patch = ServicePatch.model_validate({"categories": categories})
+        directory.update_service(
+            session=session, service_id=service.id, data=patch, actor="t", expected_version=service.version
+        )
+    report = importer.ImportReport(source="test", format="oruk3")
+    importer.import_records(session=session, records=[oruk_service(name=f"{word} d")], report=report, actor="t")
+    session.execute(delete(ServiceSearch).where(ServiceSearch.service_id == dropped.id))
+    session.flush()
+
+    links = set(
+        session.exec(
+            select(ServiceFacet.service_id, ServiceFacetCategory.taxonomy_term_id).join(
+                ServiceFacetCategory, ServiceFacetCategory.facet_id == ServiceFacet.id
+            )
+        ).all()
+    )
+    terms = set(
+        session.exec(
+            select(ServiceTaxonomy.service_id, ServiceTaxonomy.taxonomy_term_id).join(
+                ServiceFacet, ServiceFacet.service_id == ServiceTaxonomy.service_id
+            )
+        ).all()
+    )
+    assert links == terms
+    assert {sid for sid, _ in links} >= {edited.id, split.id, report.created[0]}
+    assert dropped.id not in {sid for sid, _ in links}
+    found = search_services(session=session, query=ServiceQuery(text=word, categories=["food"])).hits
+    assert [hit.service.id for hit in found] == [edited.id]
+    by_category = search_services(session=session, query=ServiceQuery(categories=["carers"])).hits
+    assert edited.id in [hit.service.id for hit in by_category]
