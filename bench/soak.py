@@ -16,6 +16,7 @@ SOAK_ONLY (sqlite or postgresql), SOAK_OUTAGE=0 to leave PostgreSQL running.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -255,9 +256,16 @@ class Workload:
 
     async def _run(self, seconds: float) -> None:
         stop = time.monotonic() + seconds
-        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-        async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30) as client:
-            await asyncio.gather(*(self._worker(client, stop) for _ in range(CONNECTIONS)))
+        # A client (one kept-alive connection) per worker: httpcore's pool looks at every connection it holds for
+        # each request, so one pool of 64 cost the client 8 ms of CPU a request and the client, not the server,
+        # set the latencies (it used 95 % of a core; bench/README.md, "Soak").
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30, verify=False))
+                for _ in range(CONNECTIONS)
+            ]
+            await asyncio.gather(*(self._worker(client, stop) for client in clients))
 
     def run(self, seconds: float) -> float:
         started, cpu = time.monotonic(), time.process_time()
