@@ -645,6 +645,15 @@ def _claim(session: Session, service: Service, expected_version: int | None) -> 
             "Send If-Match with the service's current ETag, so no edit silently overwrites another.",
             errors=[{"loc": "If-Match", "message": "required"}],
         )
+    if session.get_bind().dialect.name == "postgresql" and _being_saved(session, service.id):
+        # Another edit holds the row until it commits, and then this compare-and-set cannot win: it would only wait
+        # (under load, editors of one service queued for a second each, holding a connection), then fail.
+        raise Problem(
+            412,
+            "Another edit of this service is being saved at this moment; fetch it again and reapply your change.",
+            headers={"ETag": etag(service)},
+            errors=[{"loc": "If-Match", "message": "being changed"}],
+        )
     result = session.execute(
         update(Service)
         .where(col(Service.id) == service.id, col(Service.version) == expected_version)
@@ -664,6 +673,14 @@ def _claim(session: Session, service: Service, expected_version: int | None) -> 
 
 
 claim = _claim  # the maintenance module's undo claims a version the same way
+
+
+def _being_saved(session: Session, service_id: str) -> bool:
+    """PostgreSQL: lock the service's row for this transaction, unless another transaction holds it (then True)."""
+    held = session.execute(
+        select(col(Service.id)).where(col(Service.id) == service_id).with_for_update(skip_locked=True)
+    ).first()
+    return held is None
 
 
 # Lists whose order carries no meaning compare as sets when edits are merged.

@@ -1,10 +1,11 @@
 """Two editors changing the same version at the same time: exactly one wins, the trail shows exactly that."""
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import delete
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from signpost.directory import service as directory
 from signpost.directory.models import Organization, Service, ServiceAudit, ServiceSearch
@@ -75,3 +76,45 @@ def _race(engine, service_id: str) -> None:  # type: ignore[no-untyped-def]
         assert [row.action for row in trail] == ["create", "update"]
         assert service.version == 2
         assert trail[1].changes["description"]["after"] == service.description == trail[1].actor
+
+
+def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_through_after(engine) -> None:  # type: ignore[no-untyped-def]
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's writers take turns in the process: the second waits for the first, then compares")
+    with Session(engine) as session:
+        service_id = make_service(session, categories=[], service_areas=[]).id
+        session.commit()
+    try:
+        with Session(engine) as saving, Session(engine) as second:
+            # An edit in progress: it holds the service's row until it commits.
+            saving.execute(select(Service).where(col(Service.id) == service_id).with_for_update())
+            started = time.monotonic()
+            with pytest.raises(Problem) as refused:
+                directory.update_service(
+                    session=second,
+                    service_id=service_id,
+                    data=ServicePatch(description="second"),
+                    actor="second",
+                    expected_version=1,
+                )
+            second.rollback()
+            assert time.monotonic() - started < 5  # not held until the first edit ends
+            assert refused.value.status == 412
+            assert "being saved" in refused.value.detail
+            saving.rollback()  # the first edit gives up: the row is free again
+            directory.update_service(
+                session=second,
+                service_id=service_id,
+                data=ServicePatch(description="second"),
+                actor="second",
+                expected_version=1,
+            )
+            second.commit()
+        with Session(engine) as session:
+            assert directory.get_service(session=session, service_id=service_id).description == "second"
+            assert [row.action for row in directory.history(session=session, service_id=service_id)] == [
+                "create",
+                "update",
+            ]
+    finally:
+        _remove(engine, service_id)
