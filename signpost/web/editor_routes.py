@@ -420,7 +420,8 @@ def _save_edit(
             session.rollback()
             if problem.status == 412 and "conflicts" in problem.extra:
                 return _conflict(request, session, settings, service_id, form, problem.extra)
-            errors = _problem_errors(problem)
+            # Another edit was saved, or is being saved, meanwhile: the sentence says what to do, not a field.
+            errors = {"save": problem.detail} if problem.status == 412 else _problem_errors(problem)
     return _edit_page(request, session, settings, service_id, status=422, form=form, errors=errors)
 
 
