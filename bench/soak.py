@@ -262,7 +262,9 @@ class Workload:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         async with contextlib.AsyncExitStack() as stack:
             clients = [
-                await stack.enter_async_context(httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30, verify=False))
+                await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30, verify=False)  # plain HTTP
+                )
                 for _ in range(CONNECTIONS)
             ]
             await asyncio.gather(*(self._worker(client, stop) for client in clients))
