@@ -67,9 +67,10 @@ def _months() -> list[tuple[date, date]]:
 def _month_sql(name: str, first: date, following: date, count: int, first_submission: int) -> str:
     """Fill `name` with `count` events of one month, skewed: lower deciles, a few needs and wards far commoner."""
     from signpost.events import vocabulary
+    from signpost.template import conformance
 
     needs = list(vocabulary.need_codes())
-    categories = vocabulary.categories_for_need()
+    categories = conformance.need_categories()
     need_array = "ARRAY[" + ", ".join(f"'{n}'" for n in needs) + "]"
     category_array = "ARRAY[" + ", ".join(f"'{(categories.get(n) or ('',))[0]}'" for n in needs) + "]"
     days = (following - first).days
