@@ -88,8 +88,8 @@ def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_throug
         with Session(engine) as saving, Session(engine) as second:
             # An edit in progress: it holds the service's row until it commits.
             saving.execute(select(Service).where(col(Service.id) == service_id).with_for_update())
-            started = time.monotonic()
-            with pytest.raises(Problem) as refused:
+
+            def edit() -> None:
                 directory.update_service(
                     session=second,
                     service_id=service_id,
@@ -97,18 +97,16 @@ def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_throug
                     actor="second",
                     expected_version=1,
                 )
+
+            started = time.monotonic()
+            with pytest.raises(Problem) as refused:
+                edit()
             second.rollback()
             assert time.monotonic() - started < 5  # not held until the first edit ends
             assert refused.value.status == 412
             assert "being saved" in refused.value.detail
             saving.rollback()  # the first edit gives up: the row is free again
-            directory.update_service(
-                session=second,
-                service_id=service_id,
-                data=ServicePatch(description="second"),
-                actor="second",
-                expected_version=1,
-            )
+            edit()
             second.commit()
         with Session(engine) as session:
             assert directory.get_service(session=session, service_id=service_id).description == "second"
