@@ -2,9 +2,11 @@
 
 from datetime import UTC, date, datetime
 
-from sqlmodel import Session
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
 
 from signpost import events
+from signpost.events.models import EventSubmission, SignpostEvent
 
 
 def make_directory_service(session: Session, *, category: str | None = "housing", name: str = "Advice Line") -> str:
@@ -49,3 +51,11 @@ def make_event(**overrides: object) -> events.NewEvent:
 def record_events(session: Session, new_events: list[events.NewEvent], *, key: str = "k") -> None:
     """Record events as one submission under a fresh key."""
     assert events.record(session=session, key=events.key_hmac("s", "test", key), source="template", events=new_events)
+
+
+def stored(engine: Engine) -> tuple[int, int]:
+    """How many submissions and events `engine`'s database holds, read on a connection of its own."""
+    with Session(engine) as session:
+        submissions = session.exec(select(func.count()).select_from(EventSubmission)).one()
+        held = session.exec(select(func.count()).select_from(SignpostEvent)).one()
+    return submissions, held

@@ -4,30 +4,18 @@ before it is stored; a batch that fails fails each of its callers and stores not
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from signpost import db, events
-from signpost.events import NewEvent, Recorder, store
-from signpost.events.models import EventSubmission, SignpostEvent
+from signpost.events import Recorder, store
+from tests.events.factories import make_event, stored
 from tests.fhir_api.committed import served, signpost_app
 from tests.template.builders import make_response
-
-
-def _event(need: str = "housing") -> NewEvent:
-    return NewEvent(occurred_on=date(2026, 12, 4), kind="signposted", source="template", need_code=need)
-
-
-def _counts(engine: Engine) -> tuple[int, int]:
-    with Session(engine) as session:
-        submissions = session.exec(select(func.count()).select_from(EventSubmission)).one()
-        events = session.exec(select(func.count()).select_from(SignpostEvent)).one()
-    return submissions, events
 
 
 @asynccontextmanager
@@ -75,29 +63,32 @@ def test_submissions_that_arrive_together_are_written_in_one_batch(
 ) -> None:
     async def scenario(recorder: Recorder) -> list[bool]:
         return await asyncio.gather(
-            *(recorder.record(key=f"key-{n}", source="template", events=[_event(), _event("debt")]) for n in range(20))
+            *(
+                recorder.record(key=f"key-{n}", source="template", events=[make_event(), make_event(need_code="debt")])
+                for n in range(20)
+            )
         )
 
     assert _run(committed_engine, scenario) == [True] * 20
     assert batches == [[f"key-{n}" for n in range(20)]]
-    assert _counts(committed_engine) == (20, 40)
+    assert stored(committed_engine) == (20, 40)
 
 
 def test_a_key_given_twice_in_one_batch_or_seen_before_is_stored_once(
     committed_engine: Engine, batches: list[list[str]]
 ) -> None:
     async def scenario(recorder: Recorder) -> list[bool]:
-        first = await recorder.record(key="seen", source="template", events=[_event()])
+        first = await recorder.record(key="seen", source="template", events=[make_event()])
         together = await asyncio.gather(
-            recorder.record(key="twice", source="template", events=[_event()]),
-            recorder.record(key="twice", source="template", events=[_event()]),
-            recorder.record(key="seen", source="template", events=[_event()]),
+            recorder.record(key="twice", source="template", events=[make_event()]),
+            recorder.record(key="twice", source="template", events=[make_event()]),
+            recorder.record(key="seen", source="template", events=[make_event()]),
         )
         return [first, *together]
 
     assert _run(committed_engine, scenario) == [True, True, False, False]
     assert batches == [["seen"], ["twice", "seen"]]
-    assert _counts(committed_engine) == (2, 2)
+    assert stored(committed_engine) == (2, 2)
 
 
 def test_more_than_a_batch_waiting_is_written_in_batches_in_order(
@@ -109,12 +100,12 @@ def test_more_than_a_batch_waiting_is_written_in_batches_in_order(
 
     async def scenario(recorder: Recorder) -> list[bool]:
         return await asyncio.gather(
-            *(recorder.record(key=f"key-{n}", source="template", events=[_event()]) for n in range(10))
+            *(recorder.record(key=f"key-{n}", source="template", events=[make_event()]) for n in range(10))
         )
 
     assert _run(committed_engine, scenario) == [True] * 10
     assert batches == [[f"key-{n}" for n in range(start, min(start + 4, 10))] for start in (0, 4, 8)]
-    assert _counts(committed_engine) == (10, 10)
+    assert stored(committed_engine) == (10, 10)
 
 
 def test_a_batch_that_fails_fails_each_caller_stores_nothing_and_the_next_batch_is_written(
@@ -139,16 +130,16 @@ def test_a_batch_that_fails_fails_each_caller_stores_nothing_and_the_next_batch_
 
     async def scenario(recorder: Recorder) -> tuple[list[Any], bool]:
         lost = await asyncio.gather(
-            *(recorder.record(key=f"lost-{n}", source="template", events=[_event()]) for n in range(3)),
+            *(recorder.record(key=f"lost-{n}", source="template", events=[make_event()]) for n in range(3)),
             return_exceptions=True,
         )
         failing[0] = False
-        return lost, await recorder.record(key="after", source="template", events=[_event()])
+        return lost, await recorder.record(key="after", source="template", events=[make_event()])
 
     lost, after = _run(committed_engine, scenario)
     assert [type(error) for error in lost] == [OperationalError] * 3
     assert after is True
-    assert _counts(committed_engine) == (1, 1)
+    assert stored(committed_engine) == (1, 1)
 
 
 def test_concurrent_signposts_through_the_app_are_each_counted_once_and_committed_before_the_answer(
@@ -160,7 +151,7 @@ def test_concurrent_signposts_through_the_app_are_each_counted_once_and_committe
     def body(identifier: str) -> dict[str, Any]:
         return make_response({"work": [True], "isolation": [True]}, identifier={"value": identifier})
 
-    def stored(name: str) -> bool:
+    def recorded(name: str) -> bool:
         key = events.key_hmac(settings.secret_key, "template:B86001", f"identifier:|{name}")
         with Session(committed_engine) as session:
             return events.is_recorded(session=session, key=key)
@@ -170,11 +161,11 @@ def test_concurrent_signposts_through_the_app_are_each_counted_once_and_committe
 
             async def one(name: str) -> tuple[int, bool]:
                 answer = await client.post(path, json=body(name), headers=headers)
-                return answer.status_code, stored(name)  # committed by the time it is answered
+                return answer.status_code, recorded(name)  # committed by the time it is answered
 
             return await asyncio.gather(*(one(f"patient-{n % 12}") for n in range(16)))  # 4 retries among them
 
     assert asyncio.run(scenario()) == [(200, True)] * 16
-    assert _counts(committed_engine) == (12, 24)  # two needs each, counted once however often sent
+    assert stored(committed_engine) == (12, 24)  # two needs each, counted once however often sent
     assert len(batches) < 16  # requests shared batches
     assert sum(len(batch) for batch in batches) <= 16

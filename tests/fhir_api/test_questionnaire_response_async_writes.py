@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
 from signpost import db, remember
 from signpost.app import create_app
 from signpost.config import Settings
-from signpost.events.models import EventSubmission, SignpostEvent
 from signpost.routing import service as routing
+from tests.events.factories import stored
 from tests.fhir_api.committed import served, signpost_app
 from tests.routing.factories import make_service
 from tests.template.builders import make_response
@@ -29,13 +29,6 @@ def pg_engine(committed_engine: Engine) -> Engine:
     if committed_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's async writes (SQLite writes on the loop through the session)")
     return committed_engine
-
-
-def _counts(engine: Engine) -> tuple[int, int]:
-    with Session(engine) as session:
-        submissions = session.exec(select(func.count()).select_from(EventSubmission)).one()
-        events = session.exec(select(func.count()).select_from(SignpostEvent)).one()
-    return submissions, events
 
 
 def _body(identifier: str) -> dict[str, Any]:
@@ -55,7 +48,7 @@ def test_with_the_directory_in_memory_no_request_waits_for_a_thread(
             for name in ("second", "third", "second"):
                 answer = await client.post(PATH, json=_body(name), headers=headers)
                 assert answer.status_code == 200, answer.text
-                stored.append(_counts(pg_engine))  # committed before the answer: another connection sees it
+                stored.append(stored(pg_engine))  # committed before the answer: another connection sees it
             assert app.state.async_writes.get_stats()["requests_num"] == 4
             return stored
 
@@ -117,7 +110,7 @@ def test_reads_that_need_the_database_run_in_a_thread_and_the_answer_is_the_same
         "Jobs Club"
     ]
     assert thread_trips.count("prepare") == 2  # the reads, once a request; the writes did not need a thread
-    assert _counts(pg_engine) == (1, 2)
+    assert stored(pg_engine) == (1, 2)
 
 
 def test_a_write_that_cannot_reach_the_database_is_answered_503_and_stores_nothing(
@@ -137,7 +130,7 @@ def test_a_write_that_cannot_reach_the_database_is_answered_503_and_stores_nothi
     outcome = answer.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert "database is unavailable" in outcome["issue"][0]["diagnostics"]
-    assert _counts(pg_engine) == (1, 2)
+    assert stored(pg_engine) == (1, 2)
 
 
 def test_an_async_connection_that_died_while_idle_is_replaced_before_the_write(
@@ -160,7 +153,7 @@ def test_an_async_connection_that_died_while_idle_is_replaced_before_the_write(
             return (await client.post(PATH, json=_body("after"), headers=headers)).status_code
 
     assert asyncio.run(scenario()) == 200
-    assert _counts(pg_engine) == (2, 4)
+    assert stored(pg_engine) == (2, 4)
 
 
 def test_the_pool_does_not_log_each_connection_it_hands_out(settings: Settings) -> None:

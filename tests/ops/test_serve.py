@@ -4,12 +4,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
 from bench.common import free_port
+from tests.web.conftest import wait_until_up
 
 
 def _loaded_extensions(pid: int) -> str:
@@ -35,15 +33,7 @@ def test_serve_answers_on_uvloop_and_httptools(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            raise AssertionError("signpost serve did not answer /healthz")
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, seconds=120)
         maps = _loaded_extensions(proc.pid)
         assert "uvloop" in maps and "httptools" in maps
         # uvicorn names the loop it runs on nowhere in its answers; the modules it loaded say it.

@@ -172,9 +172,9 @@ def serving(folder: Path, *, database_suffix: str = "_browser", **environment: s
         log.close()
 
 
-def wait_until_up(url: str, process: subprocess.Popen) -> None:  # type: ignore[type-arg]
-    """Poll `url` until it answers 200; fail if the process stops or it takes more than 30 s."""
-    for _ in range(150):
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:  # type: ignore[type-arg]
+    """Poll `url` until it answers 200; fail if the process stops or it takes more than `seconds`."""
+    for _ in range(int(seconds / 0.2)):
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
