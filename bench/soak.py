@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -524,7 +524,6 @@ KIND_ROUTES = {
     "report": [("GET", "/api/v1/indicators/counts")],
     "edit": [("GET", "/api/v1/directory/services/{service_id}"), ("PATCH", "/api/v1/directory/services/{service_id}")],
 }
-_METRIC = re.compile(r'^signpost_request_duration_seconds_(sum|count)\{method="([A-Z]+)",route="([^"]+)"\} (\S+)$')
 
 
 def _server_ms(base: str, analyst_key: str) -> dict[str, float]:
@@ -533,10 +532,15 @@ def _server_ms(base: str, analyst_key: str) -> dict[str, float]:
     sums: dict[tuple[str, str], float] = defaultdict(float)
     counts: dict[tuple[str, str], float] = defaultdict(float)
     answer = httpx.get(base + "/metrics", headers={"Authorization": f"Bearer {analyst_key}"}, timeout=30)
-    for line in answer.text.splitlines():
-        if found := _METRIC.match(line):
-            what, method, route, value = found.groups()
-            (sums if what == "sum" else counts)[(method, route)] += float(value)
+    for family in text_string_to_metric_families(answer.text):
+        if family.name != "signpost_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            route = (sample.labels["method"], sample.labels["route"])
+            if sample.name.endswith("_sum"):
+                sums[route] += sample.value
+            elif sample.name.endswith("_count"):
+                counts[route] += sample.value
     means = {}
     for kind, routes in KIND_ROUTES.items():
         if all(counts.get(route) for route in routes):
