@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, func, text
 from sqlmodel import Session, select
 
 from bench.common import Row, load, paced, server
+from bench.floor import share
 from signpost import db
 from signpost.config import Settings
 
@@ -160,8 +161,7 @@ def load_run(name: str, url: str, bare: float | None, floor: float | None, *, ha
         closed = load(base + target, method="POST", body=body, headers=headers, connections=32, seconds=SECONDS)
         acknowledged += closed.requests - closed.errors
         figures = closed.figures()
-        figures["x bare"] = f"{closed.rps / bare:.2f}" if bare else "n/a"
-        figures["x floor"] = f"{closed.rps / floor:.2f}" if floor else "n/a"
+        figures["x bare"], figures["x floor"] = share(closed.rps, bare), share(closed.rps, floor)
         rows.append(Row(f"{name}, 32 conns", figures, "≥0.40 bare, p99 <80 ms, 0 errors, stored = acked"))
         rates = [("0.25 bare floor", 0.25 * bare)] if bare else []
         if half:
