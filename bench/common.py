@@ -326,7 +326,28 @@ def load(
     headers = headers or {}
     if shutil.which("wrk"):
         return _wrk(url, method, body, headers, connections, seconds)
+    _warn_no_wrk()
     return asyncio.run(_httpx_load(url, method, body, headers, connections, seconds))
+
+
+def load_generator() -> str:
+    """What drives the closed-loop runs, for a table's heading."""
+    return "wrk 2 threads" if shutil.which("wrk") else "httpx (wrk is not installed: `make bench` installs it)"
+
+
+_warned: list[bool] = []
+
+
+def _warn_no_wrk() -> None:
+    """Say once that the figures measure a Python client, which saturates long before the server does."""
+    if not _warned:
+        _warned.append(True)
+        print(
+            "wrk is not installed: an httpx client drives the load, and it, not the server, sets the figures "
+            "(`make bench` installs wrk)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def median(values: list[float]) -> float:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 
 from bench import floor, signpost
-from bench.common import PLAIN, LoadResult, Row, print_table
+from bench.common import PLAIN, LoadResult, Row, load_generator, print_table
 
 ROUNDS = int(os.environ.get("BENCH_FLOOR_ROUNDS", "2"))
 
@@ -52,7 +52,7 @@ def main() -> None:
         rows.append(Row("$signpost PostgreSQL", {"errors": "skipped: PostgreSQL unreachable"}))
     print()
     print(
-        f"Framework floor and $signpost, one run ({os.cpu_count()} cores, wrk 2 threads, {floor.SECONDS} s a run,"
+        f"Framework floor and $signpost, one run ({os.cpu_count()} cores, {load_generator()}, {floor.SECONDS} s a run,"
         f" floors best of {ROUNDS}; load average before: {load_before:.1f})"
     )
     print_table(rows)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -121,6 +122,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.set_threshold(10_000, 10, 10)
     settings: Settings = app.state.settings
     engine = app.state.engine
+    if engine.dialect.name == "postgresql":
+        # Blocking routes queue for fewer threads (settings.worker_threads); a request's commit or rollback never
+        # waits for one (db.finish), so one holding a row lock always gets to give it back.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
     async with contextlib.AsyncExitStack() as stack:
         writes = db.async_pool(engine)
         if writes is not None:

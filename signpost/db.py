@@ -12,6 +12,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
 import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
@@ -423,7 +426,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            await finish(session.close)
         else:
             session.close()
 
@@ -435,10 +438,26 @@ async def request_transaction(session: Session) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         if session.in_transaction():
-            await run_in_threadpool(session.rollback)
+            await finish(session.rollback)
         raise
     if session.in_transaction():
-        await run_in_threadpool(session.commit)
+        await finish(session.commit)
+
+
+# Threads that end transactions, apart from those routes run in: on PostgreSQL a server process runs its routes in
+# a few threads (settings.worker_threads), and a request holding a row lock must not wait for one of them to commit
+# while they wait for its lock. As many as the requests let in at once (ops.middleware's gate).
+_FINISHING = anyio.lowlevel.RunVar[anyio.CapacityLimiter]("signpost_finishing")
+
+
+async def finish(end: Callable[[], Any]) -> None:
+    """Commit, roll back or close a request's session in a worker thread of the finishing pool."""
+    try:
+        limiter = _FINISHING.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(40)
+        _FINISHING.set(limiter)
+    await anyio.to_thread.run_sync(end, limiter=limiter)
 
 
 # Function scope: the commit happens before the response is sent, so a commit that fails (a conflict, the database

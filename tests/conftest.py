@@ -123,7 +123,7 @@ def committed_engine(settings: Settings, tmp_path) -> Iterator[Engine]:  # type:
 
 @pytest.fixture
 def thread_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The names of the functions `db` sends to a worker thread."""
+    """The names of the functions `db` sends to a worker thread (commits and rollbacks included)."""
     trips: list[str] = []
     real = db.run_in_threadpool
 
@@ -131,5 +131,12 @@ def thread_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         trips.append(getattr(function, "__name__", repr(function)))
         return await real(function, *args, **kwargs)
 
+    real_finish = db.finish
+
+    async def counted_finish(end: Any) -> None:
+        trips.append(getattr(end, "__name__", repr(end)))
+        await real_finish(end)
+
     monkeypatch.setattr(db, "run_in_threadpool", counted)
+    monkeypatch.setattr(db, "finish", counted_finish)
     yield trips

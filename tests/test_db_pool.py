@@ -7,12 +7,17 @@ import threading
 import time
 from collections.abc import Iterator
 
+import anyio
+import anyio.to_thread
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from signpost import db
+from signpost.app import create_app
+from signpost.config import Settings
 
 
 @pytest.fixture
@@ -105,3 +110,38 @@ def test_work_that_reads_is_refused_on_the_loop_and_done_again_in_a_thread(pg_en
 def test_work_that_may_block_goes_straight_to_a_thread(pg_engine: Engine) -> None:
     loop, worked_in, answer = _loop_and_work_threads(pg_engine, reads=False, may_block=True)
     assert worked_in != loop and answer == 7
+
+
+def test_a_request_ends_its_transaction_even_when_every_route_thread_is_taken() -> None:
+    """Routes' threads may all be waiting on a row lock that a finished request holds until it commits: its commit
+    runs in a thread of its own pool, so it gives the lock back rather than wait for them."""
+
+    async def commit_with_route_threads_taken() -> list[str]:
+        routes = anyio.to_thread.current_default_thread_limiter()
+        routes.total_tokens = 1
+        ended: list[str] = []
+        async with routes:  # the only route thread, held (as by a route waiting on the lock)
+            with anyio.fail_after(5):
+                await db.finish(lambda: ended.append(threading.current_thread().name))
+        return ended
+
+    ended = asyncio.run(commit_with_route_threads_taken())
+    assert len(ended) == 1 and ended[0] != threading.current_thread().name  # in a worker thread, not the loop's
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_blocking_routes_take_turns_on_settings_worker_threads_on_postgresql_and_40_on_sqlite(
+    settings: Settings, threads: int
+) -> None:
+    tokens = _route_threads(settings.model_copy(update={"worker_threads": threads}))
+    assert tokens == (threads if settings.database_url.startswith("postgresql") else 40)
+
+
+def _route_threads(settings: Settings) -> float:
+    """How many threads the app's blocking routes may use at once, read inside its running lifespan."""
+    with TestClient(create_app(settings)) as client:
+        return float(client.portal.call(_tokens))
+
+
+async def _tokens() -> float:
+    return anyio.to_thread.current_default_thread_limiter().total_tokens

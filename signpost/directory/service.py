@@ -645,15 +645,7 @@ def _claim(session: Session, service: Service, expected_version: int | None) -> 
             "Send If-Match with the service's current ETag, so no edit silently overwrites another.",
             errors=[{"loc": "If-Match", "message": "required"}],
         )
-    if session.get_bind().dialect.name == "postgresql" and _being_saved(session, service.id):
-        # Another edit holds the row until it commits, and then this compare-and-set cannot win: it would only wait
-        # (under load, editors of one service queued for a second each, holding a connection), then fail.
-        raise Problem(
-            412,
-            "Another edit of this service is being saved at this moment; fetch it again and reapply your change.",
-            headers={"ETag": etag(service)},
-            errors=[{"loc": "If-Match", "message": "being changed"}],
-        )
+    _hold(session, service)
     result = session.execute(
         update(Service)
         .where(col(Service.id) == service.id, col(Service.version) == expected_version)
@@ -673,6 +665,23 @@ def _claim(session: Session, service: Service, expected_version: int | None) -> 
 
 
 claim = _claim  # the maintenance module's undo claims a version the same way
+
+
+def _hold(session: Session, service: Service) -> None:
+    """PostgreSQL: take the service's row for this edit until it commits; 412 at once if another edit holds it.
+
+    Waiting would be no use: once the other edit commits, this one's version is stale. Under load, editors of one
+    service queued on the row for up to a second each, holding a connection and a worker thread.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return  # SQLite's writers take turns: the second waits for the first, then compares
+    if _being_saved(session, service.id):
+        raise Problem(
+            412,
+            "Another edit of this service is being saved at this moment; fetch it again and reapply your change.",
+            headers={"ETag": etag(service)},
+            errors=[{"loc": "If-Match", "message": "being changed"}],
+        )
 
 
 def _being_saved(session: Session, service_id: str) -> bool:
@@ -785,6 +794,8 @@ def update_service(
     if data.categories:
         category_terms(session=session, codes=data.categories)
     if expected_version is not None and expected_version != service.version:
+        # Merging writes the edit in a savepoint to compare it: it must not queue behind an edit being saved.
+        _hold(session, service)
         data = _merged(session, service, data, expected_version, resolve or {})
     before = _snapshot(session, service)
     _claim(session, service, service.version if expected_version is not None else None)

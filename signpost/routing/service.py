@@ -14,7 +14,9 @@ from signpost.template.needs import Assessment, Need, Preferences
 UK = ZoneInfo("Europe/London")
 
 
-@dataclass(frozen=True)
+# Routing makes dozens of these a request: not frozen (a frozen dataclass sets each field through
+# object.__setattr__, several times the cost), slotted (no attribute can be added by mistake).
+@dataclass(slots=True)
 class Match:
     """One service offered for one need, and why (and, for a near miss, which of the patient's wishes it misses)."""
 
@@ -39,7 +41,7 @@ class Match:
         return bool(self.phone or self.url or self.address or self.distance_km is not None)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Offer:
     """The services offered for one need; `note` says plainly why there is no full fit and what to do instead;
     `act_now` (urgent needs) holds the 24-hour and same-day services whatever the preferences."""
@@ -350,7 +352,7 @@ def _fit(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Scored:
     """One candidate for one need, ranked by `key` (then name and id), not yet put into words."""
 

@@ -4,7 +4,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
 
 from signpost.directory import service as directory
@@ -78,16 +78,28 @@ def _race(engine, service_id: str) -> None:  # type: ignore[no-untyped-def]
         assert trail[1].changes["description"]["after"] == service.description == trail[1].actor
 
 
-def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_through_after(engine) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("stale", [False, True], ids=["from the current version", "from an older version"])
+def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_through_after(engine, stale: bool) -> None:  # type: ignore[no-untyped-def]
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite's writers take turns in the process: the second waits for the first, then compares")
     with Session(engine) as session:
         service_id = make_service(session, categories=[], service_areas=[]).id
         session.commit()
+        if stale:  # someone else saved version 2 (another field): the edit from version 1 is merged
+            directory.update_service(
+                session=session,
+                service_id=service_id,
+                data=ServicePatch(name="Renamed meanwhile"),
+                actor="other",
+                expected_version=1,
+            )
+            session.commit()
     try:
         with Session(engine) as saving, Session(engine) as second:
             # An edit in progress: it holds the service's row until it commits.
             saving.execute(select(Service).where(col(Service.id) == service_id).with_for_update())
+            # Were the edit to wait on the row after all, it fails here rather than hanging the test.
+            second.execute(text("SET lock_timeout = '5s'"))
 
             def edit() -> None:
                 directory.update_service(
@@ -102,16 +114,19 @@ def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_throug
             with pytest.raises(Problem) as refused:
                 edit()
             second.rollback()
-            assert time.monotonic() - started < 5  # not held until the first edit ends
+            assert time.monotonic() - started < 4  # not held until the first edit ends
             assert refused.value.status == 412
             assert "being saved" in refused.value.detail
             saving.rollback()  # the first edit gives up: the row is free again
             edit()
             second.commit()
         with Session(engine) as session:
-            assert directory.get_service(session=session, service_id=service_id).description == "second"
+            saved = directory.get_service(session=session, service_id=service_id)
+            assert saved.description == "second"
+            assert saved.name == ("Renamed meanwhile" if stale else saved.name)
             assert [row.action for row in directory.history(session=session, service_id=service_id)] == [
                 "create",
+                *(["update"] if stale else []),
                 "update",
             ]
     finally:
