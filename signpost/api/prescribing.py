@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from signpost.auth import Caller, Role, allow
 from signpost.config import SettingsDep
@@ -26,8 +26,9 @@ ReferrerDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber))]
 
 
 @signposts.post("", status_code=201, response_model=SignpostRecorded, operation_id="record_signpost")
-def record_signpost(
+async def record_signpost(
     body: SignpostCreate,
+    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
@@ -35,8 +36,9 @@ def record_signpost(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SignpostRecorded:
     """Record that someone was signposted or referred; a retry with the same Idempotency-Key counts once."""
-    count, replayed = prescribing.record_signpost(
+    count, replayed = await prescribing.signpost(
         session=session,
+        recorder=request.app.state.recorder,
         data=body,
         idempotency_key=idempotency_key or uuid.uuid4().hex,
         scope=f"prescriber-key:{actor.key_id}",

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from signpost import db, events
+from signpost.directory.models import Service
 from signpost.events import Recorder, store
 from tests.events.factories import make_event, stored
+from tests.factories import bearer, make_key
 from tests.fhir_api.committed import served, signpost_app
 from tests.template.builders import make_response
 
@@ -170,3 +172,33 @@ def test_concurrent_signposts_through_the_app_are_each_counted_once_and_committe
     assert stored(committed_engine) == (12, 24)  # two needs each, counted once however often sent
     assert len(batches) < 16  # requests shared batches
     assert sum(len(batch) for batch in batches) <= 16
+
+
+def test_concurrent_prescriber_signposts_through_the_app_are_each_counted_once_and_a_retry_is_replayed(
+    settings: Any, committed_engine: Engine, batches: list[list[str]]
+) -> None:
+    app, _ = signpost_app(settings, committed_engine, routing_cache_seconds=0)
+    with Session(committed_engine) as session:
+        service_id = session.exec(select(Service.id)).one()
+        headers = bearer(make_key(session, "prescriber"))
+        session.commit()
+    body = {"services": [service_id], "needs": ["homeless", "carer"], "kind": "signposted"}
+
+    async def scenario() -> list[tuple[int, int, str]]:
+        async with served(app) as client:
+
+            async def one(key: str) -> tuple[int, int, str]:
+                answer = await client.post("/api/v1/signposts", json=body, headers={**headers, "Idempotency-Key": key})
+                assert answer.status_code == 201, answer.text
+                return answer.status_code, answer.json()["recorded"], answer.headers["Idempotent-Replayed"]
+
+            first = await asyncio.gather(*(one(f"visit-{n}") for n in range(12)))
+            return [*first, await one("visit-3")]  # a retry, once the first is stored
+
+    answers = asyncio.run(scenario())
+    assert answers == [(201, 2, "false")] * 12 + [(201, 2, "true")]
+    assert stored(committed_engine) == (12, 24)  # two needs each; the retry counted nothing
+    if committed_engine.dialect.name == "sqlite":
+        assert len(batches) < 13  # requests shared batches
+    else:  # each request's checks read PostgreSQL in a worker thread, which writes and commits them there
+        assert len(batches) == 13
