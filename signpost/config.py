@@ -65,10 +65,9 @@ class Settings(BaseSettings):
     # How often the server folds newly recorded events into the roll-ups (rollup.fold_pending); 0: never.
     fold_seconds: float = Field(default=1.0, ge=0)
     # PostgreSQL: the worker threads a server process runs blocking routes in (anyio's default is 40). Each thread
-    # waiting on the database hands the interpreter back and forth with the event loop and the other threads: with 2,
-    # the soak's mixed load went 8-17 % faster than with 4, and 4 than 40 (bench/README.md, "Soak"). A directory
-    # import holds one for as long as it runs. On SQLite it stays 40: there a request holding the writer lock may
-    # need a thread to commit while the others wait in theirs for that lock.
+    # waiting on the database hands the interpreter back and forth with the event loop and the other threads: the
+    # soak's mixed load ran fastest on 2 (bench/README.md, "Soak"). A directory import holds one while it runs. On
+    # SQLite it stays 40: there a request may need a thread while the others wait in theirs for the writer lock.
     worker_threads: int = Field(default=2, ge=1, le=200)
     suppression_policy: Literal["nhs", "threshold", "none"] = "nhs"
     suppression_threshold: int = 10

@@ -151,8 +151,7 @@ def record_signpost(
     key, events = _checked(
         session=session, data=data, idempotency_key=idempotency_key, scope=scope, secret_key=secret_key
     )
-    (fresh,) = record_many(session=session, source="prescriber", submissions=[(key, events)])
-    return len(events), not fresh
+    return _record(session, key, events)
 
 
 async def signpost(
@@ -177,15 +176,15 @@ async def signpost(
 
     on_postgresql = session.get_bind().dialect.name == "postgresql"
     if recorder is None or not recorder.reaches(session) or on_postgresql:
-
-        def work() -> tuple[int, bool]:
-            key, events = checked()
-            (fresh,) = record_many(session=session, source="prescriber", submissions=[(key, events)])
-            return len(events), not fresh
-
-        return await db.run_and_commit(session, work)
+        return await db.run_and_commit(session, lambda: _record(session, *checked()))
     key, events = await db.run_reads(session, checked)
     fresh = await recorder.record(key=key, source="prescriber", events=events)
+    return len(events), not fresh
+
+
+def _record(session: Session, key: str, events: list[NewEvent]) -> tuple[int, bool]:
+    """Store one checked submission; (events, replayed). The caller commits."""
+    (fresh,) = record_many(session=session, source="prescriber", submissions=[(key, events)])
     return len(events), not fresh
 
 

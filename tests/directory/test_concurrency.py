@@ -83,16 +83,12 @@ def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_throug
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite's writers take turns in the process: the second waits for the first, then compares")
     with Session(engine) as session:
-        service_id = make_service(session, categories=[], service_areas=[]).id
+        created = make_service(session, categories=[], service_areas=[])
+        service_id, name = created.id, created.name
         session.commit()
         if stale:  # someone else saved version 2 (another field): the edit from version 1 is merged
-            directory.update_service(
-                session=session,
-                service_id=service_id,
-                data=ServicePatch(name="Renamed meanwhile"),
-                actor="other",
-                expected_version=1,
-            )
+            name = "Renamed meanwhile"
+            _edit_from_version_1(session, service_id, ServicePatch(name=name))
             session.commit()
     try:
         with Session(engine) as saving, Session(engine) as second:
@@ -102,13 +98,7 @@ def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_throug
             second.execute(text("SET lock_timeout = '5s'"))
 
             def edit() -> None:
-                directory.update_service(
-                    session=second,
-                    service_id=service_id,
-                    data=ServicePatch(description="second"),
-                    actor="second",
-                    expected_version=1,
-                )
+                _edit_from_version_1(second, service_id, ServicePatch(description="second"))
 
             started = time.monotonic()
             with pytest.raises(Problem) as refused:
@@ -123,7 +113,7 @@ def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_throug
         with Session(engine) as session:
             saved = directory.get_service(session=session, service_id=service_id)
             assert saved.description == "second"
-            assert saved.name == ("Renamed meanwhile" if stale else saved.name)
+            assert saved.name == name
             assert [row.action for row in directory.history(session=session, service_id=service_id)] == [
                 "create",
                 *(["update"] if stale else []),
@@ -131,3 +121,7 @@ def test_an_edit_while_another_is_being_saved_is_refused_at_once_and_goes_throug
             ]
     finally:
         _remove(engine, service_id)
+
+
+def _edit_from_version_1(session: Session, service_id: str, data: ServicePatch) -> None:
+    directory.update_service(session=session, service_id=service_id, data=data, actor="editor", expected_version=1)
