@@ -1,6 +1,7 @@
 """Shared benchmark tools: a real server in a subprocess, a load generator on loopback, one table."""
 
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -335,19 +336,15 @@ def load_generator() -> str:
     return "wrk 2 threads" if shutil.which("wrk") else "httpx (wrk is not installed: `make bench` installs it)"
 
 
-_warned: list[bool] = []
-
-
+@functools.cache  # said once a process
 def _warn_no_wrk() -> None:
-    """Say once that the figures measure a Python client, which saturates long before the server does."""
-    if not _warned:
-        _warned.append(True)
-        print(
-            "wrk is not installed: an httpx client drives the load, and it, not the server, sets the figures "
-            "(`make bench` installs wrk)",
-            file=sys.stderr,
-            flush=True,
-        )
+    """Say that the figures measure a Python client, which saturates long before the server does."""
+    print(
+        "wrk is not installed: an httpx client drives the load, and it, not the server, sets the figures "
+        "(`make bench` installs wrk)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def median(values: list[float]) -> float:

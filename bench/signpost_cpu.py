@@ -15,6 +15,7 @@ import os
 import pstats
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.common import Row
@@ -91,16 +92,16 @@ async def _drive(url: str) -> tuple[float, float]:
     async def floor() -> None:
         await call("/bench/echo", BODY, echo_headers)
 
-    async def calls(request: object, n: int) -> None:
+    async def calls(request: Callable[[], Awaitable[None]], n: int) -> None:
         """n requests, CONCURRENCY at a time, as a loaded server has them (group commit batches their events)."""
 
         async def caller(k: int) -> None:
             for _ in range(k):
-                await request()  # type: ignore[operator]
+                await request()
 
         await asyncio.gather(*(caller(n // CONCURRENCY) for _ in range(CONCURRENCY)))
 
-    async def cpu(request: object, times: int) -> float:
+    async def cpu(request: Callable[[], Awaitable[None]], times: int) -> float:
         await calls(request, 200)  # warm: caches, pools, the first statements
         # The least CPU of ten rounds: other processes on a shared machine only ever add to it.
         rounds = []

@@ -526,15 +526,15 @@ def _row(name: str, tally: Tally, seconds: float, stored: int) -> Row:
     )
 
 
-# Each kind of request and the routes it calls (as /metrics names them).
+# Each kind of request and the route it calls (as /metrics names it).
 KIND_ROUTES = {
-    "template": [("POST", "/fhir/QuestionnaireResponse/$signpost")],
-    "signpost": [("POST", "/api/v1/signposts")],
-    "search": [("GET", "/api/v1/directory/search")],
-    "openreferral": [("GET", "/openreferral/services")],
-    "report": [("GET", "/api/v1/indicators/counts")],
-    "edit: read": [("GET", "/api/v1/directory/services/{service_id}")],
-    "edit: save": [("PATCH", "/api/v1/directory/services/{service_id}")],
+    "template": ("POST", "/fhir/QuestionnaireResponse/$signpost"),
+    "signpost": ("POST", "/api/v1/signposts"),
+    "search": ("GET", "/api/v1/directory/search"),
+    "openreferral": ("GET", "/openreferral/services"),
+    "report": ("GET", "/api/v1/indicators/counts"),
+    "edit: read": ("GET", "/api/v1/directory/services/{service_id}"),
+    "edit: save": ("PATCH", "/api/v1/directory/services/{service_id}"),
 }
 
 
@@ -553,11 +553,7 @@ def _server_ms(base: str, analyst_key: str) -> dict[str, float]:
                 sums[route] += sample.value
             elif sample.name.endswith("_count"):
                 counts[route] += sample.value
-    means = {}
-    for kind, routes in KIND_ROUTES.items():
-        if all(counts.get(route) for route in routes):
-            means[kind] = sum(sums[route] / counts[route] for route in routes) * 1000
-    return means
+    return {kind: sums[route] / counts[route] * 1000 for kind, route in KIND_ROUTES.items() if counts.get(route)}
 
 
 def _kind_rows(label: str, tally: Tally, seconds: float, server_ms: dict[str, float]) -> list[Row]:

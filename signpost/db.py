@@ -446,7 +446,8 @@ async def request_transaction(session: Session) -> AsyncIterator[Session]:
 
 # Threads that end transactions, apart from those routes run in: on PostgreSQL a server process runs its routes in
 # a few threads (settings.worker_threads), and a request holding a row lock must not wait for one of them to commit
-# while they wait for its lock. As many as the requests let in at once (ops.middleware's gate).
+# while they wait for its lock. Never fewer than the requests let in at once (ops.middleware's gate: half the pool's
+# 40 connections), so no request waits here for another's commit.
 _FINISHING = anyio.lowlevel.RunVar[anyio.CapacityLimiter]("signpost_finishing")
 
 
