@@ -6,6 +6,12 @@ figure for the project floor's echo route (`bench.floor`) is given beside it. Wi
 cProfile's top functions by cumulative time instead of the table. On SQLite, and on PostgreSQL at BENCH_SIGNPOST_PG_URL
 (dropped and made again; skipped when unreachable). Requests: BENCH_CPU_REQUESTS (default 2,000), made by
 BENCH_CPU_CONCURRENCY callers at a time (default 32, as wrk's connections; 1 for one after another).
+
+With BENCH_CPU_COUNT=instructions it counts machine instructions instead of CPU time: the app runs under valgrind's
+callgrind, which counts only while the measured requests run (the set-up is done outside it). A count does not
+depend on what else the machine is doing, so two commits compare in one run each, where CPU time differs by a tenth
+from run to run on a shared machine. It takes about three minutes a database (callgrind runs Python some 50 times
+slower); BENCH_CPU_REQUESTS defaults to 320 there.
 """
 
 import asyncio
@@ -13,6 +19,8 @@ import cProfile
 import json
 import os
 import pstats
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -22,24 +30,40 @@ from bench.common import Row
 from bench.signpost import _prepare, fresh_pg, realistic_response
 from signpost.config import Settings
 
-REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "2000"))
+INSTRUCTIONS = os.environ.get("BENCH_CPU_COUNT") == "instructions"
+REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "320" if INSTRUCTIONS else "2000"))
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 CONCURRENCY = int(os.environ.get("BENCH_CPU_CONCURRENCY", "32"))
 
 
-async def _drive(url: str) -> tuple[float, float]:
-    """µs of CPU per `$signpost` request and per echo request, through one app."""
+# Under callgrind Python runs some 50 times slower, so what the app keeps for a few seconds (the directory's
+# categories, a key's caller) would be read again every few requests rather than every thousand or so: counted, that
+# reading is noise of a tenth either way. It is kept for an hour there instead.
+SLOW_CACHE_SECONDS = 3600.0
+
+
+def _callgrind(*arguments: str) -> None:
+    """Tell the callgrind this process runs under to start or stop counting, or to write what it has counted."""
+    subprocess.run(["callgrind_control", *arguments, str(os.getpid())], check=True, capture_output=True)
+
+
+async def _drive(url: str, var_dir: str, key: str) -> tuple[float, float]:
+    """Per `$signpost` request and per echo request, through one app: µs of CPU, or, under callgrind, nothing (the
+    counts are in its dumps: `$signpost`'s first, the echo's second)."""
     from fastapi import Body
 
     from bench.floor import BODY
     from signpost.app import create_app
     from signpost.auth import Public
 
-    var_dir = tempfile.mkdtemp(prefix="signpost-bench-cpu-")
-    key = _prepare(url, var_dir)
     # As bench.common.server runs it: no access log line per request.
     settings = Settings(
-        database_url=url, var_dir=Path(var_dir), secret_key="bench-secret", fold_seconds=0, log_level="WARNING"
+        database_url=url,
+        var_dir=Path(var_dir),
+        secret_key="bench-secret",
+        fold_seconds=0,
+        log_level="WARNING",
+        **({"routing_cache_seconds": SLOW_CACHE_SECONDS} if INSTRUCTIONS else {}),
     )
     app = create_app(settings)
 
@@ -103,6 +127,12 @@ async def _drive(url: str) -> tuple[float, float]:
 
     async def cpu(request: Callable[[], Awaitable[None]], times: int) -> float:
         await calls(request, 200)  # warm: caches, pools, the first statements
+        if INSTRUCTIONS:
+            _callgrind("--instr=on")
+            await calls(request, times)
+            _callgrind("--dump")
+            _callgrind("--instr=off")
+            return 0.0
         # The least CPU of ten rounds: other processes on a shared machine only ever add to it.
         rounds = []
         each = times // 10 // CONCURRENCY * CONCURRENCY
@@ -124,6 +154,26 @@ async def _drive(url: str) -> tuple[float, float]:
         return await cpu(signpost, REQUESTS), await cpu(floor, REQUESTS)
 
 
+def _instructions(url: str, var_dir: str, key: str) -> tuple[float, float]:
+    """Instructions per `$signpost` request and per echo request: this module again, under callgrind."""
+    each = REQUESTS // CONCURRENCY * CONCURRENCY
+    with tempfile.TemporaryDirectory(prefix="signpost-bench-callgrind-") as folder:
+        counts = Path(folder) / "callgrind.out"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={counts}"]
+            + [sys.executable, "-m", "bench.signpost_cpu", "--under-callgrind", url, var_dir, key],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+
+        def total(dump: int) -> float:
+            text = Path(f"{counts}.{dump}").read_text(errors="replace")
+            return int(next(line for line in text.splitlines() if line.startswith("totals:")).split()[1]) / each
+
+        return total(1), total(2)
+
+
 def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
     rows = []
     sqlite_url = f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-cpu-')}/bench.db"
@@ -132,7 +182,18 @@ def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
         if url is None:
             rows.append(Row(f"$signpost CPU, {name}", {"errors": "skipped: PostgreSQL unreachable"}))
             continue
-        micros, floor = asyncio.run(_drive(url))
+        var_dir = tempfile.mkdtemp(prefix="signpost-bench-cpu-")
+        key = _prepare(url, var_dir)
+        if INSTRUCTIONS:
+            signposting, echo = _instructions(url, var_dir, key)
+            figures = {
+                "instructions/request": f"{signposting:,.0f}",
+                "echo instructions/request": f"{echo:,.0f}",
+                "x echo": f"{signposting / echo:.2f}",
+            }
+            rows.append(Row(f"$signpost instructions in process, {name}", figures))
+            continue
+        micros, floor = asyncio.run(_drive(url, var_dir, key))
         if PROFILE:
             continue
         figures = {
@@ -145,6 +206,12 @@ def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
 
 
 if __name__ == "__main__":
-    from bench.common import print_table
+    if sys.argv[1:2] == ["--under-callgrind"]:
+        from signpost.auth import service as auth_service
 
-    print_table(run({}))
+        auth_service.REMEMBER_SECONDS = SLOW_CACHE_SECONDS
+        asyncio.run(_drive(*sys.argv[2:5]))
+    else:
+        from bench.common import print_table
+
+        print_table(run({}))

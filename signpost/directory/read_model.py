@@ -363,6 +363,7 @@ _remembered: Remembered[str, dict[str, Candidate]] = Remembered("directory categ
 def forget() -> None:
     """Read the directory afresh at the next route in this process."""
     _remembered.forget()
+    _merged.clear()
 
 
 def _for_route(candidate: Candidate) -> Candidate:
@@ -373,13 +374,31 @@ def _for_route(candidate: Candidate) -> Candidate:
     return mine
 
 
+# The candidates of a set of categories, merged from what was read of each: the same needs come back request after
+# request, and until one of their categories is read again the merge is the same. Keyed by each category and the
+# identity of what was read for it (held in the value, so that identity is not reused); cleared when it grows.
+_merged: dict[tuple[tuple[str, int], ...], tuple[dict[str, dict[str, Candidate]], dict[str, Candidate]]] = {}
+_MERGES_KEPT = 256
+
+
 def candidates(session: Session, categories: set[str], remember_seconds: float) -> dict[str, Candidate]:
     """The services in any of the categories, each with the ones it is in; a category read less than
-    `remember_seconds` ago is not read again (0: read every time)."""
+    `remember_seconds` ago is not read again (0: read every time). Shared: the caller must not change them."""
     by_category = _remembered.held(categories, remember_seconds, session)
     missing = sorted(categories - by_category.keys())
     if missing:
         by_category.update(_remembered.read(session, missing, keep=remember_seconds > 0))
+        return _merge(by_category)
+    key = tuple(sorted((category, id(services)) for category, services in by_category.items()))
+    kept = _merged.get(key)
+    if kept is None:
+        if len(_merged) >= _MERGES_KEPT:
+            _merged.clear()
+        kept = _merged[key] = (by_category, _merge(by_category))
+    return kept[1]
+
+
+def _merge(by_category: dict[str, dict[str, Candidate]]) -> dict[str, Candidate]:
     found: dict[str, Candidate] = {}
     for category, services in by_category.items():
         for service_id, candidate in services.items():

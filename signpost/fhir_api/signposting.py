@@ -172,10 +172,7 @@ def _flag(flag_id: str, offer: Offer, subject: dict[str, Any], when: str) -> dic
 def bundle(done: Signposted, *, base: str) -> dict[str, Any]:
     """`$signpost`'s answer: services with reasons, draft requests, flags, observations, leaflet, SMS, warnings."""
     response, assessment, offers, now = done.response, done.assessment, done.offers, done.now
-    ids = _resource_ids(done.key)
-
-    def new_id() -> str:
-        return next(ids)
+    new_id = _resource_ids(done.key).__next__
 
     # The response's own time, so that a retry is answered with the same resources.
     authored = str(response.get("authored") or "")

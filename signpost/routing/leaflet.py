@@ -134,7 +134,13 @@ def build(offers: list[Offer], *, practice: str, on: date) -> Leaflet:
 
 
 def _heading_line(leaflet: Leaflet) -> str:
-    return f"From {leaflet.practice}, {leaflet.on.day} {leaflet.on:%B %Y}."
+    return _from_on(leaflet.practice, leaflet.on)
+
+
+@lru_cache(maxsize=256)
+def _from_on(practice: str, on: date) -> str:
+    # Formatting the month by name (strftime) cost more than the rest of the plain-text leaflet.
+    return f"From {practice}, {on.day} {on:%B %Y}."
 
 
 def _text_entry(entry: Entry) -> list[str]:

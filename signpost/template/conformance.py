@@ -34,7 +34,16 @@ def _all() -> dict[tuple[str, str], dict[str, Any]]:
 
 def reload() -> None:
     """Forget the cached files (tests that edit a resource call this)."""
-    for cached in (_all, expansion, need_concepts, concept_map_targets, need_categories):
+    for cached in (
+        _all,
+        questionnaire,
+        expansion,
+        need_concepts,
+        need_order,
+        item_needs,
+        concept_map_targets,
+        need_categories,
+    ):
         cached.cache_clear()
 
 
@@ -56,6 +65,7 @@ def by_url(resource_type: str, url: str) -> dict[str, Any] | None:
     return None
 
 
+@lru_cache
 def questionnaire() -> dict[str, Any]:
     """The social determinants template."""
     found = by_url("Questionnaire", QUESTIONNAIRE_URL)
@@ -87,6 +97,23 @@ def expansion(url: str) -> tuple[tuple[str, str, str], ...]:
 def need_concepts() -> dict[str, dict[str, Any]]:
     """The social-need CodeSystem's concepts by code (shared: do not change it)."""
     return {c["code"]: c for c in _concepts(NEED_SYSTEM, None)}
+
+
+@lru_cache
+def need_order() -> dict[str, int]:
+    """need code → its place in the CodeSystem (needs are listed in that order)."""
+    return {code: place for place, code in enumerate(need_concepts())}
+
+
+@lru_cache
+def item_needs() -> dict[str, tuple[str, ...]]:
+    """linkId → the needs a yes finds, for each top-level boolean item of the template coded with needs."""
+    return {
+        item["linkId"]: codes
+        for item in questionnaire().get("item", [])
+        if item.get("type") == "boolean"
+        and (codes := tuple(c["code"] for c in item.get("code", []) if c.get("system") == NEED_SYSTEM))
+    }
 
 
 def is_sensitive(need_code: str) -> bool:

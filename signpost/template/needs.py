@@ -66,15 +66,14 @@ def _yes(values: list[Any]) -> bool:
 def assess(checked: Checked) -> Assessment:
     """Derive needs and preferences from a validated response."""
     concepts = conformance.need_concepts()
-    items = {i["linkId"]: i for i in conformance.questionnaire().get("item", [])}
+    yes_finds = conformance.item_needs()
     found: list[str] = []
     for link_id, values in checked.answers.items():
-        item = items.get(link_id, {})
         # A coded answer from the need CodeSystem is the need itself.
         found += [code for system, code in _codes(values) if system == conformance.NEED_SYSTEM]
         # A yes to a question coded with a need finds that need.
-        if item.get("type") == "boolean" and _yes(values):
-            found += [c["code"] for c in item.get("code", []) if c.get("system") == conformance.NEED_SYSTEM]
+        if link_id in yes_finds and _yes(values):
+            found += yes_finds[link_id]
     if any(code in HVS_POSITIVE for q in HUNGER_VITAL_SIGN for _, code in _codes(checked.answers.get(q, []))):
         found.append("food-insecurity")
     access = {code for _, code in _codes(checked.answers.get("access", []))}
@@ -82,8 +81,8 @@ def assess(checked: Checked) -> Assessment:
         found.append("digital-exclusion")
     urgent = {need for link_id, need in URGENT_ITEMS.items() if _yes(checked.answers.get(link_id, []))}
     danger = {URGENT_ITEMS[link_id] for link_id in DANGER_ITEMS if _yes(checked.answers.get(link_id, []))}
-    order = list(concepts)
-    unique = sorted(set(found) & set(concepts), key=order.index)
+    order = conformance.need_order()
+    unique = sorted(set(found) & concepts.keys(), key=order.__getitem__)
     needs = [
         Need(
             code,

@@ -184,8 +184,9 @@ class _Template:
 
     questionnaire: dict[str, Any]
     every_item: dict[str, dict[str, Any]]
-    enable_when: dict[int, _EnableWhen]
+    enable_when: dict[int, _EnableWhen]  # only the items that have conditions
     allowed: dict[int, frozenset[tuple[str, str]]]
+    children: dict[int, dict[str, dict[str, Any]]]  # a list of items (by identity): its items by linkId
 
     @classmethod
     def of(cls, questionnaire: dict[str, Any]) -> "_Template":
@@ -193,21 +194,33 @@ class _Template:
         _flatten(questionnaire.get("item", []), every_item, None)
         enable_when: dict[int, _EnableWhen] = {}
         allowed: dict[int, frozenset[tuple[str, str]]] = {}
+        children: dict[int, dict[str, dict[str, Any]]] = {}
 
         def walk(items: list[dict[str, Any]]) -> None:
+            children[id(items)] = {item["linkId"]: item for item in items}
             for item in items:
-                enable_when[id(item)] = _EnableWhen.of(item)
+                conditions = _EnableWhen.of(item)
+                if conditions.conditions:
+                    enable_when[id(item)] = conditions
                 allowed[id(item)] = _allowed_codings(item)
-                walk(item.get("item", []))
+                walk(item.get("item", _NO_ITEMS))
 
         walk(questionnaire.get("item", []))
-        return cls(questionnaire, every_item, enable_when, allowed)
+        return cls(questionnaire, every_item, enable_when, allowed, children)
 
     def enabled(self, item: dict[str, Any], answers: dict[str, list[Any]]) -> bool:
-        return self.enable_when[id(item)].holds(answers)
+        conditions = self.enable_when.get(id(item))
+        return conditions is None or conditions.holds(answers)
+
+    def known(self, items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The items of a list of the template's items, by linkId."""
+        found = self.children.get(id(items))
+        return found if found is not None else {item["linkId"]: item for item in items}
 
 
 _compiled: list[_Template] = []
+# The children of an item that has none: one list, never changed, so that it is known by its identity too.
+_NO_ITEMS: list[dict[str, Any]] = []
 
 
 def _template(questionnaire: dict[str, Any]) -> _Template:
@@ -242,40 +255,49 @@ def _check_items(
     issues: list[dict[str, Any]],
 ) -> None:
     every_item = template.every_item
-    known = {item["linkId"]: item for item in q_items}
+    known = template.known(q_items)
     seen: dict[str, int] = {}
     for index, r_item in enumerate(r_items):
-        here = f"{path}.item[{index}]"
         link_id = r_item.get("linkId", "")
         q_item = known.get(link_id)
         if q_item is None:
             if link_id in every_item:
-                issues.append(issue("error", "structure", f"Item '{link_id}' is not where the template puts it.", here))
+                issues.append(
+                    issue(
+                        "error", "structure", f"Item '{link_id}' is not where the template puts it.", _at(path, index)
+                    )
+                )
             else:
-                issues.append(issue("error", "not-found", f"The template has no item '{link_id}'.", here))
+                issues.append(issue("error", "not-found", f"The template has no item '{link_id}'.", _at(path, index)))
             continue
         if link_id in seen and not (q_item.get("repeats") and q_item.get("type") == "group"):
-            issues.append(issue("error", "structure", f"Item '{link_id}' appears more than once.", here))
+            issues.append(issue("error", "structure", f"Item '{link_id}' appears more than once.", _at(path, index)))
             continue
         seen[link_id] = index
-        given = r_item.get("answer", [])
+        given = r_item.get("answer", _NO_ITEMS)
         if not template.enabled(q_item, answers):
             if given or r_item.get("item"):
                 issues.append(
                     issue(
-                        "error", "business-rule", f"'{link_id}' is answered but is not asked for these answers.", here
+                        "error",
+                        "business-rule",
+                        f"'{link_id}' is answered but is not asked for these answers.",
+                        _at(path, index),
                     )
                 )
             continue
-        _check_answers(q_item, r_item, here, template.allowed[id(q_item)], issues)
+        _check_answers(q_item, given, path, index, template.allowed[id(q_item)], issues)
         if q_item.get("type") == "group":
-            _check_items(q_item.get("item", []), r_item.get("item", []), here, answers, template, finished, issues)
+            here = _at(path, index)
+            _check_items(
+                q_item.get("item", _NO_ITEMS), r_item.get("item", []), here, answers, template, finished, issues
+            )
         for a_index, answer in enumerate(given):
             if answer.get("item"):
                 _check_items(
-                    q_item.get("item", []),
+                    q_item.get("item", _NO_ITEMS),
                     answer["item"],
-                    f"{here}.answer[{a_index}]",
+                    f"{_at(path, index)}.answer[{a_index}]",
                     answers,
                     template,
                     finished,
@@ -301,38 +323,47 @@ def _check_items(
                 )
 
 
+def _at(path: str, index: int) -> str:
+    """Where a response item is (built only when it is reported, or its own items are checked)."""
+    return f"{path}.item[{index}]"
+
+
 def _check_answers(
     q_item: dict[str, Any],
-    r_item: dict[str, Any],
-    here: str,
+    given: list[dict[str, Any]],
+    path: str,
+    index: int,
     allowed: frozenset[tuple[str, str]],
     issues: list[dict[str, Any]],
 ) -> None:
     link_id = q_item["linkId"]
-    given = r_item.get("answer", [])
-    if q_item.get("type") in ("group", "display"):
+    kind = q_item.get("type", "")
+    if kind in ("group", "display"):
         if given:
-            issues.append(issue("error", "structure", f"'{link_id}' is a {q_item['type']} and takes no answer.", here))
+            issues.append(
+                issue("error", "structure", f"'{link_id}' is a {kind} and takes no answer.", _at(path, index))
+            )
         return
     if len(given) > 1 and not q_item.get("repeats"):
-        issues.append(issue("error", "structure", f"'{link_id}' takes one answer, not {len(given)}.", here))
-    expected = VALUE_FOR_TYPE.get(q_item.get("type", ""), "")
+        issues.append(issue("error", "structure", f"'{link_id}' takes one answer, not {len(given)}.", _at(path, index)))
+    expected = VALUE_FOR_TYPE.get(kind, "")
     codes_seen: set[tuple[str, str]] = set()
     for a_index, answer in enumerate(given):
-        where = f"{here}.answer[{a_index}]"
-        values = [k for k in answer if k.startswith("value")]
-        if values != [expected] and not (q_item.get("type") == "open-choice" and values == ["valueString"]):
-            kind = values[0] if values else "no value"
-            issues.append(
-                issue(
-                    "error",
-                    "value",
-                    f"'{link_id}' is a {q_item.get('type')} item: answer {expected}, not {kind}.",
-                    where,
+        # Usually the answer is its one value, of the expected type; only otherwise are its keys looked through.
+        if len(answer) != 1 or expected not in answer:
+            values = [k for k in answer if k.startswith("value")]
+            if values != [expected] and not (kind == "open-choice" and values == ["valueString"]):
+                found = values[0] if values else "no value"
+                issues.append(
+                    issue(
+                        "error",
+                        "value",
+                        f"'{link_id}' is a {kind} item: answer {expected}, not {found}.",
+                        f"{_at(path, index)}.answer[{a_index}]",
+                    )
                 )
-            )
-            continue
-        if expected == "valueCoding" and q_item.get("type") == "choice":
+                continue
+        if expected == "valueCoding" and kind == "choice":
             coding = answer["valueCoding"]
             pair = (coding.get("system", ""), coding.get("code", ""))
             if pair not in allowed:
@@ -341,11 +372,18 @@ def _check_answers(
                         "error",
                         "code-invalid",
                         f"{pair[1]!r} from {pair[0] or 'no system'} is not one of the answers to '{link_id}'.",
-                        where,
+                        f"{_at(path, index)}.answer[{a_index}]",
                     )
                 )
             elif pair in codes_seen:
-                issues.append(issue("error", "duplicate", f"'{link_id}' has the answer {pair[1]!r} twice.", where))
+                issues.append(
+                    issue(
+                        "error",
+                        "duplicate",
+                        f"'{link_id}' has the answer {pair[1]!r} twice.",
+                        f"{_at(path, index)}.answer[{a_index}]",
+                    )
+                )
             codes_seen.add(pair)
 
 
@@ -370,29 +408,41 @@ def _exclusive_none(
 
 
 def _in_loinc(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items with answers in the project's former Hunger Vital Sign codes read as their LOINC twins."""
+    """The items with answers in the project's former Hunger Vital Sign codes read as their LOINC twins (the same
+    list, not a copy, when there are none: the usual case)."""
     out = []
+    changed = False
     for item in items:
-        item = dict(item)
+        new = item
         if "item" in item:
-            item["item"] = _in_loinc(item["item"])
-        if "answer" in item:
-            answers = []
-            for answer in item["answer"]:
-                coding = answer.get("valueCoding")
-                if isinstance(coding, dict) and coding.get("system") == conformance.ANSWER_SYSTEM:
-                    twin = conformance.HVS_LOINC_ANSWERS.get(coding.get("code", ""))
-                    if twin:
-                        answer = {
-                            **answer,
-                            "valueCoding": {"system": conformance.LOINC, "code": twin[0], "display": twin[1]},
-                        }
-                if "item" in answer:
-                    answer = {**answer, "item": _in_loinc(answer["item"])}
-                answers.append(answer)
-            item["answer"] = answers
-        out.append(item)
-    return out
+            inner = _in_loinc(item["item"])
+            if inner is not item["item"]:
+                new = {**item, "item": inner}
+        given = item.get("answer")
+        # Most answers are neither in the former codes nor nested: looked at inline, without a call each.
+        if given and any(
+            "item" in answer or (answer.get("valueCoding") or {}).get("system") == conformance.ANSWER_SYSTEM
+            for answer in given
+        ):
+            new = {**new, "answer": [_answer_in_loinc(answer) for answer in given]}
+        changed = changed or new is not item
+        out.append(new)
+    return out if changed else items
+
+
+def _answer_in_loinc(answer: Any) -> Any:
+    if not isinstance(answer, dict):
+        return answer
+    coding = answer.get("valueCoding")
+    if isinstance(coding, dict) and coding.get("system") == conformance.ANSWER_SYSTEM:
+        twin = conformance.HVS_LOINC_ANSWERS.get(coding.get("code", ""))
+        if twin:
+            answer = {**answer, "valueCoding": {"system": conformance.LOINC, "code": twin[0], "display": twin[1]}}
+    if "item" in answer:
+        inner = _in_loinc(answer["item"])
+        if inner is not answer["item"]:
+            answer = {**answer, "item": inner}
+    return answer
 
 
 def validate(body: Any) -> tuple[Checked | None, list[dict[str, Any]]]:
