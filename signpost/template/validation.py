@@ -205,7 +205,7 @@ class _Template:
                 allowed[id(item)] = _allowed_codings(item)
                 walk(item.get("item", _NO_ITEMS))
 
-        walk(questionnaire.get("item", []))
+        walk(questionnaire.get("item", _NO_ITEMS))
         return cls(questionnaire, every_item, enable_when, allowed, children)
 
     def enabled(self, item: dict[str, Any], answers: dict[str, list[Any]]) -> bool:
@@ -219,7 +219,7 @@ class _Template:
 
 
 _compiled: list[_Template] = []
-# The children of an item that has none: one list, never changed, so that it is known by its identity too.
+# One empty list, never changed, for absent items and answers: a template item without children is known by it too.
 _NO_ITEMS: list[dict[str, Any]] = []
 
 
@@ -469,7 +469,13 @@ def validate(body: Any) -> tuple[Checked | None, list[dict[str, Any]]]:
     checks = _template(template)
     finished = body.get("status") in FINISHED
     _check_items(
-        template.get("item", []), body.get("item", []), "QuestionnaireResponse", answers, checks, finished, issues
+        template.get("item", _NO_ITEMS),
+        body.get("item", []),
+        "QuestionnaireResponse",
+        answers,
+        checks,
+        finished,
+        issues,
     )
     if not issues:
         _exclusive_none(checks.every_item, answers, issues)
