@@ -19,6 +19,7 @@ import cProfile
 import json
 import os
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -185,6 +186,9 @@ def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
         var_dir = tempfile.mkdtemp(prefix="signpost-bench-cpu-")
         key = _prepare(url, var_dir)
         if INSTRUCTIONS:
+            if shutil.which("valgrind") is None:
+                sys.exit("BENCH_CPU_COUNT=instructions needs valgrind (Debian's package valgrind)")
+            print(f"counting instructions on {name} under callgrind (about three minutes) …", file=sys.stderr)
             signposting, echo = _instructions(url, var_dir, key)
             figures = {
                 "instructions/request": f"{signposting:,.0f}",
