@@ -36,7 +36,7 @@ def is_recorded(session: Session, *, key: str) -> bool:
 
 # --- Recording ----------------------------------------------------------------------------------------------------
 
-# Rows a SQLite insert carries: 13 parameters a row stays within its limit of 32,766.
+# Rows a SQLite insert carries: at 13 parameters a row it stays within its limit of 32,766.
 _ROWS_PER_INSERT = 500
 _ROW_MARKS = f"({', '.join(['?'] * (len(_EVENT_COLUMNS) + 1))})"
 
@@ -88,14 +88,24 @@ def _stored(event: NewEvent) -> list[Any]:
     return values
 
 
+def _sqlite_rows(session: Session, statement: str, marks: str, rows: list[tuple[Any, ...]]) -> list[Any]:
+    """Run `statement` (its VALUES as "{}") over `rows`, `_ROWS_PER_INSERT` to a statement; every row it returns."""
+    connection = session.connection()
+    returned: list[Any] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        result = connection.exec_driver_sql(
+            statement.format(", ".join([marks] * len(chunk))), tuple(v for row in chunk for v in row)
+        )
+        if result.returns_rows:
+            returned += result.all()
+    return returned
+
+
 def _sqlite_insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
     """Every (submission id, event) on SQLite, as multi-row inserts: a request's events go in one statement."""
     values = [(submission_id, *_stored(e)) for submission_id, e in recorded]
-    connection = session.connection()
-    for start in range(0, len(values), _ROWS_PER_INSERT):
-        chunk = values[start : start + _ROWS_PER_INSERT]
-        statement = f"INSERT INTO {_EVENT_TABLE} VALUES {', '.join([_ROW_MARKS] * len(chunk))}"
-        connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))
+    _sqlite_rows(session, f"INSERT INTO {_EVENT_TABLE} VALUES {{}}", _ROW_MARKS, values)
 
 
 def record(session: Session, *, key: str, source: str, events: list[NewEvent]) -> bool:
@@ -121,12 +131,7 @@ def record_many(session: Session, *, source: str, submissions: list[tuple[str, l
     # Keys in sorted order, as on PostgreSQL.
     now = datetime.now(UTC).strftime(_SQLITE_TIME)
     rows = [(key, source, now, len(new_events)) for key, new_events in sorted(submissions, key=lambda pair: pair[0])]
-    connection = session.connection()
-    ids: dict[str, int] = {}
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        statement = _SQLITE_CLAIM.format(", ".join([_CLAIM_MARKS] * len(chunk)))
-        ids.update(connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row)).all())
+    ids: dict[str, int] = dict(_sqlite_rows(session, _SQLITE_CLAIM, _CLAIM_MARKS, rows))
     fresh = [(ids[key], event) for key, new_events in submissions if key in ids for event in new_events]
     if fresh:
         _sqlite_insert_events(session, fresh)

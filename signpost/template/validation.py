@@ -297,7 +297,7 @@ def _check_items(
                 _check_items(
                     q_item.get("item", _NO_ITEMS),
                     answer["item"],
-                    f"{_at(path, index)}.answer[{a_index}]",
+                    _at(path, index, a_index),
                     answers,
                     template,
                     finished,
@@ -323,9 +323,10 @@ def _check_items(
                 )
 
 
-def _at(path: str, index: int) -> str:
-    """Where a response item is (built only when it is reported, or its own items are checked)."""
-    return f"{path}.item[{index}]"
+def _at(path: str, index: int, answer: int | None = None) -> str:
+    """Where a response item, or one of its answers, is (built only when it is reported, or its items checked)."""
+    item = f"{path}.item[{index}]"
+    return item if answer is None else f"{item}.answer[{answer}]"
 
 
 def _check_answers(
@@ -359,7 +360,7 @@ def _check_answers(
                         "error",
                         "value",
                         f"'{link_id}' is a {kind} item: answer {expected}, not {found}.",
-                        f"{_at(path, index)}.answer[{a_index}]",
+                        _at(path, index, a_index),
                     )
                 )
                 continue
@@ -372,7 +373,7 @@ def _check_answers(
                         "error",
                         "code-invalid",
                         f"{pair[1]!r} from {pair[0] or 'no system'} is not one of the answers to '{link_id}'.",
-                        f"{_at(path, index)}.answer[{a_index}]",
+                        _at(path, index, a_index),
                     )
                 )
             elif pair in codes_seen:
@@ -381,7 +382,7 @@ def _check_answers(
                         "error",
                         "duplicate",
                         f"'{link_id}' has the answer {pair[1]!r} twice.",
-                        f"{_at(path, index)}.answer[{a_index}]",
+                        _at(path, index, a_index),
                     )
                 )
             codes_seen.add(pair)
@@ -430,9 +431,7 @@ def _in_loinc(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out if changed else items
 
 
-def _answer_in_loinc(answer: Any) -> Any:
-    if not isinstance(answer, dict):
-        return answer
+def _answer_in_loinc(answer: dict[str, Any]) -> dict[str, Any]:
     coding = answer.get("valueCoding")
     if isinstance(coding, dict) and coding.get("system") == conformance.ANSWER_SYSTEM:
         twin = conformance.HVS_LOINC_ANSWERS.get(coding.get("code", ""))
