@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck openapi bench soak clean browser ehr
+.PHONY: serve test lint typecheck openapi bench soak clean browser ehr native
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,12 +33,20 @@ node_modules/lforms-dist/.installed: node_modules/.installed
 	mv node_modules/.lforms/package/dist/lforms node_modules/lforms-dist && rm -rf node_modules/.lforms
 	touch $@
 
+# `$signpost`'s hot modules compiled with mypyc (signpost/native.py), again whenever the source changes. Where they
+# cannot be built, or the source changed since, the same modules run as plain Python.
+NATIVE := build/native/.attempted
+$(NATIVE): $(STAMP) $(shell find signpost -name '*.py')
+	$(BIN)/python -c 'from signpost import native; native.build()'
+	mkdir -p $(@D) && touch $@
+native: $(NATIVE)
+
 # Chromium for the browser tests (tests/web/browser); without it they skip and say why.
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
 		|| echo "Chromium could not be installed: the browser tests will skip"
 
-serve: $(STAMP) node_modules/.installed
+serve: $(STAMP) $(NATIVE) node_modules/.installed
 	PORT=$(PORT) $(BIN)/signpost serve --port $(PORT)
 
 # The simulated EHR (tests/simulated_ehr) beside `make serve`: it prints the SIGNPOST_TRUSTED_EHRS to start Signpost with.
@@ -46,7 +54,7 @@ EHR_PORT ?= 8900
 ehr: $(STAMP)
 	$(BIN)/python -m tests.simulated_ehr --port $(EHR_PORT) --signpost http://127.0.0.1:$(PORT)
 
-test: $(STAMP) node_modules/.installed node_modules/lforms-dist/.installed browser
+test: $(STAMP) $(NATIVE) node_modules/.installed node_modules/lforms-dist/.installed browser
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -67,4 +75,4 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var build/native

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from signpost import db
+from signpost import db, native
 from signpost.auth import service as auth
 from signpost.auth import users
 from signpost.config import get_settings
@@ -66,6 +66,8 @@ def serve(
     # Workers re-read settings from the environment; pass the secrets file's values along.
     os.environ.setdefault("SIGNPOST_SECRET_KEY", settings.secret_key)
     console.print(f"Signpost on http://{host}:{port}  (database: {settings.effective_database_url.split('@')[-1]})")
+    if not native.installed():
+        console.print("The hot modules run as plain Python: `make native` compiles them (signpost/native.py).")
     uvicorn.run(
         "signpost.app:create_app",
         factory=True,

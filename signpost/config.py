@@ -1,5 +1,6 @@
 """One settings object for the whole service (environment prefix `SIGNPOST_`)."""
 
+import inspect
 import json
 import os
 import secrets
@@ -139,6 +140,16 @@ async def request_settings(request: Request) -> Settings:
     Async, because FastAPI runs a plain function dependency in its thread pool: a trip to a worker thread."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def settings_for(request: Request) -> Settings:
+    """What `SettingsDep` gives a route, for a route that reads its own (`auth.deps.checks_caller`): the app's
+    settings, or what the app's override of request_settings (a test's, called without arguments) returns."""
+    override = request.app.dependency_overrides.get(request_settings)
+    if override is None:
+        return await request_settings(request)
+    found = override()
+    return await found if inspect.isawaitable(found) else found
 
 
 SettingsDep = Annotated[Settings, Depends(request_settings)]

@@ -461,6 +461,18 @@ async def finish(end: Callable[[], Any]) -> None:
     await anyio.to_thread.run_sync(end, limiter=limiter)
 
 
+_request_session = asynccontextmanager(get_session)
+
+
+@asynccontextmanager
+async def session_for(request: Request) -> AsyncIterator[Session]:
+    """The session `SessionDep` gives a route, for a route that opens its own (`auth.deps.checks_caller`): from
+    get_session, or from the app's override of it (a test's, called without arguments), and ended the same way."""
+    override = request.app.dependency_overrides.get(get_session)
+    async with asynccontextmanager(override)() if override else _request_session(request) as session:
+        yield session
+
+
 # Function scope: the commit happens before the response is sent, so a commit that fails (a conflict, the database
 # gone) is answered as the error it is, never after a 2xx went out.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

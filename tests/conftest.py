@@ -121,6 +121,12 @@ def committed_engine(settings: Settings, tmp_path) -> Iterator[Engine]:  # type:
         admin.dispose()
 
 
+def _name(function: Any) -> str:
+    """A function's name. A closure compiled by mypyc (signpost.native) has none: its class is `<name>_<outer>_obj`."""
+    name = getattr(function, "__name__", None)
+    return name if isinstance(name, str) else type(function).__name__.removesuffix("_obj").split("_")[0]
+
+
 @pytest.fixture
 def thread_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The names of the functions `db` sends to a worker thread (commits and rollbacks included)."""
@@ -128,13 +134,13 @@ def thread_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     real = db.run_in_threadpool
 
     async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(function, "__name__", repr(function)))
+        trips.append(_name(function))
         return await real(function, *args, **kwargs)
 
     real_finish = db.finish
 
     async def counted_finish(end: Any) -> None:
-        trips.append(getattr(end, "__name__", repr(end)))
+        trips.append(_name(end))
         await real_finish(end)
 
     monkeypatch.setattr(db, "run_in_threadpool", counted)

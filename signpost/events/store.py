@@ -36,8 +36,8 @@ def is_recorded(session: Session, *, key: str) -> bool:
 
 # --- Recording ----------------------------------------------------------------------------------------------------
 
-# Rows a SQLite insert carries: at 13 parameters a row it stays within its limit of 32,766.
-_ROWS_PER_INSERT = 500
+# Keys a SQLite claim carries: at 4 parameters a row it stays within SQLite's limit of 32,766.
+_CLAIMS_PER_INSERT = 500
 _ROW_MARKS = f"({', '.join(['?'] * (len(_EVENT_COLUMNS) + 1))})"
 
 # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling would make a
@@ -88,24 +88,26 @@ def _stored(event: NewEvent) -> list[Any]:
     return values
 
 
-def _sqlite_rows(session: Session, statement: str, marks: str, rows: list[tuple[Any, ...]]) -> list[Any]:
-    """Run `statement` (its VALUES as "{}") over `rows`, `_ROWS_PER_INSERT` to a statement; every row it returns."""
+def _sqlite_claim(session: Session, rows: list[tuple[str, str, str, int]]) -> dict[str, int]:
+    """Claim the keys of `rows` (key, source, created_at, event count) on SQLite; the id of each key it claimed."""
     connection = session.connection()
-    returned: list[Any] = []
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        result = connection.exec_driver_sql(
-            statement.format(", ".join([marks] * len(chunk))), tuple(v for row in chunk for v in row)
-        )
-        if result.returns_rows:
-            returned += result.all()
-    return returned
+    claimed: dict[str, int] = {}
+    for start in range(0, len(rows), _CLAIMS_PER_INSERT):
+        chunk = rows[start : start + _CLAIMS_PER_INSERT]
+        marks = ", ".join([_CLAIM_MARKS] * len(chunk))
+        found = connection.exec_driver_sql(_SQLITE_CLAIM.format(marks), tuple(v for row in chunk for v in row))
+        claimed.update(found.all())
+    return claimed
+
+
+_SQLITE_INSERT_EVENT = f"INSERT INTO {_EVENT_TABLE} VALUES {_ROW_MARKS}"
 
 
 def _sqlite_insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
-    """Every (submission id, event) on SQLite, as multi-row inserts: a request's events go in one statement."""
+    """Every (submission id, event) on SQLite, through one prepared statement (executemany). A statement of as many
+    rows as the batch has events differed from batch to batch, so SQLite parsed each anew: more than it took to run."""
     values = [(submission_id, *_stored(e)) for submission_id, e in recorded]
-    _sqlite_rows(session, f"INSERT INTO {_EVENT_TABLE} VALUES {{}}", _ROW_MARKS, values)
+    session.connection().exec_driver_sql(_SQLITE_INSERT_EVENT, values)
 
 
 def record(session: Session, *, key: str, source: str, events: list[NewEvent]) -> bool:
@@ -131,7 +133,7 @@ def record_many(session: Session, *, source: str, submissions: list[tuple[str, l
     # Keys in sorted order, as on PostgreSQL.
     now = datetime.now(UTC).strftime(_SQLITE_TIME)
     rows = [(key, source, now, len(new_events)) for key, new_events in sorted(submissions, key=lambda pair: pair[0])]
-    ids: dict[str, int] = dict(_sqlite_rows(session, _SQLITE_CLAIM, _CLAIM_MARKS, rows))
+    ids = _sqlite_claim(session, rows)
     fresh = [(ids[key], event) for key, new_events in submissions if key in ids for event in new_events]
     if fresh:
         _sqlite_insert_events(session, fresh)

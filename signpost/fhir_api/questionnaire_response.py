@@ -3,10 +3,10 @@
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlmodel import Session
 
-from signpost.auth import Caller, Role, allow
-from signpost.config import SettingsDep
-from signpost.db import SessionDep
+from signpost.auth import Caller, Role, allow, checks_caller
+from signpost.config import Settings
 from signpost.errors import Problem
 from signpost.fhir_api.bundle import fhir_base
 from signpost.fhir_api.io import FhirResponse, read_json_body
@@ -18,7 +18,6 @@ from signpost.template import bundle, conformance, observations, validate
 
 router = fhir_router(["fhir-questionnaire-response"])
 
-ClinicianDep = Annotated[Caller, Depends(allow(Role.clinician))]
 TemplateReaderDep = Annotated[Caller, Depends(allow(Role.clinician, Role.prescriber, Role.editor))]
 BODY: dict[str, Any] = {
     "requestBody": {
@@ -83,9 +82,8 @@ IDEMPOTENCY_KEY = {
     operation_id="fhir_questionnaire_response_signpost",
     openapi_extra={**BODY, "parameters": [IDEMPOTENCY_KEY]},
 )
-async def signpost_response(
-    request: Request, caller: ClinicianDep, session: SessionDep, settings: SettingsDep
-) -> FhirResponse:
+@checks_caller(Role.clinician)
+async def signpost_response(request: Request, *, caller: Caller, session: Session, settings: Settings) -> FhirResponse:
     """Match services to a completed template: services with reasons, draft requests, observations, leaflet."""
     idempotency_key = request.headers.get("idempotency-key")
     if idempotency_key is not None and len(idempotency_key) > KEY_LENGTH:

@@ -286,7 +286,11 @@ def _resource_ids(key: str) -> Iterator[str]:
     variant = "89ab"[int(digest[16], 16) & 3]
     prefix = f"{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:24]}"
     for number in count():
-        yield f"{prefix}{number:08x}"
+        yield prefix + (_COUNTERS[number] if number < len(_COUNTERS) else f"{number:08x}")
+
+
+# The counters an answer's ids end in, written once: formatting each cost more than the rest of making the id.
+_COUNTERS = [f"{number:08x}" for number in range(256)]
 
 
 def _b64(text: str) -> str:
