@@ -38,7 +38,8 @@ def is_recorded(session: Session, *, key: str) -> bool:
 
 # Keys a SQLite claim carries: at 4 parameters a row it stays within SQLite's limit of 32,766.
 _CLAIMS_PER_INSERT = 500
-_ROW_MARKS = f"({', '.join(['?'] * (len(_EVENT_COLUMNS) + 1))})"
+# One event a row, the same statement for every batch (prepared once: see _sqlite_insert_events).
+_SQLITE_INSERT_EVENT = f"INSERT INTO {_EVENT_TABLE} VALUES ({', '.join(['?'] * (len(_EVENT_COLUMNS) + 1))})"
 
 # INSERT … ON CONFLICT DO NOTHING rather than a savepoint: on SQLite, pysqlite's transaction handling would make a
 # savepoint the outer transaction, and releasing it would commit the submission alone. Written as SQL, as the events'
@@ -98,9 +99,6 @@ def _sqlite_claim(session: Session, rows: list[tuple[str, str, str, int]]) -> di
         found = connection.exec_driver_sql(_SQLITE_CLAIM.format(marks), tuple(v for row in chunk for v in row))
         claimed.update(found.all())
     return claimed
-
-
-_SQLITE_INSERT_EVENT = f"INSERT INTO {_EVENT_TABLE} VALUES {_ROW_MARKS}"
 
 
 def _sqlite_insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
