@@ -127,6 +127,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         # waits for one (db.finish), so one holding a row lock always gets to give it back.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
     async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(db.checkpointing(engine))
         writes = db.async_pool(engine)
         if writes is not None:
             await stack.enter_async_context(writes)

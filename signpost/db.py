@@ -1,12 +1,13 @@
 """Engines and sessions for SQLite (embedded) and PostgreSQL (production)."""
 
+import logging
 import re
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,7 @@ SQLModel.metadata.naming_convention = {
 }
 metadata = SQLModel.metadata
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 # How long a SQLite writer waits for the others before it gives up with "database is locked".
 BUSY_SECONDS = 10
 
@@ -57,6 +59,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite's own default: a commit that takes the WAL past this many pages writes it back to the database file.
+_SQLITE_AUTOCHECKPOINT = 1000
+
+
 # Statements that take SQLite's write lock. A WITH statement writes when its body does: a read queued as a writer
 # (routing's, renewed in a background thread) kept every request waiting behind it for up to 230 ms.
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
@@ -75,6 +81,7 @@ class _QueuedWriter(sqlite3.Connection):
     lock_timeout: float
     holds_lock = False
     impatient = False  # busy timeout 0 until the transaction ends (refuse_when_busy)
+    autocheckpoint = _SQLITE_AUTOCHECKPOINT  # pages; 0 while a thread checkpoints instead (`checkpointing`)
 
     def take_writer_lock(self, *, wait: bool = True) -> bool:
         """Take the lock, waiting up to lock_timeout (then OperationalError); with wait=False, only if it is free."""
@@ -155,6 +162,15 @@ def make_engine(url: str) -> Engine:
             # Pools hold as many connections as the 40 worker threads sync routes run in (anyio's default limit),
             # so no thread waits on a connection whose holder needs a thread to give it back.
             engine = create_engine(url, connect_args=connect_args, pool_size=20, max_overflow=20)
+
+            def checkpoint_as_the_engine_does(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+                # A connection writes the WAL back in its commits unless a thread does it for the engine.
+                pages = 0 if engine in _CHECKPOINTING else _SQLITE_AUTOCHECKPOINT
+                if dbapi_connection.autocheckpoint != pages:
+                    dbapi_connection.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+                    dbapi_connection.autocheckpoint = pages
+
+            event.listen(engine, "checkout", checkpoint_as_the_engine_does)
         writer_lock = threading.Lock()
 
         def on_connect(dbapi_connection: Any, record: Any) -> None:
@@ -174,6 +190,55 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "before_cursor_execute", _refuse_on_loop)
     _ping_when_idle(engine)
     return engine
+
+
+# Engines whose WAL a thread writes back (`checkpointing`), with how many servers' lifespans have asked for it.
+_CHECKPOINTING: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+CHECKPOINT_SECONDS = 1.0
+
+
+@contextmanager
+def checkpointing(engine: Engine, seconds: float = CHECKPOINT_SECONDS) -> Iterator[None]:
+    """While the block runs (a server's lifespan), a thread writes a SQLite file's WAL back to the database every
+    `seconds`, and the engine's commits no longer do. Nothing for PostgreSQL or an in-memory database.
+
+    The commit that takes the WAL past 1,000 pages does the write-back and its two fsyncs itself: a server's commits
+    run on the event loop, so that held every request for some 20 ms every second or two under load. A passive
+    checkpoint in a thread waits for no reader or writer, and sqlite3 lets go of the interpreter while it works.
+    """
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=_checkpoint_every, args=(path, seconds, stop), name="wal-checkpoint", daemon=True)
+    _CHECKPOINTING[engine] = _CHECKPOINTING.get(engine, 0) + 1
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        _CHECKPOINTING[engine] -= 1
+        if not _CHECKPOINTING[engine]:
+            del _CHECKPOINTING[engine]
+
+
+def _checkpoint_every(path: str, seconds: float, stop: threading.Event) -> None:
+    connection = sqlite3.connect(path)
+    failing = False
+    try:
+        while not stop.wait(seconds):
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as error:  # tried again next time; meanwhile the WAL grows
+                if not failing:
+                    log.warning("writing SQLite's WAL back to the database failed (%s)", error)
+                failing = True
+            else:
+                failing = False
+    finally:
+        connection.close()
 
 
 # A pooled PostgreSQL connection left unused this long is checked before a request gets it.

@@ -4,6 +4,7 @@ request's work (`run_and_commit`) runs on the event loop holding it, and never w
 import asyncio
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,32 @@ def test_work_that_finds_another_process_writing_is_done_again_in_a_thread(sqlit
     assert ran_in[0] == threading.get_ident() and ran_in[1:] and ran_in[-1] != threading.get_ident()
     with sqlite_engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM tally")).scalar_one() == 1
+
+
+def _autocheckpoint(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("PRAGMA wal_autocheckpoint")).scalar_one())
+
+
+def test_while_a_thread_checkpoints_the_engine_s_commits_do_not(sqlite_engine: Engine) -> None:
+    assert _autocheckpoint(sqlite_engine) == 1000
+    with db.checkpointing(sqlite_engine):
+        assert _autocheckpoint(sqlite_engine) == 0
+    assert _autocheckpoint(sqlite_engine) == 1000
+
+
+def test_the_checkpointing_thread_writes_the_wal_back_to_the_database(sqlite_engine: Engine, tmp_path: Path) -> None:
+    database = tmp_path / "writers.db"
+    before = database.stat().st_size
+    # 500 KB: half of what makes a commit write the WAL back by itself.
+    with sqlite_engine.begin() as connection:
+        connection.execute(text("CREATE TABLE blob (b BLOB)"))
+        for _ in range(100):
+            connection.execute(text("INSERT INTO blob VALUES (randomblob(5000))"))
+    assert database.stat().st_size < before + 400_000, "the commit wrote the WAL back itself"
+    with db.checkpointing(sqlite_engine, seconds=0.05):
+        for _ in range(100):
+            if database.stat().st_size > before + 400_000:
+                break
+            time.sleep(0.05)
+    assert database.stat().st_size > before + 400_000, "the WAL was not written back"

@@ -76,8 +76,11 @@ def fold_all(engine: Engine, progress: Callable[[int], None] | None = None) -> i
     return asyncio.run(fold_pending(engine, limit=store.FOLD_SUBMISSIONS, progress=progress))
 
 
-# A batch the server folds between requests: on SQLite it runs on the event loop, so it stays short.
-SERVER_FOLD_SUBMISSIONS = 200
+# A batch the server folds between requests: on SQLite it runs on the event loop, so it stays short (about 2 ms),
+# and the requests in flight go on for SERVER_FOLD_PAUSE before the next. With no pause, a request that needed four
+# turns of the loop while the fold ran waited for four batches (bench/README.md, "The SQLite paced tail").
+SERVER_FOLD_SUBMISSIONS = 100
+SERVER_FOLD_PAUSE = 0.005
 
 
 async def fold_pending(
@@ -86,9 +89,10 @@ async def fold_pending(
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
     pool: AsyncConnectionPool | None = None,
+    pause: float = 0.0,
 ) -> int:
     """Fold the pending submissions, `limit` (default SERVER_FOLD_SUBMISSIONS) a transaction, until a batch finds
-    fewer than that; returns how many.
+    fewer than that, waiting `pause` seconds between batches; returns how many.
     With a `pool` (PostgreSQL, the server's), each batch is one statement sent through it; else each goes through
     `db.run_and_commit`: on SQLite on the event loop between requests, in a worker thread elsewhere. `progress` is
     told the running total after each batch. (Folding in a thread, on SQLite, held the write lock while the thread
@@ -109,7 +113,7 @@ async def fold_pending(
         # fold's fixed cost (1.5 ms on SQLite) 140 times a second.
         if taken < batch:
             return folded
-        await asyncio.sleep(0)  # the requests that came meanwhile go first
+        await asyncio.sleep(pause)  # the requests that came meanwhile go first
 
 
 async def fold_every(engine: Engine, seconds: float, pool: AsyncConnectionPool | None = None) -> None:
@@ -120,7 +124,7 @@ async def fold_every(engine: Engine, seconds: float, pool: AsyncConnectionPool |
     while True:
         await asyncio.sleep(seconds)
         try:
-            await fold_pending(engine, pool=pool)
+            await fold_pending(engine, pool=pool, pause=SERVER_FOLD_PAUSE)
         except Exception as exc:  # noqa: BLE001  (try again next time; reports count pending events meanwhile)
             if not failing:
                 log.warning("folding events into the roll-ups failed (%s); they stay pending", type(exc).__name__)

@@ -134,3 +134,25 @@ def test_the_server_folds_in_short_batches_letting_requests_in_between(
         assert rollup.stored(session) == rollup.tally([make_event()] * 3)
         assert session.exec(select(IndicatorPending)).all() == []
     engine.dispose()
+
+
+
+def test_a_request_needing_several_turns_of_the_loop_finishes_between_two_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = three_pending(tmp_path)
+    monkeypatch.setattr(rollup, "SERVER_FOLD_SUBMISSIONS", 2)
+    seen: list[int] = []
+
+    async def a_request_meanwhile() -> None:  # reads, answers, records: several turns of the loop
+        for _ in range(5):
+            await asyncio.sleep(0)
+        with Session(engine) as session:
+            seen.append(len(session.exec(select(IndicatorPending)).all()))
+
+    async def both() -> None:
+        await asyncio.gather(rollup.fold_pending(engine, pause=rollup.SERVER_FOLD_PAUSE), a_request_meanwhile())
+
+    asyncio.run(both())
+    assert seen == [1]  # done before the second batch, not waiting for it
+    engine.dispose()
