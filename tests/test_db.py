@@ -1,5 +1,6 @@
 """SQLite writers of one process queue on the engine's lock: in turn, given back after commit, rollback or close; a
-request's work (`run_and_commit`) runs on the event loop holding it, and never waits there."""
+request's work (`run_and_commit`) runs on the event loop holding it, and never waits there; while a server runs, a
+thread of its own writes the WAL back to the database, not the commits."""
 
 import asyncio
 import sqlite3
@@ -8,11 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from signpost import db
+from signpost.app import create_app
+from signpost.config import Settings
 from signpost.errors import Problem
 
 
@@ -177,7 +181,7 @@ def test_while_a_thread_checkpoints_the_engine_s_commits_do_not(sqlite_engine: E
 def test_the_checkpointing_thread_writes_the_wal_back_to_the_database(sqlite_engine: Engine, tmp_path: Path) -> None:
     database = tmp_path / "writers.db"
     before = database.stat().st_size
-    # 500 KB: half of what makes a commit write the WAL back by itself.
+    # 500 KB: well under the 1,000 pages (4 MB) past which a commit writes the WAL back itself.
     with sqlite_engine.begin() as connection:
         connection.execute(text("CREATE TABLE blob (b BLOB)"))
         for _ in range(100):
@@ -189,3 +193,17 @@ def test_the_checkpointing_thread_writes_the_wal_back_to_the_database(sqlite_eng
                 break
             time.sleep(0.05)
     assert database.stat().st_size > before + 400_000, "the WAL was not written back"
+
+
+def test_a_server_on_a_sqlite_file_checkpoints_in_its_thread_while_it_runs(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'served.db'}", var_dir=tmp_path, secret_key="test-secret-key-for-hmac"
+    )
+    db.upgrade(settings.database_url)
+    app = create_app(settings)
+    with TestClient(app):
+        assert _autocheckpoint(app.state.engine) == 0
+        assert "wal-checkpoint" in {thread.name for thread in threading.enumerate()}
+    assert _autocheckpoint(app.state.engine) == 1000
+    assert "wal-checkpoint" not in {thread.name for thread in threading.enumerate()}
+    app.state.engine.dispose()

@@ -136,7 +136,6 @@ def test_the_server_folds_in_short_batches_letting_requests_in_between(
     engine.dispose()
 
 
-
 def test_a_request_needing_several_turns_of_the_loop_finishes_between_two_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
