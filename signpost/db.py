@@ -5,6 +5,7 @@ import re
 import sqlite3
 import threading
 import time
+import traceback
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -400,8 +401,10 @@ async def run_from_memory(session: Session, work: Callable[[], T], *, may_block:
         marked, helped = _on_loop.set(True), _by_helper.set(True)
         try:
             return work()
-        except WouldWait:
-            pass
+        except WouldWait as refused:
+            # Its traceback holds the frames that reached for the database, one of which (SQLAlchemy's error
+            # handling) keeps the exception: cleared, they are freed now rather than by the garbage collector.
+            traceback.clear_frames(refused.__traceback__)
         finally:
             _on_loop.reset(marked)
             _by_helper.reset(helped)

@@ -3,6 +3,7 @@
 SQLite by default; PostgreSQL when SIGNPOST_TEST_DATABASE_URL is set.
 """
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -122,9 +123,10 @@ def committed_engine(settings: Settings, tmp_path) -> Iterator[Engine]:  # type:
 
 
 def _name(function: Any) -> str:
-    """A function's name. A closure compiled by mypyc (signpost.native) has none: its class is `<name>_<outer>_obj`."""
-    name = getattr(function, "__name__", None)
-    return name if isinstance(name, str) else type(function).__name__.removesuffix("_obj").split("_")[0]
+    """A function's name; a partial's is its function's."""
+    if isinstance(function, functools.partial):
+        return _name(function.func)
+    return str(getattr(function, "__name__", type(function).__name__))
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ pages render them. It also decides how the events are stored (see `signpost`).
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
@@ -83,26 +85,30 @@ async def signpost(
 ) -> Signposted:
     """Signpost one submission and count it once: committed by the time this returns. Raises Problem (nothing
     stored) on bad input. `recorder`: the app's (None outside its lifespan)."""
-
-    def prepare() -> Signposted:
-        return signposted(
-            session=session, submission=submission, caller=caller, settings=settings, idempotency_key=idempotency_key
-        )
-
+    # Partials, not nested functions: compiled (signpost.native), a nested function and the frame it closes over
+    # refer to each other, and that cycle kept the request's session and response for the collector to find.
+    prepare = partial(
+        signposted,
+        session=session,
+        submission=submission,
+        caller=caller,
+        settings=settings,
+        idempotency_key=idempotency_key,
+    )
     # With an online postcode resolver, an unknown postcode is looked up over the network: that may not block the loop.
     may_block = bool(settings.postcode_resolver_url)
     if recorder is None or not recorder.reaches(session):  # no app running, or a session on one connection (tests)
-
-        def work() -> Signposted:
-            done = prepare()
-            record(session=session, done=done)
-            return done
-
-        return await db.run_and_commit(session, work, may_block=may_block)
+        return await db.run_and_commit(session, partial(_recorded, session, prepare), may_block=may_block)
     # The reads on the event loop where they wait for nothing; the events written with other requests' (group commit).
     done = await db.run_reads(session, prepare, may_block=may_block)
     if done.events:
         await recorder.record(key=done.key, source="template", events=done.events)
+    return done
+
+
+def _recorded(session: Session, prepare: Callable[[], Signposted]) -> Signposted:
+    done = prepare()
+    record(session=session, done=done)
     return done
 
 

@@ -110,7 +110,7 @@ def test_reads_that_need_the_database_run_in_a_thread_and_the_answer_is_the_same
     assert [e["resource"]["name"] for e in first["entry"] if e["resource"]["resourceType"] == "HealthcareService"] == [
         "Jobs Club"
     ]
-    assert thread_trips.count("prepare") == 2  # the reads, once a request; the writes did not need a thread
+    assert thread_trips.count("signposted") == 2  # the reads, once a request; the writes did not need a thread
     assert stored(pg_engine) == (1, 2)
 
 
