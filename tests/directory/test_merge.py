@@ -2,8 +2,10 @@
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 from sqlmodel import Session
 
 from signpost.directory import service as directory
@@ -95,6 +97,59 @@ def test_keep_mine_overwrites_only_the_conflicting_field(session: Session) -> No
     )
     session.refresh(service)
     assert (service.description, service.email) == ("Mine.", "theirs@example.org")
+
+
+def _stale_edit_statements(
+    session: Session, theirs: ServicePatch, data: ServicePatch
+) -> tuple[Problem | None, list[str]]:
+    """Edit the service at version 1 after another edit; the statements the edit ran, and its refusal if any."""
+    service = make_service(session, description="Old text.", name="Old name")
+    directory.update_service(session=session, service_id=service.id, data=theirs, actor="a", expected_version=1)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        statements.append(statement)
+
+    bind = session.connection()
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        directory.update_service(session=session, service_id=service.id, data=data, actor="b", expected_version=1)
+    except Problem as problem:
+        return problem, statements
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    return None, statements
+
+
+def test_a_stale_edit_of_plain_fields_is_compared_without_writing_it_first(session: Session) -> None:
+    problem, statements = _stale_edit_statements(
+        session, ServicePatch(description="Theirs."), ServicePatch(description="Mine.")
+    )
+    assert problem is not None and problem.status == 412
+    assert problem.extra["conflicts"][0]["yours"] == "Mine."
+    assert not [s for s in statements if s.upper().startswith(("SAVEPOINT", "UPDATE"))]
+
+
+def test_a_stale_edit_of_a_list_is_compared_as_saved(session: Session) -> None:
+    # Lists are compared as the record would hold them: written in a savepoint and rolled back.
+    phones = ServicePatch(description="Theirs.", phones=[{"number": "0113 496 0001"}])
+    problem, statements = _stale_edit_statements(
+        session, phones, ServicePatch(description="Mine.", phones=[{"number": "0113 496 0000"}])
+    )
+    assert problem is not None and problem.status == 412
+    assert [s for s in statements if s.upper().startswith("SAVEPOINT")]
+
+
+def test_a_stale_edit_that_empties_the_name_is_refused(session: Session) -> None:
+    service = make_service(session, name="Old name")
+    directory.update_service(
+        session=session, service_id=service.id, data=ServicePatch(name="Theirs"), actor="a", expected_version=1
+    )
+    with pytest.raises(Problem) as caught:
+        directory.update_service(
+            session=session, service_id=service.id, data=ServicePatch(name=None), actor="b", expected_version=1
+        )
+    assert (caught.value.status, caught.value.errors) == (422, [{"loc": "name", "message": "a service needs a name"}])
 
 
 def test_any_earlier_version_can_be_restored_as_an_audited_edit(client, session: Session) -> None:  # type: ignore[no-untyped-def]
