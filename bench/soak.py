@@ -28,12 +28,14 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import uvloop
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlmodel import Session
@@ -158,6 +160,18 @@ def mounted_paths(base: str) -> set[str]:
     return set(httpx.get(base + "/openapi.json", timeout=30).json()["paths"])
 
 
+@dataclass
+class Answer:
+    """One HTTP answer, read whole."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 class Workload:
     def __init__(self, base: str, keys: dict[str, str], service_id: str | None, events_per_submission: int) -> None:
         self.base = base
@@ -184,24 +198,25 @@ class Workload:
     def _auth(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
-    async def _timed(self, kind: str, request: Awaitable[httpx.Response]) -> httpx.Response:
-        """One HTTP request, its latency kept under `kind` (an edit's read and save are two requests, timed apart)."""
+    async def _timed(self, kind: str, client: aiohttp.ClientSession, method: str, path: str, **kw: Any) -> Answer:
+        """One HTTP request, read whole, its latency kept under `kind` (an edit's read and save are two requests,
+        timed apart)."""
         started = time.perf_counter()
-        response = await request
+        async with client.request(method, self.base + path, **kw) as response:
+            answer = Answer(response.status, response.headers, await response.read())
         self.tally.latencies[kind].append((time.perf_counter() - started) * 1000)
-        return response
+        return answer
 
-    async def submit_template(self, client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
+    async def submit_template(self, client: aiohttp.ClientSession) -> tuple[str, Answer]:
         body = json.dumps(questionnaire_response(uuid.uuid4().hex))
         headers = {**self._auth("clinician"), "Content-Type": "application/fhir+json"}
-        response = await self._timed(
-            "template", client.post("/fhir/QuestionnaireResponse/$signpost", content=body, headers=headers)
-        )
-        if response.status_code == 200:
+        path = "/fhir/QuestionnaireResponse/$signpost"
+        response = await self._timed("template", client, "POST", path, data=body, headers=headers)
+        if response.status == 200:
             self.tally.events_acked += self.per_submission
         return "template", response
 
-    async def record_signpost(self, client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
+    async def record_signpost(self, client: aiohttp.ClientSession) -> tuple[str, Answer]:
         body = {
             "services": [self.service_id or "none"],
             "needs": random.sample(["housing-at-risk", "debt-priority", "food-insecurity", "isolation"], 2),
@@ -210,45 +225,49 @@ class Workload:
             "birth_date": "1980-05-01",
         }
         headers = {**self._auth("prescriber"), "Idempotency-Key": uuid.uuid4().hex}
-        response = await self._timed("signpost", client.post("/api/v1/signposts", json=body, headers=headers))
-        if response.status_code == 201:
+        response = await self._timed("signpost", client, "POST", "/api/v1/signposts", json=body, headers=headers)
+        if response.status == 201:
             self.tally.events_acked += int(response.json()["recorded"])
         return "signpost", response
 
-    async def search_directory(self, client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
+    async def search_directory(self, client: aiohttp.ClientSession) -> tuple[str, Answer]:
         params = {"text": random.choice(["advice", "housing", "food", "debt"]), "per_page": "10"}
-        request = client.get("/api/v1/directory/search", params=params, headers=self._auth("clinician"))
-        return "search", await self._timed("search", request)
+        headers = self._auth("clinician")
+        return "search", await self._timed(
+            "search", client, "GET", "/api/v1/directory/search", params=params, headers=headers
+        )
 
-    async def read_open_referral(self, client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
-        request = client.get("/openreferral/services", params={"text": "advice", "per_page": 10})
-        return "openreferral", await self._timed("openreferral", request)
+    async def read_open_referral(self, client: aiohttp.ClientSession) -> tuple[str, Answer]:
+        params = {"text": "advice", "per_page": "10"}
+        return "openreferral", await self._timed("openreferral", client, "GET", "/openreferral/services", params=params)
 
-    async def read_report(self, client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
+    async def read_report(self, client: aiohttp.ClientSession) -> tuple[str, Answer]:
         params = {"start": "2026-01-01", "end": "2026-12-31", "group_by": "need"}
-        request = client.get("/api/v1/indicators/counts", params=params, headers=self._auth("analyst"))
-        return "report", await self._timed("report", request)
+        headers = self._auth("analyst")
+        return "report", await self._timed(
+            "report", client, "GET", "/api/v1/indicators/counts", params=params, headers=headers
+        )
 
-    async def edit_service(self, client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
+    async def edit_service(self, client: aiohttp.ClientSession) -> tuple[str, Answer]:
         path = f"/api/v1/directory/services/{self.service_id}"
-        current = await self._timed("edit: read", client.get(path, headers=self._auth("editor")))
-        if current.status_code != 200:
+        current = await self._timed("edit: read", client, "GET", path, headers=self._auth("editor"))
+        if current.status != 200:
             return "edit: read", current
         headers = {**self._auth("editor"), "If-Match": current.headers["etag"]}
         change = {"description": f"soak edit {uuid.uuid4().hex}"}
-        response = await self._timed("edit: save", client.patch(path, json=change, headers=headers))
-        if response.status_code == 200:
+        response = await self._timed("edit: save", client, "PATCH", path, json=change, headers=headers)
+        if response.status == 200:
             self.tally.edits_acked.append(response.headers["etag"])
         return "edit: save", response
 
-    async def _worker(self, client: httpx.AsyncClient, stop: float) -> None:
+    async def _worker(self, client: aiohttp.ClientSession, stop: float) -> None:
         while time.monotonic() < stop:
             op = random.choice(self.ops)
             fault = self.fault
             try:
                 name, response = await op(client)
-                status = response.status_code
-            except httpx.HTTPError as exc:
+                status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 name, status = op.__name__, 0
                 if not (fault or self.fault):
                     self.tally.errors.append(f"{op.__name__}: {type(exc).__name__}")
@@ -261,20 +280,20 @@ class Workload:
                 self.tally.outcomes[str(status)] += 1
                 expected = (fault or self.fault) and status == 503
                 if not expected:
-                    self.tally.errors.append(f"{name}: {status} {response.text[:160]}")
+                    self.tally.errors.append(f"{name}: {status} {response.body[:160].decode(errors='replace')}")
                     if status == 503:
                         await asyncio.sleep(0.05)
 
     async def _run(self, seconds: float) -> None:
         stop = time.monotonic() + seconds
-        # A client (one kept-alive connection) per worker: httpcore's pool looks at every connection it holds for
-        # each request, so one pool of 64 cost the client 8 ms of CPU a request and the client, not the server,
-        # set the latencies (it used 95 % of a core; bench/README.md, "Soak").
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        # A client with one kept-alive connection per worker, on aiohttp (its HTTP parser is C) and uvloop: the
+        # soak's client shares the machine with the server, and the CPU it takes is taken from the server. httpx
+        # (h11, pure Python) took 1.4 ms of CPU a request, a third of a core at 220 req/s (bench/README.md, "Soak").
+        timeout = aiohttp.ClientTimeout(total=30)
         async with contextlib.AsyncExitStack() as stack:
             clients = [
                 await stack.enter_async_context(
-                    httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30, verify=False)  # plain HTTP
+                    aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1), timeout=timeout)
                 )
                 for _ in range(CONNECTIONS)
             ]
@@ -282,7 +301,7 @@ class Workload:
 
     def run(self, seconds: float) -> float:
         started, cpu = time.monotonic(), time.process_time()
-        asyncio.run(self._run(seconds))
+        uvloop.run(self._run(seconds))
         elapsed = time.monotonic() - started
         # The client shares the machine: a client near a whole core adds its own queueing to every latency.
         self.client_cpu = (time.process_time() - cpu) / elapsed
@@ -380,10 +399,10 @@ def _events_per_submission(base: str, keys: dict[str, str], url: str) -> int:
 
 
 async def _one(workload: Workload) -> None:
-    async with httpx.AsyncClient(base_url=workload.base, timeout=30) as client:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as client:
         _, response = await workload.submit_template(client)
-        if response.status_code != 200:
-            raise RuntimeError(f"calibration submission failed: {response.status_code} {response.text[:300]}")
+        if response.status != 200:
+            raise RuntimeError(f"calibration submission failed: {response.status} {response.body[:300]!r}")
 
 
 def _history(base: str, keys: dict[str, str], service_id: str) -> list[dict[str, Any]]:
