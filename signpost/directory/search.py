@@ -362,15 +362,24 @@ def search_services(*, session: Session, query: ServiceQuery) -> ServicePage:
         total = int(session.execute(count).scalar_one())
         ids = list(session.execute(page).scalars())
 
-    services = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids))).all()}
-    codes = _hit_categories(session, ids)
-    # One query each for the hits' texts and premises, not one per hit.
+    if not ids:
+        return ServicePage(hits=[], total=total, offset=query.offset, limit=query.limit, place=point)
+    # One query each for the hits, their categories and their premises, not one per hit. With words, each hit's
+    # text (which says where the words matched) comes with it.
     texts: dict[str, ServiceSearch] = {}
-    if words and ids:
-        found = session.exec(select(ServiceSearch).where(col(ServiceSearch.service_id).in_(ids))).all()
-        texts = {row.service_id: row for row in found}
+    if words:
+        found = session.exec(
+            select(Service, ServiceSearch)
+            .outerjoin(ServiceSearch, col(ServiceSearch.service_id) == Service.id)
+            .where(col(Service.id).in_(ids))
+        ).all()
+        services = {service.id: service for service, _ in found}
+        texts = {service.id: words_at for service, words_at in found if words_at is not None}
+    else:
+        services = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids))).all()}
+    codes = _hit_categories(session, ids)
     premises_of: dict[str, list[Location]] = {sid: [] for sid in ids}
-    if point is not None and ids:
+    if point is not None:
         for sid, loc in session.exec(
             select(ServiceAtLocation.service_id, Location)
             .join(Location, col(Location.id) == ServiceAtLocation.location_id)
@@ -396,6 +405,8 @@ def _hit_categories(session: Session, ids: list[str]) -> dict[str, list[str]]:
             col(ServiceTaxonomy.service_id).in_(ids)
         )
     ).all()
+    if not links:
+        return out
     terms = session.exec(
         select(TaxonomyTerm.id, TaxonomyTerm.code)
         .where(col(TaxonomyTerm.id).in_({term for _, term in links}), col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY)
