@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -82,6 +83,8 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 
 # Feed uploads may be larger than other bodies (SIGNPOST_IMPORT_MAX_BODY_BYTES).
 UPLOAD_PATHS = ("/api/v1/directory/imports", "/editor/import")
+# How long a thread holds the interpreter, on PostgreSQL, before one waiting for it (the event loop) is let in.
+SWITCH_INTERVAL_SECONDS = 0.001
 
 
 def _routers() -> list[Any]:
@@ -122,11 +125,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.set_threshold(10_000, 10, 10)
     settings: Settings = app.state.settings
     engine = app.state.engine
-    if engine.dialect.name == "postgresql":
-        # Blocking routes queue for fewer threads (settings.worker_threads); a request's commit or rollback never
-        # waits for one (db.finish), so one holding a row lock always gets to give it back.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
     async with contextlib.AsyncExitStack() as stack:
+        if engine.dialect.name == "postgresql":
+            # Blocking routes queue for fewer threads (settings.worker_threads); a request's commit or rollback
+            # never waits for one (db.finish), so one holding a row lock always gets to give it back.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+            # The event loop lets go of the interpreter each time it polls for I/O, and to have it back waits until a
+            # busy route thread is made to give it up: after 5 ms by default, 1 ms here (bench/README.md, "Soak").
+            stack.callback(sys.setswitchinterval, sys.getswitchinterval())
+            sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
         stack.enter_context(db.checkpointing(engine))
         writes = db.async_pool(engine)
         if writes is not None:

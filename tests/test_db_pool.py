@@ -3,6 +3,7 @@ request gets it, and one in steady use costs no round trip. Work run from memory
 from it."""
 
 import asyncio
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from signpost import db
-from signpost.app import create_app
+from signpost.app import SWITCH_INTERVAL_SECONDS, create_app
 from signpost.config import Settings
 
 
@@ -135,6 +136,14 @@ def test_blocking_routes_take_turns_on_settings_worker_threads_on_postgresql_and
 ) -> None:
     tokens = _route_threads(settings.model_copy(update={"worker_threads": threads}))
     assert tokens == (threads if settings.database_url.startswith("postgresql") else 40)
+
+
+def test_the_event_loop_waits_a_millisecond_for_the_interpreter_while_serving_postgresql(settings: Settings) -> None:
+    before = sys.getswitchinterval()
+    with TestClient(create_app(settings)):
+        during = sys.getswitchinterval()
+    assert during == (SWITCH_INTERVAL_SECONDS if settings.database_url.startswith("postgresql") else before)
+    assert sys.getswitchinterval() == before
 
 
 def _route_threads(settings: Settings) -> float:
