@@ -43,8 +43,9 @@ setattr(metrics_access, ROLES_ATTR, getattr(_analyst_or_admin, ROLES_ATTR))
 
 @router.get("/healthz", operation_id="healthz", dependencies=[Public])
 async def healthz() -> dict[str, str]:
-    """The process is up. Answered on the event loop: a plain function would wait its turn for the route threads
-    (twice: once to run, once for its answer's check), and a busy worker could fail its liveness probe."""
+    """The process is up."""
+    # Answered on the event loop: a plain function would wait its turn for the route threads (twice: once to run,
+    # once for its answer's check), and a busy worker could fail its liveness probe.
     return {"status": "ok"}
 
 
