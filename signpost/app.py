@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import gc
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,9 @@ import anyio.to_thread
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlmodel import Session
 
 from signpost import __version__, db, events
 from signpost.api import prescribing as prescribing_api
@@ -31,6 +34,7 @@ from signpost.fhir_api.questionnaire_response import router as fhir_questionnair
 from signpost.fhir_api.routes import router as fhir_base_router
 from signpost.fhir_api.task import router as fhir_task_router
 from signpost.fhir_api.terminology import router as fhir_terminology_router
+from signpost.geography import service as geography
 from signpost.indicators import retention, rollup
 from signpost.indicators.routes import router as indicators_router
 from signpost.openreferral.routes import router as openreferral_router
@@ -80,6 +84,8 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     },
 }
 
+
+log = logging.getLogger(__name__)
 
 # Feed uploads may be larger than other bodies (SIGNPOST_IMPORT_MAX_BODY_BYTES).
 UPLOAD_PATHS = ("/api/v1/directory/imports", "/editor/import")
@@ -152,7 +158,19 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 retention.retain_every(engine, settings.retention_seconds, settings.event_retention_months)
             )
             stack.push_async_callback(_stop, retainer)
+        await anyio.to_thread.run_sync(_warm, engine)
         yield
+
+
+def _warm(engine: Engine) -> None:
+    """Load the geography before the first request. Loaded by the first request that places a postcode, it held up
+    every request of a SQLite server for about a second (bench/README.md, "Soak"). A database not ready yet (no
+    tables, or not answering) is no reason not to start: the first request then loads it, as before."""
+    try:
+        with Session(engine) as session:
+            geography.warm(session)
+    except SQLAlchemyError as error:
+        log.warning("the geography was not loaded before the first request (%s)", type(error).__name__)
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "list_wards",
     "normalise_postcode",
     "resolve",
+    "warm",
 ]
 
 # Outward code (area, district, optional sub-district) then inward code (sector digit, two unit letters).
@@ -249,6 +250,12 @@ def _snapshot(session: Session) -> _Snapshot:
             _snapshots[bind] = snap
     session.info[_SESSION_KEY] = (_epoch, snap)
     return snap
+
+
+def warm(session: Session) -> None:
+    """Load this engine's geography now (every postcode, when there are few enough to hold): a server does it before
+    its first request, which would otherwise wait for it, and on SQLite hold up every other request meanwhile."""
+    _snapshot(session)
 
 
 def _place(postcode: str, area: _Area | None, **extra: Any) -> Place:
