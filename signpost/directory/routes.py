@@ -2,9 +2,8 @@
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 
 from signpost.auth import Caller, Role, allow
 from signpost.config import Settings, SettingsDep
@@ -357,4 +356,4 @@ def search(
             for hit in result.hits
         ],
     }
-    return Response(orjson.dumps(body), media_type="application/json")
+    return ORJSONResponse(body)

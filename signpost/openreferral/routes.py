@@ -2,8 +2,8 @@
 
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import ORJSONResponse
 
 from signpost.auth import Public
 from signpost.config import SettingsDep
@@ -42,13 +42,6 @@ async def service_filters(
 
 FiltersDep = Annotated[oruk.ServiceFilters, Depends(service_filters)]
 
-
-def _written(body: dict[str, Any]) -> Response:
-    """The answer written to JSON in the route's own thread. A dict returned through the response model was checked
-    against it in a second trip to a worker thread, queued behind every other request's (bench/README.md, "Soak")."""
-    return Response(orjson.dumps(body), media_type="application/json")
-
-
 PageQ = Annotated[int, Query(description="Page number, from 1.")]
 PerPageQ = Annotated[int, Query(description=f"Results per page, 1 to {oruk.MAX_PER_PAGE}.")]
 
@@ -65,22 +58,25 @@ def api_info(settings: SettingsDep) -> dict[str, Any]:
     }
 
 
+# The read routes write their answer to JSON in their own thread (a response, not a dict): a dict returned through
+# the response model was checked against it in a second trip to a worker thread, queued behind every other
+# request's (bench/README.md, "Soak"). The models still describe the answers in the OpenAPI document.
 @router.get("/services", operation_id="oruk_list_services", response_model=Page)
-def list_services(session: SessionDep, filters: FiltersDep, page: PageQ = 1, per_page: PerPageQ = 50) -> Response:
+def list_services(session: SessionDep, filters: FiltersDep, page: PageQ = 1, per_page: PerPageQ = 50) -> ORJSONResponse:
     """A page of services with their one-to-one fields and organisation."""
-    return _written(oruk.list_services(session=session, filters=filters, page=page, per_page=per_page))
+    return ORJSONResponse(oruk.list_services(session=session, filters=filters, page=page, per_page=per_page))
 
 
 @router.get("/services/{service_id}", operation_id="oruk_get_service", response_model=dict[str, Any])
-def get_service(service_id: str, session: SessionDep) -> Response:
+def get_service(service_id: str, session: SessionDep) -> ORJSONResponse:
     """One service, fully nested."""
-    return _written(oruk.get_service(session=session, service_id=service_id))
+    return ORJSONResponse(oruk.get_service(session=session, service_id=service_id))
 
 
 @router.get("/taxonomies", operation_id="oruk_list_taxonomies", response_model=Page)
-def list_taxonomies(session: SessionDep, page: PageQ = 1, per_page: PerPageQ = 50) -> Response:
+def list_taxonomies(session: SessionDep, page: PageQ = 1, per_page: PerPageQ = 50) -> ORJSONResponse:
     """The taxonomies the directory's terms come from."""
-    return _written(oruk.list_taxonomies(session=session, page=page, per_page=per_page))
+    return ORJSONResponse(oruk.list_taxonomies(session=session, page=page, per_page=per_page))
 
 
 @router.get("/taxonomy_terms", operation_id="oruk_list_taxonomy_terms", response_model=Page)
@@ -89,15 +85,17 @@ def list_taxonomy_terms(
     taxonomy_id: Annotated[str | None, Query(description="Only terms of this taxonomy.")] = None,
     page: PageQ = 1,
     per_page: PerPageQ = 50,
-) -> Response:
+) -> ORJSONResponse:
     """A page of taxonomy terms."""
-    return _written(oruk.list_taxonomy_terms(session=session, taxonomy_id=taxonomy_id, page=page, per_page=per_page))
+    return ORJSONResponse(
+        oruk.list_taxonomy_terms(session=session, taxonomy_id=taxonomy_id, page=page, per_page=per_page)
+    )
 
 
 @router.get("/organizations", operation_id="oruk_list_organizations", response_model=Page)
-def list_organizations(session: SessionDep, page: PageQ = 1, per_page: PerPageQ = 50) -> Response:
+def list_organizations(session: SessionDep, page: PageQ = 1, per_page: PerPageQ = 50) -> ORJSONResponse:
     """A page of organisations."""
-    return _written(oruk.list_organizations(session=session, page=page, per_page=per_page))
+    return ORJSONResponse(oruk.list_organizations(session=session, page=page, per_page=per_page))
 
 
 @router.get("/service_at_locations", operation_id="oruk_list_service_at_locations", response_model=Page)
@@ -108,9 +106,9 @@ def list_service_at_locations(
     proximity: Annotated[float | None, Query(description="Only within this many metres of the postcode.")] = None,
     page: PageQ = 1,
     per_page: PerPageQ = 50,
-) -> Response:
+) -> ORJSONResponse:
     """Services at their locations; nearest first when a postcode is given."""
-    return _written(
+    return ORJSONResponse(
         oruk.list_service_at_locations(
             session=session, postcode=postcode, proximity=proximity, page=page, per_page=per_page, filters=filters
         )
