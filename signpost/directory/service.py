@@ -11,7 +11,7 @@ Services never commit; the request or command does.
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -502,9 +502,12 @@ PLAIN_FIELDS = (
 )
 
 
-def _held(service: Service, names: Iterable[str]) -> dict[str, Any]:
-    """Plain fields as the service holds them (and as `_snapshot` gives them)."""
-    return {name: getattr(service, name) for name in names}
+def _compared(session: Session, service: Service, names: Collection[str]) -> dict[str, Any]:
+    """The record's fields an edit of `names` is compared by: when they are all plain, just those as the service
+    holds them (as `_snapshot` gives them), with no read of the whole record; else the whole snapshot."""
+    if set(names) <= set(PLAIN_FIELDS):
+        return {name: getattr(service, name) for name in names}
+    return _snapshot(session, service)
 
 
 def _plain(data: ServiceFields, name: str) -> Any:
@@ -813,12 +816,11 @@ def update_service(
         _hold(session, service)
         data = _merged(session, service, data, expected_version, resolve or {})
     # An edit of plain fields changes only those: the audit compares them, not the whole record read twice.
-    plain = data.model_fields_set if data.model_fields_set <= set(PLAIN_FIELDS) else None
-    before = _held(service, plain) if plain is not None else _snapshot(session, service)
+    before = _compared(session, service, data.model_fields_set)
     _claim(session, service, service.version if expected_version is not None else None)
     _apply(session, service, data)
     index_service(session=session, service_id=service.id)
-    changes = _diff(before, _held(service, plain) if plain is not None else _snapshot(session, service))
+    changes = _diff(before, _compared(session, service, data.model_fields_set))
     record_audit(session=session, service=service, actor=actor, action="update", changes=changes)
     session.flush()
     return service
@@ -837,13 +839,12 @@ def _merged(
         )
     changed_since = _base_values(session, service.id, base_version)
     contested = data.model_fields_set & changed_since.keys()
+    current = _compared(session, service, contested)
     if contested <= set(PLAIN_FIELDS):
-        # Only plain fields to compare (the usual edit): their values are at hand, with no savepoint and no read of
-        # the whole record twice (bench/README.md, "Soak").
-        current = _held(service, contested)
+        # Only plain fields to compare (the usual edit): the values sent are the values saved, so no savepoint
+        # (bench/README.md, "Soak").
         mine = {name: _plain(data, name) for name in contested}
     else:
-        current = _snapshot(session, service)
         mine = _as_saved(session, service, data)
     keep: list[str] = []
     conflicts = []
