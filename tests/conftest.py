@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
@@ -127,6 +128,21 @@ def _name(function: Any) -> str:
     if isinstance(function, functools.partial):
         return _name(function.func)
     return str(getattr(function, "__name__", type(function).__name__))
+
+
+@pytest.fixture
+def thread_turns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions sent to a worker thread through anyio, as FastAPI sends a plain route, its plain
+    dependencies and its answer's check against the response model (ends of sessions included)."""
+    turns: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        turns.append(_name(function))
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return turns
 
 
 @pytest.fixture

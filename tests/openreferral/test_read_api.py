@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import anyio.to_thread
 import pytest
 
 from tests.openreferral import uk_profile
@@ -170,21 +169,12 @@ def test_cors_preflight_is_answered_for_any_origin(client):
         "/openreferral/service_at_locations",
     ],
 )
-def test_a_read_takes_one_turn_on_the_route_threads(client, session, monkeypatch, path):
+def test_a_read_takes_one_turn_on_the_route_threads(client, session, thread_turns, path):
     # Blocking routes queue for a few threads; checking the answer against the response model was a second turn in
     # that queue, behind every other request's (bench/README.md, "Soak"). Ending the session is not counted: the app
     # does that in threads of its own, the test's session in any thread.
     load(session, oruk_service(id="one-turn-service"))
-    turns: list[str] = []
-    real = anyio.to_thread.run_sync
-
-    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
-        name = getattr(getattr(function, "func", function), "__name__", repr(function))
-        if name not in ("commit", "rollback", "close"):
-            turns.append(name)
-        return await real(function, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     response = client.get(path.format(id="one-turn-service"))
     assert response.status_code == 200, response.text
+    turns = [name for name in thread_turns if name not in ("commit", "rollback", "close")]
     assert len(turns) == 1, turns
