@@ -21,9 +21,17 @@ PG_DOCUMENT = (
     "setweight(to_tsvector('english', coalesce(service_search.description, '')), 'D'))"
 )
 
-SQLITE_UP = [
+# SQLite: every query word is a prefix, and FTS5 answers a prefix by merging the rows of every word that starts with
+# it, unless it keeps an index for prefixes of that length: then it reads one list. Kept for 2 to 8 characters (a
+# longer word is matched by merging, as before). At 50,000 services the index is 39 MB rather than 7.5, writing a
+# service's text 36 µs more; the combined search's statement 2.5 ms quicker (bench/README.md).
+SQLITE_PREFIXES = "2 3 4 5 6 7 8"
+_SQLITE_TABLE = (
     "CREATE VIRTUAL TABLE service_fts USING fts5(name, description, organization, taxonomy, "
-    "content='service_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "content='service_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'{options})"
+)
+SQLITE_UP = [
+    _SQLITE_TABLE.format(options=f", prefix='{SQLITE_PREFIXES}'"),
     "CREATE TRIGGER service_fts_ai AFTER INSERT ON service_search BEGIN "
     "INSERT INTO service_fts(rowid, name, description, organization, taxonomy) "
     "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy); END",
@@ -140,6 +148,16 @@ def create(connection: Connection) -> None:
 def drop(connection: Connection) -> None:
     for statement in SQLITE_DOWN if connection.dialect.name == "sqlite" else PG_DOWN:
         connection.execute(text(statement))
+
+
+def index_prefixes(connection: Connection, prefixes: str | None) -> None:
+    """SQLite: build the full-text index again, keeping `prefixes` ("2 3 …") or none (used by the migration)."""
+    if connection.dialect.name != "sqlite":
+        return
+    options = f", prefix='{prefixes}'" if prefixes else ""
+    connection.execute(text("DROP TABLE service_fts"))  # its triggers are on service_search: they stay
+    connection.execute(text(_SQLITE_TABLE.format(options=options)))
+    connection.execute(text("INSERT INTO service_fts(service_fts) VALUES ('rebuild')"))
 
 
 def rebuild(connection: Connection) -> None:
