@@ -23,8 +23,8 @@ PG_DOCUMENT = (
 
 # SQLite: every query word is a prefix, and FTS5 answers a prefix by merging the rows of every word that starts with
 # it, unless it keeps an index for prefixes of that length: then it reads one list. Kept for 2 to 8 characters (a
-# longer word is matched by merging, as before). At 50,000 services the index is 39 MB rather than 7.5, writing a
-# service's text 36 µs more; the combined search's statement 2.5 ms quicker (bench/README.md).
+# longer word is matched by merging, as before). The index is about five times larger and a service's text slower
+# to write; what it costs and saves is in bench/README.md.
 SQLITE_PREFIXES = "2 3 4 5 6 7 8"
 _SQLITE_TABLE = (
     "CREATE VIRTUAL TABLE service_fts USING fts5(name, description, organization, taxonomy, "
