@@ -6,6 +6,7 @@ postcode: a resolved Place lives in memory only.
 
 import math
 import re
+import threading
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -233,6 +234,13 @@ _POSTCODE_COLUMNS = sa_select(
 )
 
 
+# One loader at a time per engine: requests that find no snapshot wait for the one being built rather than each
+# building their own (ten at once, sharing the interpreter, held a server's event loop for a second), and requests
+# that find it due for its check carry on with it while one request checks.
+_loading: "weakref.WeakKeyDictionary[Any, threading.Lock]" = weakref.WeakKeyDictionary()
+_loading_guard = threading.Lock()
+
+
 def _snapshot(session: Session) -> _Snapshot:
     now = time.monotonic()
     # The session holds its snapshot: finding the bind on every call would cost more than the lookup itself.
@@ -242,14 +250,36 @@ def _snapshot(session: Session) -> _Snapshot:
     bind = session.get_bind()
     snap = _snapshots.get(bind)
     if snap is None or now - snap.checked_at >= _RECHECK_SECONDS:
-        generation = _generation(session)
-        if snap is not None and snap.generation == generation:
-            snap.checked_at = now
-        else:
-            snap = _build(session, generation)
-            _snapshots[bind] = snap
+        snap = _refreshed(session, bind, snap)
     session.info[_SESSION_KEY] = (_epoch, snap)
     return snap
+
+
+def _refreshed(session: Session, bind: Any, snap: _Snapshot | None) -> _Snapshot:
+    """`snap` checked against the imports held (or built, when there is none), by one caller at a time."""
+    with _loading_guard:
+        lock = _loading.setdefault(bind, threading.Lock())
+    # The connection first: whoever holds the lock must never wait for one that a request waiting for it holds.
+    session.connection()
+    if snap is not None and not lock.acquire(blocking=False):
+        return snap  # another request is checking it: this one's answer is at most one check older
+    if snap is None:
+        lock.acquire()
+    try:
+        now, epoch = time.monotonic(), _epoch
+        latest = _snapshots.get(bind)
+        if latest is not None and now - latest.checked_at < _RECHECK_SECONDS:
+            return latest  # built or checked by the request this one waited for
+        generation = _generation(session)
+        if latest is not None and latest.generation == generation:
+            latest.checked_at = now
+            return latest
+        built = _build(session, generation)
+        if epoch == _epoch:  # no import was finished meanwhile (it may have begun after this read)
+            _snapshots[bind] = built
+        return built
+    finally:
+        lock.release()
 
 
 def warm(session: Session) -> None:
