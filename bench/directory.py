@@ -85,7 +85,7 @@ def _seed(url: str) -> float:
             links.append({"id": str(uuid.uuid4()), "service_id": sid, "taxonomy_term_id": term_id})
         search.append(
             {"service_id": sid, "name": name, "description": description, "organization": org["name"],
-             "taxonomy": " ".join(t[1] for t in chosen)}
+             "taxonomy": " ".join(t[1] for t in chosen), "terms": fulltext.term_words(t[0] for t in chosen)}
         )  # fmt: skip
         if i % 3 != 0:
             lid = str(uuid.uuid4())
@@ -149,7 +149,7 @@ def _bare_sql(url: str, rng: random.Random) -> list[float]:
                 connection.execute(
                     text(
                         "SELECT s.service_id FROM service_fts f JOIN service_search s ON s.id = f.rowid "
-                        "WHERE service_fts MATCH :q ORDER BY bm25(service_fts, 10.0, 1.0, 3.0, 5.0) LIMIT 20"
+                        "WHERE service_fts MATCH :q ORDER BY bm25(service_fts, 10.0, 1.0, 3.0, 5.0, 0.0) LIMIT 20"
                     ),
                     {"q": fulltext.fts5_match(words)},
                 ).all()

@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from signpost.config import data_dir
-from signpost.directory import classify
+from signpost.directory import classify, fulltext
 from signpost.directory.models import (
     CategoryMap,
     CategoryOrigin,
@@ -463,19 +463,28 @@ def decide(*, session: Session, decisions: list[tuple[str, str]], accept: bool, 
 
 
 def _refresh_search(session: Session, ids: list[str]) -> None:
-    """The full-text rows' category names after links were removed."""
+    """The full-text rows' category names and term words after links changed."""
     connection = session.connection()
-    names: dict[str, list[str]] = {sid: [] for sid in ids}
-    for sid, name in connection.execute(
-        select(col(ServiceTaxonomy.service_id), col(TaxonomyTerm.name))
+    terms: dict[str, list[tuple[str, str]]] = {sid: [] for sid in ids}
+    for sid, term_id, name in connection.execute(
+        select(col(ServiceTaxonomy.service_id), col(TaxonomyTerm.id), col(TaxonomyTerm.name))
         .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTaxonomy.taxonomy_term_id))
         .where(col(ServiceTaxonomy.service_id).in_(ids))
     ):
-        names[sid].append(name)
+        terms[sid].append((term_id, name))
     search = ServiceSearch.__table__  # type: ignore[attr-defined]
     connection.execute(
-        update(search).where(search.c.service_id == bindparam("b_service_id")).values(taxonomy=bindparam("b_taxonomy")),
-        [{"b_service_id": sid, "b_taxonomy": " ".join(sorted(n))} for sid, n in names.items()],
+        update(search)
+        .where(search.c.service_id == bindparam("b_service_id"))
+        .values(taxonomy=bindparam("b_taxonomy"), terms=bindparam("b_terms")),
+        [
+            {
+                "b_service_id": sid,
+                "b_taxonomy": " ".join(sorted(name for _, name in linked)),
+                "b_terms": fulltext.term_words(term_id for term_id, _ in linked),
+            }
+            for sid, linked in terms.items()
+        ],
     )
 
 

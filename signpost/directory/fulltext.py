@@ -1,6 +1,8 @@
 """The search indexes: full text over `service_search` (SQLite FTS5 or a PostgreSQL GIN index, one behaviour),
 the `service_facet` rows that filters read and their `service_facet_category` links, kept by triggers on both
-databases.
+databases. A full-text row also carries a word for each of its service's taxonomy terms (`terms`, written with the
+text by `directory.service.index_service`, the importer and categorise), which SQLite's index matches a category
+search with words by.
 
 Both full-text engines rank name above taxonomy above organisation above description, stem English words (FTS5
 `porter`, PostgreSQL `english`), match every query word (AND) by prefix, and ignore the same stop words.
@@ -8,6 +10,7 @@ The full-text objects are not SQLAlchemy tables, so migration drift checks skip 
 """
 
 import re
+from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
 
@@ -21,17 +24,10 @@ PG_DOCUMENT = (
     "setweight(to_tsvector('english', coalesce(service_search.description, '')), 'D'))"
 )
 
-# SQLite: every query word is a prefix, and FTS5 answers a prefix by merging the rows of every word that starts with
-# it, unless it keeps an index for prefixes of that length: then it reads one list. Kept for 2 to 8 characters (a
-# longer word is matched by merging, as before). The index is about five times larger and a service's text slower
-# to write; what it costs and saves is in bench/README.md.
-SQLITE_PREFIXES = "2 3 4 5 6 7 8"
-_SQLITE_TABLE = (
-    "CREATE VIRTUAL TABLE service_fts USING fts5(name, description, organization, taxonomy, "
-    "content='service_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'{options})"
-)
+# SQLite: the index as migration d002 made it (four columns, no prefix index); `index_with_terms` replaces it.
 SQLITE_UP = [
-    _SQLITE_TABLE.format(options=f", prefix='{SQLITE_PREFIXES}'"),
+    "CREATE VIRTUAL TABLE service_fts USING fts5(name, description, organization, taxonomy, "
+    "content='service_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
     "CREATE TRIGGER service_fts_ai AFTER INSERT ON service_search BEGIN "
     "INSERT INTO service_fts(rowid, name, description, organization, taxonomy) "
     "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy); END",
@@ -43,6 +39,30 @@ SQLITE_UP = [
     "VALUES ('delete', old.id, old.name, old.description, old.organization, old.taxonomy); "
     "INSERT INTO service_fts(rowid, name, description, organization, taxonomy) "
     "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy); END",
+]
+# Since migration d011 the index has a fifth column, `terms`: a word for each of the service's taxonomy terms
+# (`term_words`), so a search with words and categories is one FTS5 expression, whose lists FTS5 intersects
+# itself, rather than every match checked against the categories' services. Words a searcher types are matched in
+# the four text columns only (`fts5_match`). And every query word is a prefix, which FTS5 answers by merging the
+# rows of every word that starts with it unless it keeps an index for prefixes of that length: kept for 2 to 8
+# characters (a longer word is merged, as before). What these cost and save is in bench/README.md.
+SQLITE_PREFIXES = "2 3 4 5 6 7 8"
+TEXT_COLUMNS = "name description organization taxonomy"
+_COLUMNS = "name, description, organization, taxonomy, terms"
+_SQLITE_WITH_TERMS = [
+    f"CREATE VIRTUAL TABLE service_fts USING fts5({_COLUMNS}, content='service_search', content_rowid='id', "
+    f"tokenize='porter unicode61 remove_diacritics 2', prefix='{SQLITE_PREFIXES}')",
+    "CREATE TRIGGER service_fts_ai AFTER INSERT ON service_search BEGIN "
+    f"INSERT INTO service_fts(rowid, {_COLUMNS}) "
+    "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy, new.terms); END",
+    "CREATE TRIGGER service_fts_ad AFTER DELETE ON service_search BEGIN "
+    f"INSERT INTO service_fts(service_fts, rowid, {_COLUMNS}) "
+    "VALUES ('delete', old.id, old.name, old.description, old.organization, old.taxonomy, old.terms); END",
+    "CREATE TRIGGER service_fts_au AFTER UPDATE ON service_search BEGIN "
+    f"INSERT INTO service_fts(service_fts, rowid, {_COLUMNS}) "
+    "VALUES ('delete', old.id, old.name, old.description, old.organization, old.taxonomy, old.terms); "
+    f"INSERT INTO service_fts(rowid, {_COLUMNS}) "
+    "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy, new.terms); END",
 ]
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS service_fts_au",
@@ -129,9 +149,12 @@ def query_words(query: str) -> list[str]:
     return [w for w in words if w not in STOP_WORDS][:8]
 
 
-def fts5_match(words: list[str]) -> str:
-    """An FTS5 MATCH expression: every word, each as a prefix."""
-    return " AND ".join('"' + w.replace('"', "") + '"*' for w in words)
+def fts5_match(words: list[str], term_ids: Iterable[str] = ()) -> str:
+    """An FTS5 MATCH expression: every word, each as a prefix, in the text columns; and, when `term_ids` are given,
+    any one of those taxonomy terms."""
+    expression = "{" + TEXT_COLUMNS + "} : (" + " AND ".join('"' + w.replace('"', "") + '"*' for w in words) + ")"
+    terms = sorted({term_word(term_id) for term_id in term_ids})
+    return expression + (" AND terms : (" + " OR ".join(terms) + ")" if terms else "")
 
 
 def pg_tsquery(words: list[str]) -> str:
@@ -150,14 +173,27 @@ def drop(connection: Connection) -> None:
         connection.execute(text(statement))
 
 
-def index_prefixes(connection: Connection, prefixes: str | None) -> None:
-    """SQLite: build the full-text index again, keeping `prefixes` ("2 3 …") or none (used by the migration)."""
+def index_with_terms(connection: Connection, *, terms: bool = True) -> None:
+    """SQLite: build the full-text index again, with its `terms` column and prefix indexes or (`terms=False`) as
+    d002 made it; `service_search.terms` must be filled first (used by migration d011)."""
     if connection.dialect.name != "sqlite":
         return
-    options = f", prefix='{prefixes}'" if prefixes else ""
-    connection.execute(text("DROP TABLE service_fts"))  # its triggers are on service_search: they stay
-    connection.execute(text(_SQLITE_TABLE.format(options=options)))
+    for statement in SQLITE_DOWN:
+        connection.execute(text(statement))
+    for statement in _SQLITE_WITH_TERMS if terms else SQLITE_UP:
+        connection.execute(text(statement))
     connection.execute(text("INSERT INTO service_fts(service_fts) VALUES ('rebuild')"))
+
+
+def term_words(term_ids: Iterable[str]) -> str:
+    """The `terms` column of a service's full-text row: one word for each of its taxonomy terms."""
+    return " ".join(sorted({term_word(term_id) for term_id in term_ids}))
+
+
+def term_word(term_id: str) -> str:
+    """A taxonomy term's id as one FTS5 word: letters and digits only (`unicode61` splits at anything else), between
+    letters no `porter` rule strips or a searcher would type."""
+    return "zzt" + re.sub(r"[^0-9a-z]", "", term_id.lower()) + "zz"
 
 
 def rebuild(connection: Connection) -> None:

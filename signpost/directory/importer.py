@@ -25,7 +25,7 @@ import httpx
 import ijson
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from signpost.directory import categorise
+from signpost.directory import categorise, fulltext
 from signpost.directory import ids as oruk_ids
 from signpost.directory.models import (
     CategoryOrigin,
@@ -1487,7 +1487,8 @@ def _write_batch(
     ):
         add(model, children.pop(model, []))
     add(ServiceSearch, new_search)
-    change(ServiceSearch, ("name", "description", "organization", "taxonomy"), changed_search, key="service_id")
+    search_columns = ("name", "description", "organization", "taxonomy", "terms")
+    change(ServiceSearch, search_columns, changed_search, key="service_id")
     add(ServiceAudit, audits)
 
 
@@ -1501,12 +1502,13 @@ def _search_text(
 ) -> dict[str, str]:
     """The full-text row, with the same content as `directory.service.index_service` (a test holds them equal);
     built from memory because a bulk import cannot afford that function's queries per service."""
-    names = sorted(term_names[t["id"]] for t in record["taxonomy_terms"] if t["id"] in term_names)
+    known = [t["id"] for t in record["taxonomy_terms"] if t["id"] in term_names]
     return {
         "name": " ".join(filter(None, [service["name"], service["alternate_name"]])),
         "description": "\n".join(filter(None, [service["description"], service["eligibility_description"]])),
         "organization": org_names.get(record["organization"]["id"], ""),
-        "taxonomy": " ".join(names),
+        "taxonomy": " ".join(sorted(term_names[t] for t in known)),
+        "terms": fulltext.term_words(known),
     }
 
 

@@ -325,6 +325,8 @@ class ServiceSearch(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     organization: str = Field(default="", sa_column=Column(Text, nullable=False))
     taxonomy: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # A word for each taxonomy term (`fulltext.term_words`): SQLite's index matches a category search by them.
+    terms: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class ServiceAudit(SQLModel, table=True):

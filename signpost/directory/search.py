@@ -129,12 +129,13 @@ def _conditions(
     if category_ids:
         # A search for one of several categories needs only one of them.
         if session.get_bind().dialect.name == "sqlite":
-            # The categories' row ids from one index range; checked on the full-text row id when text drives the
-            # search (unary + so the planner does not probe FTS5 by row id), so a match outside them is never read.
-            linked = select(ServiceFacetCategory.facet_id).where(
-                col(ServiceFacetCategory.taxonomy_term_id).in_(list(category_ids.values()))
-            )
-            conditions.append((literal_column("+service_fts.rowid") if words else col(ServiceFacet.id)).in_(linked))
+            # With words, the full-text expression names the categories too (`_matches`). Without, the facets'
+            # row ids from one index range of the links.
+            if not words:
+                linked = select(ServiceFacetCategory.facet_id).where(
+                    col(ServiceFacetCategory.taxonomy_term_id).in_(list(category_ids.values()))
+                )
+                conditions.append(col(ServiceFacet.id).in_(linked))
         else:
             # `categories` holds " id id ", under a GIN index of its array.
             wanted = sa.cast(postgresql.array(list(category_ids.values())), postgresql.ARRAY(sa.Text))
@@ -246,13 +247,15 @@ def _matches(
     words: list[str],
     point: places.Point | None,
     radius_km: float,
+    category_ids: dict[str, str],
 ) -> Select[Any]:
     """(service_id, name, d2, premises, score) of every service that passes the filters and the text.
 
-    With words, SQLite walks the full-text matches and reads each one's facet row by its integer id, scoring
-    (bm25) only those that pass. PostgreSQL does the same when only the status filters apply; when the query is
-    `narrowed` by other filters it filters the facets first and then checks and ranks the text of those left.
-    Neither counts, sorts or ranks more than the filters let through.
+    With words, SQLite walks the full-text matches (of the words and of any category asked for, in one FTS5
+    expression) and reads each one's facet row by its integer id, scoring (bm25) only those that pass. PostgreSQL
+    does the same when only the status filters apply; when the query is `narrowed` by other filters it filters the
+    facets first and then checks and ranks the text of those left. Neither counts, sorts or ranks more than the
+    filters let through.
     """
     d2: Any = _nearest_squared(point, radius_km) if point is not None else literal(None, Float)
     facet = [
@@ -266,12 +269,13 @@ def _matches(
         return sa.select(*facet, literal(None, Float).label("score")).where(*conditions)
     if session.get_bind().dialect.name == "sqlite":
         fts = table("service_fts", column("rowid"))
-        score: Any = literal_column("bm25(service_fts, 10.0, 1.0, 3.0, 5.0)")
+        score: Any = literal_column("bm25(service_fts, 10.0, 1.0, 3.0, 5.0, 0.0)")  # the term words weigh nothing
+        match = fulltext.fts5_match(words, category_ids.values())
         return (
             sa.select(*facet, score.label("score"))
             .select_from(fts)
             .join(ServiceFacet, col(ServiceFacet.id) == fts.c.rowid)
-            .where(literal_column("service_fts").op("MATCH")(fulltext.fts5_match(words)), *conditions)
+            .where(literal_column("service_fts").op("MATCH")(match), *conditions)
         )
     query = func.to_tsquery("english", fulltext.pg_tsquery(words))
     vector: Any = literal_column(fulltext.PG_VECTOR)
@@ -340,7 +344,7 @@ def search_services(*, session: Session, query: ServiceQuery) -> ServicePage:
         session.execute(text("SET LOCAL jit = off"))
     conditions = _conditions(session, query, category_ids, at, words)
     narrowed = point is not None or len(conditions) > (not query.include_retired) + bool(query.statuses)
-    matched = _matches(session, conditions, narrowed, words, point, query.radius_km).subquery()
+    matched = _matches(session, conditions, narrowed, words, point, query.radius_km, category_ids).subquery()
     where: list[Any] = []
     order: list[Any] = []
     if point is not None:

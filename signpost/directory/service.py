@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import delete, func, or_, true, update
 from sqlmodel import Session, col, select
 
-from signpost.directory import places
+from signpost.directory import fulltext, places
 from signpost.directory.models import (
     Accessibility,
     Contact,
@@ -430,14 +430,14 @@ def record_audit(
 
 
 def index_service(*, session: Session, service_id: str) -> None:
-    """Refresh the service's row in the full-text index (name, description, organisation, taxonomy)."""
+    """Refresh the service's row in the full-text index (name, description, organisation, taxonomy, terms)."""
     session.flush()
     service = session.get(Service, service_id)
     if service is None:
         return
     org = session.get(Organization, service.organization_id)
     terms = session.exec(
-        select(TaxonomyTerm.name)
+        select(TaxonomyTerm.id, TaxonomyTerm.name)
         .join(ServiceTaxonomy, col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id)
         .where(col(ServiceTaxonomy.service_id) == service_id)
         .order_by(TaxonomyTerm.name)
@@ -447,7 +447,8 @@ def index_service(*, session: Session, service_id: str) -> None:
     row.name = " ".join(filter(None, [service.name, service.alternate_name]))
     row.description = "\n".join(filter(None, [service.description, service.eligibility_description]))
     row.organization = org.name if org else ""
-    row.taxonomy = " ".join(terms)
+    row.taxonomy = " ".join(name for _, name in terms)
+    row.terms = fulltext.term_words(term_id for term_id, _ in terms)
     session.add(row)
     session.flush()
 

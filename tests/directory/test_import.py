@@ -193,10 +193,10 @@ def test_imported_full_text_row_is_what_the_directory_would_index(session):
     record = oruk_service(alternate_name="Alias", eligibility_description="Adults only")
     load(session, record)
     row = session.exec(select(ServiceSearch).where(ServiceSearch.service_id == record["id"])).one()
-    imported = (row.name, row.description, row.organization, row.taxonomy)
+    imported = (row.name, row.description, row.organization, row.taxonomy, row.terms)
     directory.index_service(session=session, service_id=record["id"])
     session.refresh(row)
-    assert (row.name, row.description, row.organization, row.taxonomy) == imported
+    assert (row.name, row.description, row.organization, row.taxonomy, row.terms) == imported
 
 
 def test_a_json_list_read_in_pieces_gives_every_record(monkeypatch):
