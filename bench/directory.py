@@ -85,7 +85,7 @@ def _seed(url: str) -> float:
             links.append({"id": str(uuid.uuid4()), "service_id": sid, "taxonomy_term_id": term_id})
         search.append(
             {"service_id": sid, "name": name, "description": description, "organization": org["name"],
-             "taxonomy": " ".join(t[1] for t in chosen), "terms": fulltext.term_words(t[0] for t in chosen)}
+             **fulltext.taxonomy_columns(chosen)}
         )  # fmt: skip
         if i % 3 != 0:
             lid = str(uuid.uuid4())

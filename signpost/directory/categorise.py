@@ -478,11 +478,7 @@ def _refresh_search(session: Session, ids: list[str]) -> None:
         .where(search.c.service_id == bindparam("b_service_id"))
         .values(taxonomy=bindparam("b_taxonomy"), terms=bindparam("b_terms")),
         [
-            {
-                "b_service_id": sid,
-                "b_taxonomy": " ".join(sorted(name for _, name in linked)),
-                "b_terms": fulltext.term_words(term_id for term_id, _ in linked),
-            }
+            {"b_service_id": sid, **{f"b_{k}": v for k, v in fulltext.taxonomy_columns(linked).items()}}
             for sid, linked in terms.items()
         ],
     )

@@ -24,22 +24,25 @@ PG_DOCUMENT = (
     "setweight(to_tsvector('english', coalesce(service_search.description, '')), 'D'))"
 )
 
+
+def _sqlite_index(columns: list[str], options: str = "") -> list[str]:
+    """The FTS5 table over `service_search` with these columns, and the triggers that keep it (FTS5 `options`)."""
+    names = ", ".join(columns)
+    new, old = (", ".join(f"{row}.{c}" for c in columns) for row in ("new", "old"))
+    add = f"INSERT INTO service_fts(rowid, {names}) VALUES (new.id, {new});"
+    remove = f"INSERT INTO service_fts(service_fts, rowid, {names}) VALUES ('delete', old.id, {old});"
+    return [
+        f"CREATE VIRTUAL TABLE service_fts USING fts5({names}, content='service_search', content_rowid='id', "
+        f"tokenize='porter unicode61 remove_diacritics 2'{options})",
+        f"CREATE TRIGGER service_fts_ai AFTER INSERT ON service_search BEGIN {add} END",
+        f"CREATE TRIGGER service_fts_ad AFTER DELETE ON service_search BEGIN {remove} END",
+        f"CREATE TRIGGER service_fts_au AFTER UPDATE ON service_search BEGIN {remove} {add} END",
+    ]
+
+
+TEXT_COLUMNS = ["name", "description", "organization", "taxonomy"]
 # SQLite: the index as migration d002 made it (four columns, no prefix index); `index_with_terms` replaces it.
-SQLITE_UP = [
-    "CREATE VIRTUAL TABLE service_fts USING fts5(name, description, organization, taxonomy, "
-    "content='service_search', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER service_fts_ai AFTER INSERT ON service_search BEGIN "
-    "INSERT INTO service_fts(rowid, name, description, organization, taxonomy) "
-    "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy); END",
-    "CREATE TRIGGER service_fts_ad AFTER DELETE ON service_search BEGIN "
-    "INSERT INTO service_fts(service_fts, rowid, name, description, organization, taxonomy) "
-    "VALUES ('delete', old.id, old.name, old.description, old.organization, old.taxonomy); END",
-    "CREATE TRIGGER service_fts_au AFTER UPDATE ON service_search BEGIN "
-    "INSERT INTO service_fts(service_fts, rowid, name, description, organization, taxonomy) "
-    "VALUES ('delete', old.id, old.name, old.description, old.organization, old.taxonomy); "
-    "INSERT INTO service_fts(rowid, name, description, organization, taxonomy) "
-    "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy); END",
-]
+SQLITE_UP = _sqlite_index(TEXT_COLUMNS)
 # Since migration d011 the index has a fifth column, `terms`: a word for each of the service's taxonomy terms
 # (`term_words`), so a search with words and categories is one FTS5 expression, whose lists FTS5 intersects
 # itself, rather than every match checked against the categories' services. Words a searcher types are matched in
@@ -47,23 +50,8 @@ SQLITE_UP = [
 # rows of every word that starts with it unless it keeps an index for prefixes of that length: kept for 2 to 8
 # characters (a longer word is merged, as before). What these cost and save is in bench/README.md.
 SQLITE_PREFIXES = "2 3 4 5 6 7 8"
-TEXT_COLUMNS = "name description organization taxonomy"
-_COLUMNS = "name, description, organization, taxonomy, terms"
-_SQLITE_WITH_TERMS = [
-    f"CREATE VIRTUAL TABLE service_fts USING fts5({_COLUMNS}, content='service_search', content_rowid='id', "
-    f"tokenize='porter unicode61 remove_diacritics 2', prefix='{SQLITE_PREFIXES}')",
-    "CREATE TRIGGER service_fts_ai AFTER INSERT ON service_search BEGIN "
-    f"INSERT INTO service_fts(rowid, {_COLUMNS}) "
-    "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy, new.terms); END",
-    "CREATE TRIGGER service_fts_ad AFTER DELETE ON service_search BEGIN "
-    f"INSERT INTO service_fts(service_fts, rowid, {_COLUMNS}) "
-    "VALUES ('delete', old.id, old.name, old.description, old.organization, old.taxonomy, old.terms); END",
-    "CREATE TRIGGER service_fts_au AFTER UPDATE ON service_search BEGIN "
-    f"INSERT INTO service_fts(service_fts, rowid, {_COLUMNS}) "
-    "VALUES ('delete', old.id, old.name, old.description, old.organization, old.taxonomy, old.terms); "
-    f"INSERT INTO service_fts(rowid, {_COLUMNS}) "
-    "VALUES (new.id, new.name, new.description, new.organization, new.taxonomy, new.terms); END",
-]
+_SQLITE_WITH_TERMS = _sqlite_index([*TEXT_COLUMNS, "terms"], f", prefix='{SQLITE_PREFIXES}'")
+_SQLITE_REBUILD = "INSERT INTO service_fts(service_fts) VALUES ('rebuild')"
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS service_fts_au",
     "DROP TRIGGER IF EXISTS service_fts_ad",
@@ -152,8 +140,10 @@ def query_words(query: str) -> list[str]:
 def fts5_match(words: list[str], term_ids: Iterable[str] = ()) -> str:
     """An FTS5 MATCH expression: every word, each as a prefix, in the text columns; and, when `term_ids` are given,
     any one of those taxonomy terms."""
-    expression = "{" + TEXT_COLUMNS + "} : (" + " AND ".join('"' + w.replace('"', "") + '"*' for w in words) + ")"
-    terms = sorted({term_word(term_id) for term_id in term_ids})
+    expression = (
+        "{" + " ".join(TEXT_COLUMNS) + "} : (" + " AND ".join('"' + w.replace('"', "") + '"*' for w in words) + ")"
+    )
+    terms = _term_words(term_ids)
     return expression + (" AND terms : (" + " OR ".join(terms) + ")" if terms else "")
 
 
@@ -182,12 +172,23 @@ def index_with_terms(connection: Connection, *, terms: bool = True) -> None:
         connection.execute(text(statement))
     for statement in _SQLITE_WITH_TERMS if terms else SQLITE_UP:
         connection.execute(text(statement))
-    connection.execute(text("INSERT INTO service_fts(service_fts) VALUES ('rebuild')"))
+    connection.execute(text(_SQLITE_REBUILD))
+
+
+def taxonomy_columns(terms: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A full-text row's `taxonomy` (the names) and `terms` (their words) for a service's (term id, name) pairs: one
+    definition for the row's three writers (`directory.service.index_service`, the importer, categorise)."""
+    pairs = list(terms)
+    return {"taxonomy": " ".join(sorted(name for _, name in pairs)), "terms": term_words(t for t, _ in pairs)}
 
 
 def term_words(term_ids: Iterable[str]) -> str:
     """The `terms` column of a service's full-text row: one word for each of its taxonomy terms."""
-    return " ".join(sorted({term_word(term_id) for term_id in term_ids}))
+    return " ".join(_term_words(term_ids))
+
+
+def _term_words(term_ids: Iterable[str]) -> list[str]:
+    return sorted({term_word(term_id) for term_id in term_ids})
 
 
 def term_word(term_id: str) -> str:
@@ -199,7 +200,7 @@ def term_word(term_id: str) -> str:
 def rebuild(connection: Connection) -> None:
     """Rebuild the SQLite index from `service_search` and the facets (after bulk loads that bypass triggers)."""
     if connection.dialect.name == "sqlite":
-        connection.execute(text("INSERT INTO service_fts(service_fts) VALUES ('rebuild')"))
+        connection.execute(text(_SQLITE_REBUILD))
     rebuild_facets(connection)
 
 

@@ -1502,13 +1502,12 @@ def _search_text(
 ) -> dict[str, str]:
     """The full-text row, with the same content as `directory.service.index_service` (a test holds them equal);
     built from memory because a bulk import cannot afford that function's queries per service."""
-    known = [t["id"] for t in record["taxonomy_terms"] if t["id"] in term_names]
+    terms = [(t["id"], term_names[t["id"]]) for t in record["taxonomy_terms"] if t["id"] in term_names]
     return {
         "name": " ".join(filter(None, [service["name"], service["alternate_name"]])),
         "description": "\n".join(filter(None, [service["description"], service["eligibility_description"]])),
         "organization": org_names.get(record["organization"]["id"], ""),
-        "taxonomy": " ".join(sorted(term_names[t] for t in known)),
-        "terms": fulltext.term_words(known),
+        **fulltext.taxonomy_columns(terms),
     }
 
 

@@ -440,15 +440,14 @@ def index_service(*, session: Session, service_id: str) -> None:
         select(TaxonomyTerm.id, TaxonomyTerm.name)
         .join(ServiceTaxonomy, col(ServiceTaxonomy.taxonomy_term_id) == TaxonomyTerm.id)
         .where(col(ServiceTaxonomy.service_id) == service_id)
-        .order_by(TaxonomyTerm.name)
     ).all()
     row = session.exec(select(ServiceSearch).where(col(ServiceSearch.service_id) == service_id)).first()
     row = row or ServiceSearch(service_id=service_id)
     row.name = " ".join(filter(None, [service.name, service.alternate_name]))
     row.description = "\n".join(filter(None, [service.description, service.eligibility_description]))
     row.organization = org.name if org else ""
-    row.taxonomy = " ".join(name for _, name in terms)
-    row.terms = fulltext.term_words(term_id for term_id, _ in terms)
+    columns = fulltext.taxonomy_columns(terms)
+    row.taxonomy, row.terms = columns["taxonomy"], columns["terms"]
     session.add(row)
     session.flush()
 
