@@ -1,5 +1,6 @@
 """The compiled hot modules (signpost/native.py): loaded only when built from this very source, and alike in answer."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -121,3 +122,25 @@ def test_compiled_and_plain_python_answer_alike() -> None:
     compiled, plain = _python(_ANSWERS), _python(_ANSWERS, PURE)
     assert compiled == plain
     assert len(json.loads(compiled)[0]["needs"]) >= 4  # the realistic response's needs were found at all
+
+
+# Made many times a request, each with an `__init__` of its own: compiled, the one @dataclass writes stays interpreted
+# Python (bench/README.md, "Dataclasses' own constructors").
+MADE_OFTEN = [
+    "signpost.routing.service:Match",
+    "signpost.routing.service:Offer",
+    "signpost.routing.service:_Fit",
+    "signpost.routing.service:_Scored",
+    "signpost.routing.leaflet:Contact",
+    "signpost.routing.leaflet:Entry",
+    "signpost.routing.leaflet:Section",
+    "signpost.template.needs:Need",
+]
+
+
+@pytest.mark.parametrize("name", MADE_OFTEN)
+def test_what_a_request_makes_many_of_has_its_own_init(name: str) -> None:
+    module, _, class_name = name.partition(":")
+    init = getattr(importlib.import_module(module), class_name).__init__
+    written_by = getattr(getattr(init, "__code__", None), "co_filename", "")  # compiled code has no __code__
+    assert written_by != "<string>", f"{name} has the __init__ that @dataclass wrote (exec'd from a string)"

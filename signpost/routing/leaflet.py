@@ -38,28 +38,43 @@ PATIENT_WORDS = {
 }
 
 
-@dataclass(frozen=True)
+# Made for each service and need of every answer: each with an `__init__` of its own, not the dataclass's (which
+# stays interpreted Python when compiled, as routing's Match says), so not frozen. A Contact is hashed by its fields
+# all the same (its HTML is cached): nothing changes one once made.
+@dataclass(init=False, unsafe_hash=True)
 class Contact:
     name: str
     phone: str | None
     url: str | None
-    address: str | None = None
+    address: str | None
+
+    def __init__(self, name: str, phone: str | None, url: str | None, address: str | None = None) -> None:
+        self.name, self.phone, self.url, self.address = name, phone, url, address
 
 
-@dataclass
+@dataclass(init=False)
 class Entry:
     """One service, listed once, with every need (in the patient's words) it is offered for."""
 
     contact: Contact
-    helps_with: list[str] = field(default_factory=list)
-    show_url: bool = True  # False when another service above already printed the same link
+    helps_with: list[str]
+    show_url: bool  # False when another service above already printed the same link
+
+    def __init__(self, contact: Contact, helps_with: list[str] | None = None, show_url: bool = True) -> None:
+        self.contact, self.show_url = contact, show_url
+        self.helps_with = [] if helps_with is None else helps_with
 
 
-@dataclass
+@dataclass(init=False)
 class Section:
     heading: str
-    entries: list[Entry] = field(default_factory=list)
-    listed_above: list[str] = field(default_factory=list)  # services for this need that a section above lists
+    entries: list[Entry]
+    listed_above: list[str]  # services for this need that a section above lists
+
+    def __init__(self, heading: str, entries: list[Entry] | None = None, listed_above: list[str] | None = None) -> None:
+        self.heading = heading
+        self.entries = [] if entries is None else entries
+        self.listed_above = [] if listed_above is None else listed_above
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Needs → service categories (the ConceptMap in `fhir/`) → eligible services, ranked, each with reasons."""
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -14,26 +15,49 @@ from signpost.template.needs import Assessment, Need, Preferences
 UK = ZoneInfo("Europe/London")
 
 
-# Routing makes dozens of these a request: not frozen (a frozen dataclass sets each field through
-# object.__setattr__, several times the cost), slotted (no attribute can be added by mistake).
-@dataclass(slots=True)
+# Routing makes dozens of these a request. Not frozen (a frozen dataclass sets each field through
+# object.__setattr__, several times the cost), slotted (no attribute can be added by mistake), and with an `__init__`
+# of their own: compiled (signpost.native), the one a dataclass generates stays interpreted Python, and made a Match
+# in about 5,800 machine instructions (bench/README.md, "Dataclasses' own constructors").
+@dataclass(slots=True, init=False)
 class Match:
     """One service offered for one need, and why (and, for a near miss, which of the patient's wishes it misses)."""
 
     service_id: str
     name: str
     reasons: list[str]
-    same_day: bool = False
-    distance_km: float | None = None
-    description: str | None = None
-    phone: str | None = None
-    url: str | None = None
-    misses: list[str] = field(default_factory=list)
-    crisis_access: str | None = None
-    verified: bool = False
-    address: str | None = None  # the nearest premises (or the first listed, with no place to measure from)
+    same_day: bool
+    distance_km: float | None
+    description: str | None
+    phone: str | None
+    url: str | None
+    misses: list[str]
+    crisis_access: str | None
+    verified: bool
+    address: str | None  # the nearest premises (or the first listed, with no place to measure from)
     # "Open today 09:00 to 17:00", "Not open today", "Closed today (Christmas Day)", or None when no times are listed
-    open_today: str | None = None
+    open_today: str | None
+
+    def __init__(
+        self,
+        service_id: str,
+        name: str,
+        reasons: list[str],
+        same_day: bool = False,
+        distance_km: float | None = None,
+        description: str | None = None,
+        phone: str | None = None,
+        url: str | None = None,
+        misses: list[str] | None = None,
+        crisis_access: str | None = None,
+        verified: bool = False,
+        address: str | None = None,
+        open_today: str | None = None,
+    ) -> None:
+        self.service_id, self.name, self.reasons = service_id, name, reasons
+        self.same_day, self.distance_km, self.description = same_day, distance_km, description
+        self.phone, self.url, self.misses = phone, url, [] if misses is None else misses
+        self.crisis_access, self.verified, self.address, self.open_today = crisis_access, verified, address, open_today
 
     @property
     def contactable(self) -> bool:
@@ -41,17 +65,30 @@ class Match:
         return bool(self.phone or self.url or self.address or self.distance_km is not None)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # its own __init__, as Match
 class Offer:
     """The services offered for one need; `note` says plainly why there is no full fit and what to do instead;
     `act_now` (urgent needs) holds the 24-hour and same-day services whatever the preferences."""
 
     need: Need
     category_code: str | None
-    matches: list[Match] = field(default_factory=list)
-    note: str | None = None
-    act_now: list[Match] = field(default_factory=list)
-    act_now_note: str | None = None
+    matches: list[Match]
+    note: str | None
+    act_now: list[Match]
+    act_now_note: str | None
+
+    def __init__(
+        self,
+        need: Need,
+        category_code: str | None,
+        matches: list[Match] | None = None,
+        note: str | None = None,
+        act_now: list[Match] | None = None,
+        act_now_note: str | None = None,
+    ) -> None:
+        self.need, self.category_code, self.note, self.act_now_note = need, category_code, note, act_now_note
+        self.matches = [] if matches is None else matches
+        self.act_now = [] if act_now is None else act_now
 
     @property
     def call_999(self) -> bool:
@@ -253,7 +290,7 @@ def route(
                 0.0 if confirmed else 1.0,  # a suggested category ranks below every confirmed one
                 float(cats.index((confirmed or matched)[0])),
                 fit.assured,
-                fit.distance if fit.distance is not None else float("inf"),
+                fit.distance if fit.distance is not None else math.inf,
             )
             (near if fit.misses else ranked).append(_Scored(key, service.name, service.id, fit, matched, confirmed))
         note = None
@@ -279,7 +316,7 @@ def route(
     return offers
 
 
-@dataclass
+@dataclass(init=False)  # its own __init__, as Match
 class _Fit:
     """How one candidate suits this patient, whichever need it is weighed for."""
 
@@ -297,7 +334,26 @@ class _Fit:
     assured: float  # minus the day it was verified: the most recent first
     # The nearest premises and today's hours, put into words once when it is first offered (a service may be offered
     # for several needs).
-    words: tuple[str | None, str | None] | None = None
+    words: tuple[str | None, str | None] | None
+
+    def __init__(
+        self,
+        candidate: read_model.Candidate,
+        area: str | None,
+        age: str | None,
+        mode: str | None,
+        language: str | None,
+        misses: list[str],
+        same_day: bool,
+        distance: float | None,
+        full: float,
+        unreachable: float,
+        no_language: float,
+        assured: float,
+    ) -> None:
+        self.candidate, self.area, self.age, self.mode, self.language = candidate, area, age, mode, language
+        self.misses, self.same_day, self.distance, self.full = misses, same_day, distance, full
+        self.unreachable, self.no_language, self.assured, self.words = unreachable, no_language, assured, None
 
 
 def _fit(
@@ -352,7 +408,7 @@ def _fit(
     )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # its own __init__, as Match
 class _Scored:
     """One candidate for one need, ranked by `key` (then name and id), not yet put into words."""
 
@@ -362,6 +418,12 @@ class _Scored:
     fit: _Fit
     matched: list[str]
     confirmed: list[str]
+
+    def __init__(
+        self, key: tuple[float, ...], name: str, service_id: str, fit: _Fit, matched: list[str], confirmed: list[str]
+    ) -> None:
+        self.key, self.name, self.service_id = key, name, service_id
+        self.fit, self.matched, self.confirmed = fit, matched, confirmed
 
 
 def _match(scored: _Scored, need: Need, place: geography.Place | None, today: date) -> Match:

@@ -16,15 +16,22 @@ HVS_POSITIVE = {conformance.HVS_LOINC_ANSWERS[a][0] for a in ("often-true", "som
 NO_INTERNET = {"phone-only", "no-phone"}
 
 
-@dataclass(frozen=True)
+# An `__init__` of its own, not the dataclass's, which stays interpreted Python when compiled (signpost.native): a
+# frozen one set each field through object.__setattr__, some 8,000 machine instructions a need.
+@dataclass(init=False)
 class Need:
     """One coded need found in the answers."""
 
     code: str
     display: str
-    urgent: bool = False
-    sensitive: bool = False
-    danger: bool = False  # at risk of harm now: 999 comes before any service
+    urgent: bool
+    sensitive: bool
+    danger: bool  # at risk of harm now: 999 comes before any service
+
+    def __init__(
+        self, code: str, display: str, urgent: bool = False, sensitive: bool = False, danger: bool = False
+    ) -> None:
+        self.code, self.display, self.urgent, self.sensitive, self.danger = code, display, urgent, sensitive, danger
 
     @property
     def coding(self) -> dict[str, str]:
