@@ -94,10 +94,16 @@ class Recorder:
             async with db.async_connection(self.pool) as connection:
                 keys = await store.record_many_async(connection, source, submissions)
             return {id(w): w.key in keys for w in given}
-        with Session(self.engine) as session:
-            new = await db.run_and_commit(
-                session, lambda: store.record_many(session, source=source, submissions=submissions)
+        if self.engine.dialect.name == "sqlite":
+            new = await db.run_and_commit_on_driver(
+                self.engine,
+                lambda connection: store.record_many_sqlite(connection, source=source, submissions=submissions),
             )
+        else:
+            with Session(self.engine) as session:
+                new = await db.run_and_commit(
+                    session, lambda: store.record_many(session, source=source, submissions=submissions)
+                )
         return {id(w): fresh for w, fresh in zip(given, new, strict=True)}
 
 

@@ -1,12 +1,13 @@
 """Every statement that writes the event tables (`event_submission`, `signpost_event`), in both SQL dialects.
 
-No other package writes these tables: recording goes through `record`, `record_many` or `record_many_async`, retention
-through `delete_before` and `delete_unused_submissions`, and PostgreSQL's monthly partitions through
-`ensure_partitions`. The indicators' roll-ups learn of new submissions from a trigger their own migration puts on
-`event_submission` (i006), so recording knows nothing of them.
+No other package writes these tables: recording goes through `record`, `record_many`, `record_many_sqlite` (SQLite's
+group commit) or `record_many_async`, retention through `delete_before` and `delete_unused_submissions`, and
+PostgreSQL's monthly partitions through `ensure_partitions`. The indicators' roll-ups learn of new submissions from a
+trigger their own migration puts on `event_submission` (i006), so recording knows nothing of them.
 """
 
 import re
+import sqlite3
 from dataclasses import fields
 from datetime import UTC, date, datetime
 from operator import attrgetter
@@ -18,6 +19,7 @@ from psycopg import AsyncConnection
 from sqlalchemy import Select, column, delete, exists, func, select, table
 from sqlmodel import Session
 
+from signpost import db
 from signpost.events.models import EventSubmission, NewEvent, SignpostEvent
 
 _SUBMISSIONS = EventSubmission.__table__  # type: ignore[attr-defined]
@@ -89,23 +91,21 @@ def _stored(event: NewEvent) -> list[Any]:
     return values
 
 
-def _sqlite_claim(session: Session, rows: list[tuple[str, str, str, int]]) -> dict[str, int]:
+def _sqlite_claim(connection: sqlite3.Connection, rows: list[tuple[str, str, str, int]]) -> dict[str, int]:
     """Claim the keys of `rows` (key, source, created_at, event count) on SQLite; the id of each key it claimed."""
-    connection = session.connection()
     claimed: dict[str, int] = {}
     for start in range(0, len(rows), _CLAIMS_PER_INSERT):
         chunk = rows[start : start + _CLAIMS_PER_INSERT]
         marks = ", ".join([_CLAIM_MARKS] * len(chunk))
-        found = connection.exec_driver_sql(_SQLITE_CLAIM.format(marks), tuple(v for row in chunk for v in row))
-        claimed.update(found.all())
+        found = connection.execute(_SQLITE_CLAIM.format(marks), tuple(v for row in chunk for v in row))
+        claimed.update(found.fetchall())
     return claimed
 
 
-def _sqlite_insert_events(session: Session, recorded: list[tuple[int, NewEvent]]) -> None:
+def _sqlite_insert_events(connection: sqlite3.Connection, recorded: list[tuple[int, NewEvent]]) -> None:
     """Every (submission id, event) on SQLite, through one prepared statement (executemany). A statement of as many
     rows as the batch has events differed from batch to batch, so SQLite parsed each anew: more than it took to run."""
-    values = [(submission_id, *_stored(e)) for submission_id, e in recorded]
-    session.connection().exec_driver_sql(_SQLITE_INSERT_EVENT, values)
+    connection.executemany(_SQLITE_INSERT_EVENT, [(submission_id, *_stored(e)) for submission_id, e in recorded])
 
 
 def record(session: Session, *, key: str, source: str, events: list[NewEvent]) -> bool:
@@ -128,13 +128,22 @@ def record_many(session: Session, *, source: str, submissions: list[tuple[str, l
         parameters = _pg_parameters(source, submissions)
         claimed = set(session.connection().exec_driver_sql(_PG_RECORD, parameters).scalars())
         return [key in claimed for key, _ in submissions]
+    with db.driver_writer(session) as connection:
+        return record_many_sqlite(connection, source=source, submissions=submissions)
+
+
+def record_many_sqlite(
+    connection: sqlite3.Connection, *, source: str, submissions: list[tuple[str, list[NewEvent]]]
+) -> list[bool]:
+    """`record_many` on SQLite, its statements sent to the pysqlite `connection` itself (which holds the writer lock:
+    `db.driver_writer`, `db.run_and_commit_on_driver`). The caller commits."""
     # Keys in sorted order, as on PostgreSQL.
     now = datetime.now(UTC).strftime(_SQLITE_TIME)
     rows = [(key, source, now, len(new_events)) for key, new_events in sorted(submissions, key=lambda pair: pair[0])]
-    ids = _sqlite_claim(session, rows)
+    ids = _sqlite_claim(connection, rows)
     fresh = [(ids[key], event) for key, new_events in submissions if key in ids for event in new_events]
     if fresh:
-        _sqlite_insert_events(session, fresh)
+        _sqlite_insert_events(connection, fresh)
     return [key in ids for key, _ in submissions]
 
 

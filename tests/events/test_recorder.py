@@ -2,6 +2,9 @@
 before it is stored; a batch that fails fails each of its callers and stores nothing. On SQLite and PostgreSQL."""
 
 import asyncio
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +20,7 @@ from signpost.events import Recorder, store
 from tests.events.factories import make_event, stored
 from tests.factories import bearer, make_key
 from tests.fhir_api.committed import served, signpost_app
+from tests.fhir_api.test_questionnaire_response_writing import _a_thread_of_this_process, _another_process
 from tests.template.builders import make_response
 
 
@@ -37,17 +41,22 @@ async def _recorder(engine: Engine) -> AsyncIterator[Recorder]:
 def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """The keys of each batch written, on either database."""
     written: list[list[str]] = []
-    sync, async_ = store.record_many, store.record_many_async
+    sync, on_driver, async_ = store.record_many, store.record_many_sqlite, store.record_many_async
 
     def record_many(session: Session, *, source: str, submissions: list[tuple[str, Any]]) -> list[bool]:
         written.append([key for key, _ in submissions])
         return sync(session, source=source, submissions=submissions)
+
+    def record_many_sqlite(connection: Any, *, source: str, submissions: list[tuple[str, Any]]) -> list[bool]:
+        written.append([key for key, _ in submissions])
+        return on_driver(connection, source=source, submissions=submissions)
 
     async def record_many_async(connection: Any, source: str, submissions: list[tuple[str, Any]]) -> set[str]:
         written.append([key for key, _ in submissions])
         return await async_(connection, source, submissions)
 
     monkeypatch.setattr(store, "record_many", record_many)
+    monkeypatch.setattr(store, "record_many_sqlite", record_many_sqlite)
     monkeypatch.setattr(store, "record_many_async", record_many_async)
     return written
 
@@ -113,7 +122,7 @@ def test_more_than_a_batch_waiting_is_written_in_batches_in_order(
 def test_a_batch_that_fails_fails_each_caller_stores_nothing_and_the_next_batch_is_written(
     committed_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sync, async_ = store.record_many, store.record_many_async
+    sync, on_driver, async_ = store.record_many, store.record_many_sqlite, store.record_many_async
     failing = [True]
 
     def record_many(session: Session, **kwargs: Any) -> list[bool]:
@@ -122,12 +131,19 @@ def test_a_batch_that_fails_fails_each_caller_stores_nothing_and_the_next_batch_
             raise OperationalError("COMMIT", {}, Exception("the database went away"))
         return answer
 
+    def record_many_sqlite(connection: Any, **kwargs: Any) -> list[bool]:
+        answer = on_driver(connection, **kwargs)  # written, then the disk fails before the commit
+        if failing[0]:
+            raise sqlite3.OperationalError("disk I/O error")  # the driver's own: callers get SQLAlchemy's (a 503)
+        return answer
+
     async def record_many_async(connection: Any, source: str, submissions: Any) -> set[str]:
         if failing[0]:
             raise OperationalError("INSERT", {}, Exception("the database went away"))
         return await async_(connection, source, submissions)
 
     monkeypatch.setattr(store, "record_many", record_many)
+    monkeypatch.setattr(store, "record_many_sqlite", record_many_sqlite)
     monkeypatch.setattr(store, "record_many_async", record_many_async)
 
     async def scenario(recorder: Recorder) -> tuple[list[Any], bool]:
@@ -141,6 +157,58 @@ def test_a_batch_that_fails_fails_each_caller_stores_nothing_and_the_next_batch_
     lost, after = _run(committed_engine, scenario)
     assert [type(error) for error in lost] == [OperationalError] * 3
     assert after is True
+    assert stored(committed_engine) == (1, 1)
+
+
+@pytest.mark.parametrize("hold", [_another_process, _a_thread_of_this_process])
+def test_a_batch_waits_off_the_loop_while_another_writer_holds_sqlite_and_is_then_written(
+    committed_engine: Engine, hold: Callable[[Engine], Callable[[], None]]
+) -> None:
+    if committed_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock (PostgreSQL batches go through the async pool)")
+
+    async def scenario(recorder: Recorder) -> tuple[list[bool], list[bool]]:
+        # One batch first, so the pool has a connection to lend on the loop (a new pool's would be made in a thread).
+        assert await recorder.record(key="first", source="template", events=[make_event()])
+        release = hold(committed_engine)
+        waiting = [
+            asyncio.create_task(recorder.record(key=f"held-{n}", source="template", events=[make_event()]))
+            for n in range(3)
+        ]
+        still_waiting = []
+        for _ in range(3):
+            asked = time.monotonic()
+            await asyncio.sleep(0.05)
+            assert time.monotonic() - asked < 1  # the loop was not held up by the wait
+            still_waiting.append(not any(task.done() for task in waiting))
+        release()
+        return still_waiting, list(await asyncio.gather(*waiting))
+
+    assert _run(committed_engine, scenario) == ([True] * 3, [True] * 3)
+    assert stored(committed_engine) == (4, 4)
+
+
+def test_a_batch_is_written_in_a_thread_when_every_pooled_connection_is_taken(
+    committed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if committed_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's pool (PostgreSQL batches go through the async pool)")
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    on_driver = store.record_many_sqlite
+
+    def record_many_sqlite(connection: Any, **kwargs: Any) -> list[bool]:
+        threads.append(threading.get_ident())
+        return on_driver(connection, **kwargs)
+
+    monkeypatch.setattr(store, "record_many_sqlite", record_many_sqlite)
+    monkeypatch.setattr(db, "_pool_would_wait_for", lambda engine: True)
+
+    async def scenario(recorder: Recorder) -> bool:
+        return await recorder.record(key="pool-busy", source="template", events=[make_event()])
+
+    assert _run(committed_engine, scenario) is True
+    assert threads and threads[0] != loop_thread
     assert stored(committed_engine) == (1, 1)
 
 
