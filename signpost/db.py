@@ -326,12 +326,7 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
     """
     raw = None if may_block else _on_loop_by_helper(_sqlite_connection, session)
     if raw is not None:
-        while not raw.holds_lock and not raw.take_writer_lock(wait=False):
-            # A thread holds it: wait off the loop until it is free, then take it here. (Taken in the thread, it
-            # would stay held until this request's turn on the loop came round, and every request after it would
-            # find it held and queue behind.)
-            await run_in_threadpool(raw.wait_for_writer_lock)
-        raw.refuse_when_busy()
+        await _writer_lock_on_loop(raw)
         marked = _by_helper.set(True)
         try:
             result = work()
@@ -346,6 +341,16 @@ async def run_and_commit(session: Session, work: Callable[[], T], *, may_block: 
         finally:
             _by_helper.reset(marked)
     return await run_in_threadpool(_work_and_commit, session, work)
+
+
+async def _writer_lock_on_loop(raw: _QueuedWriter) -> None:
+    """Take the engine's writer lock for work on the event loop, SQLite refusing at once (rather than waiting) while
+    another process writes. While a thread of this process holds it, wait off the loop until it is free, then take it
+    here. (Taken in the thread, it would stay held until this request's turn on the loop came round, and every request
+    after it would find it held and queue behind.)"""
+    while not raw.holds_lock and not raw.take_writer_lock(wait=False):
+        await run_in_threadpool(raw.wait_for_writer_lock)
+    raw.refuse_when_busy()
 
 
 async def run_reads(session: Session, work: Callable[[], T], *, may_block: bool = False) -> T:
@@ -375,9 +380,7 @@ async def run_and_commit_on_driver(engine: Engine, work: Callable[[sqlite3.Conne
     try:
         raw = pooled.driver_connection
         assert isinstance(raw, _QueuedWriter), "run_and_commit_on_driver is for SQLite"
-        while not raw.take_writer_lock(wait=False):
-            await run_in_threadpool(raw.wait_for_writer_lock)  # as in run_and_commit
-        raw.refuse_when_busy()
+        await _writer_lock_on_loop(raw)
         marked = _by_helper.set(True)
         try:
             return _work_and_commit_on(raw, work)
