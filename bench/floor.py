@@ -12,6 +12,7 @@ from fastapi import Body, FastAPI
 
 from bench.common import FAST, LoadResult, Row, load, server
 from signpost.auth import Public
+from signpost.auth.deps import enforce_declared_roles
 
 BODY = json.dumps({f"item{i}": f"value number {i}" for i in range(15)}).encode()
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -23,12 +24,17 @@ def echo_app() -> FastAPI:
     """The real app (middleware, handlers, settings) with one extra public echo route."""
     from signpost.app import create_app
 
-    app = create_app()
+    return add_echo(create_app())
+
+
+def add_echo(app: FastAPI) -> FastAPI:
+    """`app` with the echo route, its roles declared and enforced as the app's own routes' are."""
 
     @app.post("/bench/echo", dependencies=[Public])
     def echo(payload: dict = Body(...)) -> dict:  # type: ignore[type-arg]
         return payload
 
+    enforce_declared_roles(app)
     return app
 
 

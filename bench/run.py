@@ -9,6 +9,7 @@ from bench.common import Row, print_table
 # Order matters: the floor first, so later throughput can be a ratio to it.
 BENCHMARKS = [
     "bench.floor",  # the bare floor and the project's
+    "bench.floor_instructions",  # the same two floors in instructions a request (callgrind), which noise does not move
     "bench.geography",
     "bench.signpost",
     "bench.signpost_cpu",  # the same route's CPU per request, in process

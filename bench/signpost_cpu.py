@@ -51,11 +51,8 @@ def _callgrind(*arguments: str) -> None:
 async def _drive(url: str, var_dir: str, key: str) -> tuple[float, float]:
     """Per `$signpost` request and per echo request, through one app: µs of CPU, or, under callgrind, nothing (the
     counts are in its dumps: `$signpost`'s first, the echo's second)."""
-    from fastapi import Body
-
-    from bench.floor import BODY
+    from bench.floor import BODY, add_echo
     from signpost.app import create_app
-    from signpost.auth import Public
 
     # As bench.common.server runs it: no access log line per request.
     settings = Settings(
@@ -66,11 +63,7 @@ async def _drive(url: str, var_dir: str, key: str) -> tuple[float, float]:
         log_level="WARNING",
         **({"routing_cache_seconds": SLOW_CACHE_SECONDS} if INSTRUCTIONS else {}),
     )
-    app = create_app(settings)
-
-    @app.post("/bench/echo", dependencies=[Public])
-    def echo(payload: dict = Body(...)) -> dict:  # type: ignore[type-arg]
-        return payload
+    app = add_echo(create_app(settings))
 
     body = json.dumps(realistic_response()).encode()
     signpost_headers = [(b"content-type", b"application/fhir+json"), (b"authorization", f"Bearer {key}".encode())]

@@ -41,7 +41,6 @@ from signpost.openreferral.routes import router as openreferral_router
 from signpost.openreferral.transfer_routes import router as directory_transfer_router
 from signpost.ops import logging as ops_logging
 from signpost.ops.dispatch import index_paths
-from signpost.ops.headers import SecurityHeadersMiddleware
 from signpost.ops.metrics import Metrics
 from signpost.ops.middleware import RequestMiddleware
 from signpost.ops.routes import router as ops_router
@@ -216,7 +215,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     enforce_declared_roles(app)
     index_paths(app.router)
 
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         RequestMiddleware,
         metrics=app.state.metrics,

@@ -16,6 +16,7 @@ from signpost.db import SessionDep
 from signpost.errors import Problem
 
 ROLES_ATTR = "__signpost_roles__"
+ROLES_KEY = "x-signpost-roles"  # where each OpenAPI operation records its route's roles
 PUBLIC = "public"
 
 
@@ -91,7 +92,10 @@ Public = Depends(public)
 
 
 def route_roles(route: APIRoute) -> tuple[str, ...] | None:
-    """The roles a route declares, found anywhere in its dependency tree."""
+    """The roles a route declares: as `enforce_declared_roles` recorded them, else found in its dependency tree."""
+    recorded = (route.openapi_extra or {}).get(ROLES_KEY)
+    if recorded:
+        return tuple(recorded)
     found: list[str] = list(getattr(route.endpoint, ROLES_ATTR, ()))  # checks_caller's
     stack = list(route.dependant.dependencies)
     while stack:
@@ -102,7 +106,11 @@ def route_roles(route: APIRoute) -> tuple[str, ...] | None:
 
 
 def enforce_declared_roles(app: FastAPI) -> None:
-    """Deny by default: a route that names no roles stops the app from starting."""
+    """Deny by default: a route that names no roles stops the app from starting.
+
+    Each route's roles are recorded in its OpenAPI operation. `Public` is then taken out of the dependencies solved
+    for each request: it declares, and checks nothing, and solving it cost the project floor's echo about 4 % of its
+    instructions (bench/README.md)."""
     undeclared = []
     for route in app.routes:
         if isinstance(route, APIRoute):
@@ -110,6 +118,7 @@ def enforce_declared_roles(app: FastAPI) -> None:
             if roles is None:
                 undeclared.append(f"{sorted(route.methods)} {route.path}")
             else:
-                route.openapi_extra = {**(route.openapi_extra or {}), "x-signpost-roles": list(roles)}
+                route.openapi_extra = {**(route.openapi_extra or {}), ROLES_KEY: list(roles)}
+                route.dependant.dependencies[:] = [d for d in route.dependant.dependencies if d.call is not public]
     if undeclared:
         raise RuntimeError("routes without declared roles: " + ", ".join(undeclared))

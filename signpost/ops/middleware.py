@@ -1,9 +1,9 @@
-"""ASGI middleware: request id, access log, metrics and the body size limit."""
+"""ASGI middleware: request id, security headers, access log, metrics, the body size limit and the gate."""
 
 import asyncio
 import json
 import logging
-import os
+import random
 import tempfile
 import time
 import uuid
@@ -13,6 +13,7 @@ from typing import IO, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signpost.errors import FHIR_JSON, PROBLEM_JSON, is_fhir_path
+from signpost.ops.headers import cors_open, preflight, secured
 from signpost.ops.metrics import Metrics
 
 log = logging.getLogger("signpost.access")
@@ -64,13 +65,18 @@ _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
 
 def new_request_id() -> str:
-    """A random (version 4) UUID as 32 hex digits: `uuid.uuid4().hex` without building a UUID object."""
-    bits = int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR | _UUID4_SET
+    """A random (version 4) UUID as 32 hex digits.
+
+    The bits come from `random`, which each process seeds from the system's randomness (again after a fork), not from
+    `os.urandom`, a system call a request (the id took 1.0 µs that way, 0.4 µs this way). An id must be unique; it
+    need not be unguessable, since a client may choose its own."""
+    bits = random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET
     return f"{bits:032x}"
 
 
 class RequestMiddleware:
-    """Wraps every HTTP request: limits the body, times it, logs one line, counts it.
+    """Wraps every HTTP request: limits the body, admits it through the gate, adds the request id and the security
+    headers (ops.headers) to its answer, times it, logs one line, counts it.
 
     Every body is capped at `max_body_bytes`, except a POST to one of `upload_paths` (feed imports), which
     may be up to `max_upload_bytes`.
@@ -135,6 +141,14 @@ class RequestMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         request_id_header = (b"x-request-id", request_id.encode())
         path, method = scope["path"], scope["method"]
+        open_cors = cors_open(path)
+        if open_cors and method == "OPTIONS":
+            start, body = preflight()
+            start["headers"].append(request_id_header)
+            await send(start)
+            await send(body)
+            self._record(scope, 204, started, request_id)
+            return
         limit = self.body_limit(scope)
         has_body = chunked or (declared is not None and declared != b"0")
 
@@ -178,7 +192,9 @@ class RequestMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 responded = True
-                message["headers"] = [*message.get("headers", ()), request_id_header]
+                headers = secured(message.get("headers", ()), open_cors)
+                headers.append(request_id_header)
+                message["headers"] = headers
             await send(message)
 
         # Read the whole body (bounded by the limit) before taking a place at the gate, so a client that
@@ -247,8 +263,11 @@ class RequestMiddleware:
                 return [message], None, size
 
     async def _reject(self, scope: Scope, send: Send, status: int, title: str, code: str, detail: str) -> None:
-        body, media = _error_body(scope["path"], status, title, code, detail)
+        path = scope["path"]
+        body, media = _error_body(path, status, title, code, detail)
         headers = [(b"content-type", media), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+        headers = secured(headers, cors_open(path))
+        headers.append((b"x-request-id", scope["state"]["request_id"].encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -154,3 +154,14 @@ def test_a_worker_in_steady_use_learns_of_a_revocation_from_its_background_renew
         return statuses
 
     assert asyncio.run(scenario()) == [200, 200, 401]
+
+
+def test_public_is_recorded_and_then_not_solved_for_each_request(app, client) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.routing import APIRoute
+
+    from signpost.auth.deps import public, route_roles
+
+    healthz = next(r for r in app.routes if isinstance(r, APIRoute) and r.path == "/healthz")
+    assert route_roles(healthz) == ("public",) and healthz.openapi_extra["x-signpost-roles"] == ["public"]
+    assert all(d.call is not public for d in healthz.dependant.dependencies)
+    assert client.get("/healthz").status_code == 200

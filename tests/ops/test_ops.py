@@ -5,6 +5,7 @@ import logging
 import uuid
 
 import pytest
+from prometheus_client import generate_latest
 
 from signpost.config import Settings, request_settings
 from tests.factories import bearer, make_key
@@ -27,6 +28,44 @@ def test_metrics_count_requests_by_route_template(client, session) -> None:  # t
     assert 'signpost_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert "123456" not in text
     assert "signpost_request_duration_seconds_bucket" in text
+
+
+def test_metrics_agree_with_prometheus_clients_own_counter_and_histogram() -> None:
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from signpost.ops.metrics import BUCKETS, Metrics
+
+    answers = [("GET", "/healthz", 200, s) for s in (0.0, 0.001, 0.005, 0.0051, 0.3, 5.0, 7.5)]
+    answers += [("GET", "/healthz", 503, 0.01), ("POST", "/fhir/$signpost", 201, 0.02), ("BREW", "/", 404, 0.001)]
+    ours = Metrics()
+    registry = CollectorRegistry()
+    requests = Counter("signpost_requests", "", ["method", "route", "status"], registry=registry)
+    duration = Histogram(
+        "signpost_request_duration_seconds", "", ["method", "route"], buckets=BUCKETS, registry=registry
+    )
+    for method, route, status, seconds in answers:
+        ours.observe(method, route, status, seconds)
+        method = method if method != "BREW" else "other"
+        requests.labels(method, route, str(status)).inc()
+        duration.labels(method, route).observe(seconds)
+
+    def samples(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+        families = text_string_to_metric_families(text)
+        return {
+            (s.name, tuple(sorted(s.labels.items())), round(s.value, 9))
+            for family in families
+            for s in family.samples
+            if not s.name.endswith("_created")
+        }
+
+    expected = samples(generate_latest(registry).decode())
+    assert samples(ours.render().decode()) == expected
+    assert (
+        "signpost_request_duration_seconds_bucket",
+        (("le", "0.005"), ("method", "GET"), ("route", "/healthz")),
+        3.0,
+    ) in expected
 
 
 def test_access_log_is_json_without_query_or_body(client, caplog) -> None:  # type: ignore[no-untyped-def]
@@ -63,7 +102,7 @@ def test_a_client_request_id_that_is_not_a_uuid_is_replaced_by_the_servers_own(c
     caplog.set_level(logging.INFO, logger="signpost.access")
     response = client.get("/healthz", headers={"x-request-id": sent})
     echoed = response.headers["x-request-id"]
-    assert echoed != sent and uuid.UUID(echoed)
+    assert echoed != sent and uuid.UUID(echoed).version == 4
     assert _logged_request_ids(caplog)[-1] == echoed and sent not in caplog.text
 
 

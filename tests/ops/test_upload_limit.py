@@ -72,6 +72,8 @@ def test_other_routes_keep_the_ordinary_limit(client, session, settings) -> None
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
     assert str(settings.max_body_bytes) in response.json()["detail"]
+    # Answered before the app, and still with the security headers and the request id.
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["x-request-id"]
 
 
 def test_upload_over_the_import_limit_is_413_problem(small_limit_client, session) -> None:  # type: ignore[no-untyped-def]

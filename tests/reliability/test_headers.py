@@ -1,5 +1,7 @@
 """Security headers on every answer and page; CORS open on the Open Referral read API and nowhere else."""
 
+import uuid
+
 import pytest
 
 from signpost.app import create_app
@@ -39,6 +41,7 @@ def test_open_referral_preflight_is_answered_for_any_origin(client) -> None:  # 
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == "*"
     assert "POST" not in response.headers["access-control-allow-methods"]
+    assert uuid.UUID(response.headers["x-request-id"])
 
 
 def test_preflight_elsewhere_opens_nothing(client) -> None:  # type: ignore[no-untyped-def]

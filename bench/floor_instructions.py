@@ -1,0 +1,114 @@
+"""The two floors counted in machine instructions a request, at the server: the bare echo (bench.bare) and the project's
+(bench.floor), each served by uvicorn as `signpost serve` runs it (uvloop, httptools) under valgrind's callgrind.
+
+Callgrind counts only while BENCH_FLOOR_REQUESTS requests (default 1,920) arrive over 32 keep-alive connections from a
+client outside it, after 320 uncounted ones. On a shared two-core machine the floors' throughput moves by a tenth from
+one 10 s run to the next, more than the middleware costs; a count does not depend on what else the machine runs, so the
+project floor's share can be compared across commits and machines. It is a share of instructions, not of throughput:
+it leaves out waiting, and it read 0.92 on a commit whose wrk runs read 0.88–0.90 (bench/README.md).
+
+About a minute. Needs valgrind (Debian's package valgrind); skipped without it.
+"""
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import FAST, ROOT, Row, free_port
+from bench.floor import BARE, BODY, PROJECT
+
+REQUESTS = int(os.environ.get("BENCH_FLOOR_REQUESTS", "1920"))
+CONNECTIONS = 32
+WARM_UP = 320
+
+
+async def _load(port: int, requests: int) -> None:
+    """`requests` echo requests, shared among the connections, each connection sending its next after an answer."""
+    request = (
+        f"POST /bench/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BODY)}\r\n\r\n"
+    ).encode() + BODY
+
+    async def connection(count: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(count):
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"the echo answered {head[:40]!r}")
+            length = next(line for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
+            await reader.readexactly(int(length.split(b":")[1]))
+        writer.close()
+
+    await asyncio.gather(*(connection(requests // CONNECTIONS) for _ in range(CONNECTIONS)))
+
+
+def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 300  # Python starts some 50 times slower under callgrind
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the server under callgrind exited before it listened")
+        try:
+            asyncio.run(asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1))
+            return
+        except (OSError, TimeoutError):
+            time.sleep(1)
+    raise RuntimeError("the server under callgrind did not start")
+
+
+def _callgrind(argument: str, pid: int) -> None:
+    subprocess.run(["callgrind_control", argument, str(pid)], check=True, capture_output=True)
+
+
+def count(app: str) -> int:
+    """Instructions a request for the echo of `app` (`module:factory`), whole server included."""
+    port, counts = free_port(), Path(tempfile.mkdtemp(prefix="signpost-floor-")) / "callgrind.out"
+    env = {**os.environ, "SIGNPOST_FOLD_SECONDS": "0", "SIGNPOST_LOG_LEVEL": "WARNING"}
+    env.setdefault("SIGNPOST_VAR_DIR", str(counts.parent))
+    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={counts}"]
+    command += [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--no-access-log"]
+    command += ["--log-level", "warning", "--loop", FAST[0], "--http", FAST[1]]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(port, proc)
+        asyncio.run(_load(port, WARM_UP))
+        _callgrind("--instr=on", proc.pid)
+        asyncio.run(_load(port, REQUESTS))
+        _callgrind("--instr=off", proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(120)
+    totals = next(line for line in counts.read_text().splitlines() if line.startswith("totals:"))
+    shutil.rmtree(counts.parent, ignore_errors=True)
+    return int(totals.split()[1]) // (REQUESTS // CONNECTIONS * CONNECTIONS)
+
+
+def run(context: dict) -> list[Row]:  # type: ignore[type-arg]
+    if shutil.which("valgrind") is None:
+        print("bench.floor_instructions needs valgrind (Debian's package valgrind): skipped", file=sys.stderr)
+        return []
+    print(f"bench.floor_instructions: two servers under callgrind, {REQUESTS:,} requests each …", file=sys.stderr)
+    bare, project = count(BARE), count(PROJECT)
+    return [
+        Row(
+            "bare floor, instructions a request (callgrind)",
+            {"instructions": f"{bare:,}", "x bare": "1.00"},
+            "reference",
+        ),
+        Row(
+            "project floor, instructions a request (callgrind)",
+            {"instructions": f"{project:,}", "x bare": f"{bare / project:.2f}"},
+            "≥ 0.90 bare",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    from bench.common import print_table
+
+    print_table(run({}))
