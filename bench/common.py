@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,12 +52,29 @@ def server(
 
     `stack` is the event loop and HTTP parser, (loop, http).
     """
+    with server_process(app, env=env, workers=workers, stack=stack) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    app: str,
+    *,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    stack: tuple[str, str] = FAST,
+    under: Sequence[str] = (),
+    start_seconds: float = 60,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`server`, yielding its process too; `under` is a command to run it under (valgrind's, say), which may slow
+    its start: it has `start_seconds` to answer /healthz."""
     port = free_port()
     full_env = {**os.environ, **(env or {})}
     full_env.setdefault("SIGNPOST_VAR_DIR", tempfile.mkdtemp(prefix="signpost-bench-"))
     full_env.setdefault("SIGNPOST_LOG_LEVEL", "WARNING")
     proc = subprocess.Popen(
         [
+            *under,
             sys.executable,
             "-m",
             "uvicorn",
@@ -84,7 +101,7 @@ def server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while time.monotonic() < deadline:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
@@ -93,13 +110,20 @@ def server(
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"server {app} did not start")
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def callgrind_control(*arguments: str, pid: int | None = None) -> None:
+    """Tell the callgrind that runs process `pid` (this one by default) to start or stop counting, or to write what it
+    has counted."""
+    target = str(pid or os.getpid())
+    subprocess.run(["callgrind_control", *arguments, target], check=True, capture_output=True)
 
 
 def pid_rss_mb(pid: int) -> float:

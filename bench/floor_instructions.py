@@ -13,13 +13,11 @@ About a minute. Needs valgrind (Debian's package valgrind); skipped without it.
 import asyncio
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.common import FAST, ROOT, Row, free_port
+from bench.common import Row, callgrind_control, server_process
 from bench.floor import BARE, BODY, PROJECT
 
 REQUESTS = int(os.environ.get("BENCH_FLOOR_REQUESTS", "1920"))
@@ -48,41 +46,18 @@ async def _load(port: int, requests: int) -> None:
     await asyncio.gather(*(connection(requests // CONNECTIONS) for _ in range(CONNECTIONS)))
 
 
-def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 300  # Python starts some 50 times slower under callgrind
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server under callgrind exited before it listened")
-        try:
-            asyncio.run(asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1))
-            return
-        except (OSError, TimeoutError):
-            time.sleep(1)
-    raise RuntimeError("the server under callgrind did not start")
-
-
-def _callgrind(argument: str, pid: int) -> None:
-    subprocess.run(["callgrind_control", argument, str(pid)], check=True, capture_output=True)
-
-
 def count(app: str) -> int:
     """Instructions a request for the echo of `app` (`module:factory`), whole server included."""
-    port, counts = free_port(), Path(tempfile.mkdtemp(prefix="signpost-floor-")) / "callgrind.out"
-    env = {**os.environ, "SIGNPOST_FOLD_SECONDS": "0", "SIGNPOST_LOG_LEVEL": "WARNING"}
-    env.setdefault("SIGNPOST_VAR_DIR", str(counts.parent))
-    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={counts}"]
-    command += [sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port), "--no-access-log"]
-    command += ["--log-level", "warning", "--loop", FAST[0], "--http", FAST[1]]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-    try:
-        _wait_for(port, proc)
+    counts = Path(tempfile.mkdtemp(prefix="signpost-floor-")) / "callgrind.out"
+    callgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={counts}"]
+    env = {"SIGNPOST_FOLD_SECONDS": "0", "SIGNPOST_VAR_DIR": str(counts.parent)}
+    # Python starts some 50 times slower under callgrind.
+    with server_process(app, env=env, under=callgrind, start_seconds=300) as (base, proc):
+        port = int(base.rsplit(":", 1)[1])
         asyncio.run(_load(port, WARM_UP))
-        _callgrind("--instr=on", proc.pid)
+        callgrind_control("--instr=on", pid=proc.pid)
         asyncio.run(_load(port, REQUESTS))
-        _callgrind("--instr=off", proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(120)
+        callgrind_control("--instr=off", pid=proc.pid)
     totals = next(line for line in counts.read_text().splitlines() if line.startswith("totals:"))
     shutil.rmtree(counts.parent, ignore_errors=True)
     return int(totals.split()[1]) // (REQUESTS // CONNECTIONS * CONNECTIONS)

@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench.common import Row
+from bench.common import Row, callgrind_control
 from bench.signpost import _prepare, fresh_pg, realistic_response
 from signpost.config import Settings
 
@@ -41,11 +41,6 @@ CONCURRENCY = int(os.environ.get("BENCH_CPU_CONCURRENCY", "32"))
 # categories, a key's caller) would be read again every few requests rather than every thousand or so: counted, that
 # reading is noise of a tenth either way. It is kept for an hour there instead.
 SLOW_CACHE_SECONDS = 3600.0
-
-
-def _callgrind(*arguments: str) -> None:
-    """Tell the callgrind this process runs under to start or stop counting, or to write what it has counted."""
-    subprocess.run(["callgrind_control", *arguments, str(os.getpid())], check=True, capture_output=True)
 
 
 async def _drive(url: str, var_dir: str, key: str) -> tuple[float, float]:
@@ -122,10 +117,10 @@ async def _drive(url: str, var_dir: str, key: str) -> tuple[float, float]:
     async def cpu(request: Callable[[], Awaitable[None]], times: int) -> float:
         await calls(request, 200)  # warm: caches, pools, the first statements
         if INSTRUCTIONS:
-            _callgrind("--instr=on")
+            callgrind_control("--instr=on")
             await calls(request, times)
-            _callgrind("--dump")
-            _callgrind("--instr=off")
+            callgrind_control("--dump")
+            callgrind_control("--instr=off")
             return 0.0
         # The least CPU of ten rounds: other processes on a shared machine only ever add to it.
         rounds = []

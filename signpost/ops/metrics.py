@@ -5,7 +5,7 @@ Exposed at /metrics as `signpost_requests_total{method,route,status}` and
 
 Each request is counted here in plain lists, on the event loop, and prometheus_client reads them through a custom
 collector when /metrics is scraped. Its own Counter and Histogram take three locks a request, which cost the project
-floor's echo about 1.4 % of its instructions (bench/README.md).
+floor's echo about 1.5 % of its instructions (bench/README.md).
 """
 
 from bisect import bisect_left
