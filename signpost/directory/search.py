@@ -6,13 +6,15 @@ touches one table besides the full-text index, and only the services that pass a
 """
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import Float, and_, case, column, func, literal, literal_column, or_, table, text
+from sqlalchemy import Float, and_, bindparam, case, column, func, literal, literal_column, or_, table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
@@ -103,59 +105,172 @@ def need_categories(need: str) -> list[str]:
 def _category_ids(session: Session, codes: list[str], loc: str) -> dict[str, str]:
     if not codes:
         return {}
-    terms = dict(
-        session.exec(
-            select(TaxonomyTerm.code, TaxonomyTerm.id).where(
-                col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY, col(TaxonomyTerm.code).in_(codes)
-            )
-        ).all()
-    )
+    terms = dict(session.execute(_CATEGORY_IDS, {"codes": codes}).tuples().all())
     for code in codes:
         if code not in terms:
             raise _bad(loc, f"unknown category {code!r}")
     return terms
 
 
-def _conditions(
-    session: Session, query: ServiceQuery, category_ids: dict[str, str], at: datetime, words: list[str]
-) -> list[Any]:
+_CATEGORY_IDS = select(TaxonomyTerm.code, TaxonomyTerm.id).where(
+    col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY, col(TaxonomyTerm.code).in_(bindparam("codes", expanding=True))
+)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What decides a search statement's SQL; its values are bound apart (`_values`), so one built statement, with
+    its cache key, serves every search of that shape."""
+
+    dialect: str
+    include_retired: bool
+    statuses: bool
+    categories: bool
+    age: bool
+    delivery: str | None
+    free: bool
+    language: bool
+    open_now: bool
+    ward: bool
+    words: bool
+    point: bool
+
+
+@dataclass(frozen=True)
+class _Statements:
+    page: Select[Any]  # the page's service ids
+    count: Select[Any]  # how many match
+    page_and_count: Select[Any]  # both in one pass
+
+
+def _shape(dialect: str, query: ServiceQuery, category_ids: dict[str, str], words: list[str], point: bool) -> _Shape:
+    return _Shape(
+        dialect=dialect,
+        include_retired=query.include_retired,
+        statuses=bool(query.statuses),
+        categories=bool(category_ids),
+        age=query.age is not None,
+        delivery=query.delivery,
+        free=bool(query.free),
+        language=bool(query.language),
+        open_now=query.open_now,
+        ward=bool(query.ward_code),
+        words=bool(words),
+        point=point,
+    )
+
+
+def _values(
+    shape: _Shape,
+    query: ServiceQuery,
+    category_ids: dict[str, str],
+    at: datetime,
+    words: list[str],
+    point: places.Point | None,
+) -> dict[str, Any]:
+    """The values the statement of `shape` binds, by name."""
+    values: dict[str, Any] = {"offset": query.offset, "limit": query.limit}
+    if shape.statuses:
+        values["statuses"] = query.statuses
+    if shape.categories and (shape.dialect != "sqlite" or not words):  # else the words' MATCH names them
+        values["category_ids"] = list(category_ids.values())
+    if shape.age:
+        values["age"] = query.age
+    if shape.language:
+        values["language"] = (query.language or "").strip().lower()
+    if shape.open_now:
+        values.update(weekday=WEEKDAYS[at.weekday()], moment=at.time().replace(microsecond=0), day=at.date())
+    if shape.ward:
+        values["ward"] = query.ward_code
+        values["authorities"] = [query.local_authority] if query.local_authority else query.local_authorities
+    if point is not None:
+        lat0, lon0 = point.latitude, point.longitude
+        kx = KM_PER_DEGREE * math.cos(math.radians(lat0))
+        dlat, dlon = query.radius_km / KM_PER_DEGREE, query.radius_km / kx
+        values.update(
+            lat0=lat0,
+            lon0=lon0,
+            kx=kx,
+            lat_low=lat0 - dlat,
+            lat_high=lat0 + dlat,
+            lon_low=lon0 - dlon,
+            lon_high=lon0 + dlon,
+            radius_squared=query.radius_km * query.radius_km,
+        )
+    if words:
+        if shape.dialect == "sqlite":
+            values["match"] = fulltext.fts5_match(words, category_ids.values())
+        else:
+            values["tsquery"] = fulltext.pg_tsquery(words)
+    return values
+
+
+@lru_cache(maxsize=256)
+def _statements(shape: _Shape) -> _Statements:
+    """The search statements of one shape, built once: building the main one took 2 ms of a combined search's 11
+    (bench/README.md, "Directory search: statements built once")."""
+    conditions = _conditions(shape)
+    narrowed = shape.point or len(conditions) > (not shape.include_retired) + shape.statuses
+    matched = _matches(shape, conditions, narrowed).subquery()
+    where: list[Any] = []
+    order: list[Any] = []
+    if shape.point:
+        # Within the radius, or no premises at all (phone and online services serve everyone).
+        where.append(or_(matched.c.d2 <= bindparam("radius_squared"), matched.c.premises.is_(False)))
+        order += [matched.c.d2.is_(None), func.coalesce(matched.c.d2, literal(0.0, Float))]
+    if shape.words:
+        order.append(matched.c.score)
+    order += [matched.c.name, matched.c.service_id]
+    page = (
+        select(matched.c.service_id)
+        .where(*where)
+        .order_by(*order)
+        .offset(bindparam("offset", type_=sa.Integer))
+        .limit(bindparam("limit", type_=sa.Integer))
+    )
+    count = select(func.count()).select_from(matched).where(*where)
+    return _Statements(page=page, count=count, page_and_count=page.add_columns(func.count().over()))
+
+
+def _conditions(shape: _Shape) -> list[Any]:
     """The filters as conditions on `service_facet` (and, for the rarer ones, subqueries keyed on its service_id)."""
     facet_service = col(ServiceFacet.service_id)
     conditions: list[Any] = []
-    if not query.include_retired:
+    if not shape.include_retired:
         conditions.append(col(ServiceFacet.retired).is_(False))
-    if query.statuses:
-        conditions.append(col(ServiceFacet.status).in_(query.statuses))
-    if category_ids:
+    if shape.statuses:
+        conditions.append(col(ServiceFacet.status).in_(bindparam("statuses", expanding=True)))
+    if shape.categories:
         # A search for one of several categories needs only one of them.
-        if session.get_bind().dialect.name == "sqlite":
+        if shape.dialect == "sqlite":
             # With words, the full-text expression names the categories too (`_matches`). Without, the facets'
             # row ids from one index range of the links.
-            if not words:
+            if not shape.words:
                 linked = select(ServiceFacetCategory.facet_id).where(
-                    col(ServiceFacetCategory.taxonomy_term_id).in_(list(category_ids.values()))
+                    col(ServiceFacetCategory.taxonomy_term_id).in_(bindparam("category_ids", expanding=True))
                 )
                 conditions.append(col(ServiceFacet.id).in_(linked))
         else:
             # `categories` holds " id id ", under a GIN index of its array.
-            wanted = sa.cast(postgresql.array(list(category_ids.values())), postgresql.ARRAY(sa.Text))
+            array = postgresql.ARRAY(sa.Text)
+            wanted = sa.cast(bindparam("category_ids", type_=array), array)
             conditions.append(literal_column(fulltext.PG_CATEGORIES).op("&&")(wanted))
-    if query.age is not None:
+    if shape.age:
         minimum, maximum = col(ServiceFacet.minimum_age), col(ServiceFacet.maximum_age)
-        conditions.append(or_(minimum.is_(None), minimum <= query.age))
-        conditions.append(or_(maximum.is_(None), maximum >= query.age))
-    if query.delivery:
+        conditions.append(or_(minimum.is_(None), minimum <= bindparam("age", type_=sa.Integer)))
+        conditions.append(or_(maximum.is_(None), maximum >= bindparam("age", type_=sa.Integer)))
+    if shape.delivery:
         flag = {"in_person": ServiceFacet.in_person, "phone": ServiceFacet.by_phone, "online": ServiceFacet.online}
-        conditions.append(col(flag[query.delivery]).is_(True))
-    if query.free:
+        conditions.append(col(flag[shape.delivery]).is_(True))
+    if shape.free:
         conditions.append(col(ServiceFacet.free).is_(True))
-    if query.language:
-        code = query.language.strip().lower()
-        conditions.append(facet_service.in_(select(Language.service_id).where(func.lower(Language.code) == code)))
-    if query.open_now:
-        moment, day = at.time().replace(microsecond=0), at.date()
+    if shape.language:
+        spoken = select(Language.service_id).where(func.lower(Language.code) == bindparam("language", type_=sa.String))
+        conditions.append(facet_service.in_(spoken))
+    if shape.open_now:
+        moment, day = bindparam("moment", type_=sa.Time), bindparam("day", type_=sa.Date)
         regular = select(Schedule.service_id).where(
-            col(Schedule.byday) == WEEKDAYS[at.weekday()],
+            col(Schedule.byday) == bindparam("weekday", type_=sa.String),
             col(Schedule.opens_at) <= moment,
             col(Schedule.closes_at) > moment,
         )
@@ -175,14 +290,14 @@ def _conditions(
                 and_(facet_service.in_(special), facet_service.not_in(closed)),
             )
         )
-    if query.ward_code:
-        authorities = [query.local_authority] if query.local_authority else query.local_authorities
+    if shape.ward:
+        authorities: Any = bindparam("authorities", expanding=True)
         conditions.append(
             facet_service.in_(
                 select(ServiceArea.service_id).where(
                     or_(
                         col(ServiceArea.scope) == "national",
-                        and_(col(ServiceArea.scope) == "ward", col(ServiceArea.area_code) == query.ward_code),
+                        and_(col(ServiceArea.scope) == "ward", col(ServiceArea.area_code) == bindparam("ward")),
                         and_(col(ServiceArea.scope) == "local_authority", col(ServiceArea.area_code).in_(authorities)),
                     )
                 )
@@ -191,48 +306,48 @@ def _conditions(
     return conditions
 
 
-def _squared_km(latitude: Any, longitude: Any, point: places.Point) -> Any:
-    """Equirectangular squared distance: exact enough to order and bound within 200 km (shown figures use haversine)."""
-    lat0, lon0 = point.latitude, point.longitude
-    kx = KM_PER_DEGREE * math.cos(math.radians(lat0))
-    return ((latitude - lat0) * KM_PER_DEGREE) * ((latitude - lat0) * KM_PER_DEGREE) + ((longitude - lon0) * kx) * (
-        (longitude - lon0) * kx
-    )
+def _squared_km(latitude: Any, longitude: Any) -> Any:
+    """Equirectangular squared distance from the bound point (lat0, lon0; kx: km per degree of longitude there):
+    exact enough to order and bound within 200 km (shown figures use haversine)."""
+    lat0, lon0, kx = (bindparam(name, type_=Float) for name in ("lat0", "lon0", "kx"))
+    north, east = (latitude - lat0) * KM_PER_DEGREE, (longitude - lon0) * kx
+    return north * north + east * east
 
 
-def _nearest_squared(point: places.Point, radius_km: float) -> Any:
-    """The squared distance to the service's nearest location inside the radius's bounding box, else NULL.
+def _nearest_squared() -> Any:
+    """The squared distance to the service's nearest location inside the radius's bounding box (bound as lat_low,
+    lat_high, lon_low, lon_high), else NULL.
 
     The facet's bounding box of the service's locations settles most services without a look-up: none inside
     the box is NULL, and a single point is its own nearest location; only services with several places ask
     `location`.
     """
-    lat0, lon0 = point.latitude, point.longitude
-    dlat = radius_km / KM_PER_DEGREE
-    dlon = radius_km / (KM_PER_DEGREE * math.cos(math.radians(lat0)))
+    lat_low, lat_high, lon_low, lon_high = (
+        bindparam(name, type_=Float) for name in ("lat_low", "lat_high", "lon_low", "lon_high")
+    )
     latitude, longitude = col(Location.latitude), col(Location.longitude)
     overlaps = and_(
-        col(ServiceFacet.max_latitude) >= lat0 - dlat,
-        col(ServiceFacet.min_latitude) <= lat0 + dlat,
-        col(ServiceFacet.max_longitude) >= lon0 - dlon,
-        col(ServiceFacet.min_longitude) <= lon0 + dlon,
+        col(ServiceFacet.max_latitude) >= lat_low,
+        col(ServiceFacet.min_latitude) <= lat_high,
+        col(ServiceFacet.max_longitude) >= lon_low,
+        col(ServiceFacet.min_longitude) <= lon_high,
     )
     one_place = and_(
         col(ServiceFacet.min_latitude) == col(ServiceFacet.max_latitude),
         col(ServiceFacet.min_longitude) == col(ServiceFacet.max_longitude),
     )
     nearest = (
-        select(func.min(_squared_km(latitude, longitude, point)))
+        select(func.min(_squared_km(latitude, longitude)))
         .select_from(ServiceAtLocation)
         .join(Location, col(Location.id) == ServiceAtLocation.location_id)
         .where(
             col(ServiceAtLocation.service_id) == ServiceFacet.service_id,
-            latitude.between(lat0 - dlat, lat0 + dlat),
-            longitude.between(lon0 - dlon, lon0 + dlon),
+            latitude.between(lat_low, lat_high),
+            longitude.between(lon_low, lon_high),
         )
         .scalar_subquery()
     )
-    alone = _squared_km(col(ServiceFacet.min_latitude), col(ServiceFacet.min_longitude), point)
+    alone = _squared_km(col(ServiceFacet.min_latitude), col(ServiceFacet.min_longitude))
     return case(
         (and_(overlaps, one_place), alone),
         (overlaps, nearest),
@@ -240,15 +355,7 @@ def _nearest_squared(point: places.Point, radius_km: float) -> Any:
     )
 
 
-def _matches(
-    session: Session,
-    conditions: list[Any],
-    narrowed: bool,
-    words: list[str],
-    point: places.Point | None,
-    radius_km: float,
-    category_ids: dict[str, str],
-) -> Select[Any]:
+def _matches(shape: _Shape, conditions: list[Any], narrowed: bool) -> Select[Any]:
     """(service_id, name, d2, premises, score) of every service that passes the filters and the text.
 
     With words, SQLite walks the full-text matches (of the words and of any category asked for, in one FTS5
@@ -257,7 +364,7 @@ def _matches(
     facets first and then checks and ranks the text of those left. Neither counts, sorts or ranks more than the
     filters let through.
     """
-    d2: Any = _nearest_squared(point, radius_km) if point is not None else literal(None, Float)
+    d2: Any = _nearest_squared() if shape.point else literal(None, Float)
     facet = [
         col(ServiceFacet.id),
         col(ServiceFacet.service_id),
@@ -265,19 +372,18 @@ def _matches(
         col(ServiceFacet.premises),
         d2.label("d2"),
     ]
-    if not words:
+    if not shape.words:
         return sa.select(*facet, literal(None, Float).label("score")).where(*conditions)
-    if session.get_bind().dialect.name == "sqlite":
+    if shape.dialect == "sqlite":
         fts = table("service_fts", column("rowid"))
         score: Any = literal_column("bm25(service_fts, 10.0, 1.0, 3.0, 5.0, 0.0)")  # the term words weigh nothing
-        match = fulltext.fts5_match(words, category_ids.values())
         return (
             sa.select(*facet, score.label("score"))
             .select_from(fts)
             .join(ServiceFacet, col(ServiceFacet.id) == fts.c.rowid)
-            .where(literal_column("service_fts").op("MATCH")(match), *conditions)
+            .where(literal_column("service_fts").op("MATCH")(bindparam("match", type_=sa.String)), *conditions)
         )
-    query = func.to_tsquery("english", fulltext.pg_tsquery(words))
+    query = func.to_tsquery("english", bindparam("tsquery", type_=sa.String))
     vector: Any = literal_column(fulltext.PG_VECTOR)
     weights: Any = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
     rank = (-func.ts_rank(weights, vector, query)).label("score")
@@ -342,29 +448,19 @@ def search_services(*, session: Session, query: ServiceQuery) -> ServicePage:
         # The per-service distance subquery lifts the planner's estimate over JIT's threshold, and compiling costs
         # far more than the query (bench/README.md). LOCAL: this transaction only.
         session.execute(text("SET LOCAL jit = off"))
-    conditions = _conditions(session, query, category_ids, at, words)
-    narrowed = point is not None or len(conditions) > (not query.include_retired) + bool(query.statuses)
-    matched = _matches(session, conditions, narrowed, words, point, query.radius_km, category_ids).subquery()
-    where: list[Any] = []
-    order: list[Any] = []
-    if point is not None:
-        # Within the radius, or no premises at all (phone and online services serve everyone).
-        where.append(or_(matched.c.d2 <= query.radius_km * query.radius_km, matched.c.premises.is_(False)))
-        order += [matched.c.d2.is_(None), func.coalesce(matched.c.d2, literal(0.0, Float))]
-    if words:
-        order.append(matched.c.score)
-    order += [matched.c.name, matched.c.service_id]
-    page = select(matched.c.service_id).where(*where).order_by(*order).offset(query.offset).limit(query.limit)
-    count = select(func.count()).select_from(matched).where(*where)
+    shape = _shape(dialect, query, category_ids, words, point is not None)
+    statements = _statements(shape)
+    values = _values(shape, query, category_ids, at, words, point)
     if words or dialect != "sqlite":
         # One pass gives the page and the total: the text is matched (and the facets filtered) once.
-        rows = session.execute(page.add_columns(func.count().over())).all()
+        rows = session.execute(statements.page_and_count, values).all()
         ids = [row[0] for row in rows]
-        total = int(rows[0][1]) if rows else int(session.execute(count).scalar_one())  # past the end: no rows
+        past_end = not rows  # no rows, but there may be matches before the offset
+        total = int(session.execute(statements.count, values).scalar_one()) if past_end else int(rows[0][1])
     else:
         # Without text SQLite is quicker in two passes: a count, then a sort that keeps only the page's rows.
-        total = int(session.execute(count).scalar_one())
-        ids = list(session.execute(page).scalars())
+        total = int(session.execute(statements.count, values).scalar_one())
+        ids = list(session.execute(statements.page, values).scalars())
 
     if not ids:
         return ServicePage(hits=[], total=total, offset=query.offset, limit=query.limit, place=point)
@@ -372,30 +468,50 @@ def search_services(*, session: Session, query: ServiceQuery) -> ServicePage:
     # text (which says where the words matched) comes with it.
     texts: dict[str, ServiceSearch] = {}
     if words:
-        found = session.exec(
-            select(Service, ServiceSearch)
-            .outerjoin(ServiceSearch, col(ServiceSearch.service_id) == Service.id)
-            .where(col(Service.id).in_(ids))
-        ).all()
+        found = session.exec(_HITS_AND_TEXTS, params={"ids": ids}).all()
         services = {service.id: service for service, _ in found}
         texts = {service.id: words_at for service, words_at in found if words_at is not None}
     else:
-        services = {s.id: s for s in session.exec(select(Service).where(col(Service.id).in_(ids))).all()}
+        services = {s.id: s for s in session.exec(_HITS, params={"ids": ids}).all()}
     codes = _hit_categories(session, ids)
     premises_of: dict[str, list[Location]] = {sid: [] for sid in ids}
     if point is not None:
-        for sid, loc in session.exec(
-            select(ServiceAtLocation.service_id, Location)
-            .join(Location, col(Location.id) == ServiceAtLocation.location_id)
-            .where(col(ServiceAtLocation.service_id).in_(ids), col(Location.location_type) != "virtual")
-        ).all():
+        for sid, loc in session.exec(_PREMISES, params={"ids": ids}).all():
             premises_of[sid].append(loc)
+    starts = _word_starts(words)
     hits = [
-        _explain(services[sid], codes[sid], query, words, category_ids, at, point, texts.get(sid), premises_of[sid])
+        _explain(services[sid], codes[sid], query, starts, category_ids, at, point, texts.get(sid), premises_of[sid])
         for sid in ids
         if sid in services
     ]
     return ServicePage(hits=hits, total=total, offset=query.offset, limit=query.limit, place=point)
+
+
+# The statements that read a page's hits, built once (see `_statements`).
+_HITS = select(Service).where(col(Service.id).in_(bindparam("ids", expanding=True)))
+_HITS_AND_TEXTS = (
+    select(Service, ServiceSearch)
+    .outerjoin(ServiceSearch, col(ServiceSearch.service_id) == Service.id)
+    .where(col(Service.id).in_(bindparam("ids", expanding=True)))
+)
+_PREMISES = (
+    select(ServiceAtLocation.service_id, Location)
+    .join(Location, col(Location.id) == ServiceAtLocation.location_id)
+    .where(
+        col(ServiceAtLocation.service_id).in_(bindparam("ids", expanding=True)),
+        col(Location.location_type) != "virtual",
+    )
+)
+_LINKS = select(ServiceTaxonomy.service_id, ServiceTaxonomy.taxonomy_term_id).where(
+    col(ServiceTaxonomy.service_id).in_(bindparam("ids", expanding=True))
+)
+_CATEGORY_TERMS = (
+    select(TaxonomyTerm.id, TaxonomyTerm.code)
+    .where(
+        col(TaxonomyTerm.id).in_(bindparam("terms", expanding=True)), col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY
+    )
+    .order_by(TaxonomyTerm.code)
+)
 
 
 def _hit_categories(session: Session, ids: list[str]) -> dict[str, list[str]]:
@@ -404,18 +520,10 @@ def _hit_categories(session: Session, ids: list[str]) -> dict[str, list[str]]:
     (Joined the other way round, SQLite walks every link of every category term to find twenty services.)
     """
     out: dict[str, list[str]] = {sid: [] for sid in ids}
-    links = session.exec(
-        select(ServiceTaxonomy.service_id, ServiceTaxonomy.taxonomy_term_id).where(
-            col(ServiceTaxonomy.service_id).in_(ids)
-        )
-    ).all()
+    links = session.exec(_LINKS, params={"ids": ids}).all()
     if not links:
         return out
-    terms = session.exec(
-        select(TaxonomyTerm.id, TaxonomyTerm.code)
-        .where(col(TaxonomyTerm.id).in_({term for _, term in links}), col(TaxonomyTerm.taxonomy) == CATEGORY_TAXONOMY)
-        .order_by(TaxonomyTerm.code)
-    ).all()
+    terms = session.exec(_CATEGORY_TERMS, params={"terms": list({term for _, term in links})}).all()
     rank = {term: i for i, (term, _) in enumerate(terms)}
     code = dict(terms)
     for sid, term in sorted((link for link in links if link[1] in rank), key=lambda link: rank[link[1]]):
@@ -423,16 +531,18 @@ def _hit_categories(session: Session, ids: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def _word_in(word: str, tokens: list[str]) -> bool:
-    stem = word[: max(4, len(word) - 2)] if len(word) > 4 else word
-    return any(token.startswith(stem) for token in tokens)
+def _word_starts(words: list[str]) -> list[re.Pattern[str]]:
+    """For each searched word, a pattern that finds a word of a lower-cased text beginning as it does: the full-text
+    index's prefix match, give or take its stemming (the stem drops up to two letters of a longer word)."""
+    stems = (word[: max(4, len(word) - 2)] if len(word) > 4 else word for word in words)
+    return [re.compile(r"\b" + re.escape(stem)) for stem in stems]
 
 
 def _explain(
     service: Service,
     codes: list[str],
     query: ServiceQuery,
-    words: list[str],
+    starts: list[re.Pattern[str]],
     category_ids: dict[str, str],
     at: datetime,
     point: places.Point | None,
@@ -441,14 +551,11 @@ def _explain(
 ) -> ServiceHit:
     """Why a hit matched, in words a social prescriber can check."""
     reasons: list[str] = []
-    if words and row is not None:
+    if starts and row is not None:
         fields = [("name", row.name), ("category", row.taxonomy), ("organisation", row.organization)]
         fields.append(("description", row.description))
-        where = []
-        for label, value in fields:
-            tokens = fulltext.query_words(value or "")  # once a field, not once a word
-            if any(_word_in(w, tokens) for w in words):
-                where.append(label)
+        lowered = [(label, (value or "").lower()) for label, value in fields]
+        where = [label for label, value in lowered if any(start.search(value) for start in starts)]
         reasons.append(f"'{query.text}' found in " + (", ".join(where) if where else "the record"))
     matched_categories = [c for c in codes if c in category_ids]
     if matched_categories:

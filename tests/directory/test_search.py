@@ -30,6 +30,32 @@ def test_each_hit_says_where_the_words_matched(client, session) -> None:  # type
     assert any("found in name" in reason for reason in hit["reasons"])
 
 
+def test_a_word_late_in_a_long_description_is_said_to_be_found_there(client, session) -> None:  # type: ignore[no-untyped-def]
+    # The reason once looked only at a field's first eight words: this service's reason said "the record".
+    word = token()
+    filler = "Friendly drop-in sessions every weekday morning with volunteers trained to listen and help plan"
+    make_service(session, name=f"Community hub {token()}", description=f"{filler}; ask about {word} forms.")
+    hit = client.get(SEARCH, params={"text": word}, headers=_prescriber(session)).json()["hits"][0]
+    assert f"'{word}' found in description" in hit["reasons"]
+
+
+def test_searches_of_one_shape_each_get_their_own_values(client, session) -> None:  # type: ignore[no-untyped-def]
+    # The statement of a shape of search is built once and reused: the values must still be each search's own.
+    first, second = token(), token()
+    make_service(session, name=f"{first} young", minimum_age=16, maximum_age=24, categories=["employment"])
+    make_service(session, name=f"{second} older", minimum_age=50, categories=["housing"])
+    headers = _prescriber(session)
+    for word, category, age, expected in [
+        (first, "employment", 20, [f"{first} young"]),
+        (second, "housing", 60, [f"{second} older"]),
+        (first, "employment", 60, []),
+        (second, "housing", 20, []),
+    ]:
+        params = {"text": word, "category": category, "age": age}
+        hits = client.get(SEARCH, params=params, headers=headers).json()["hits"]
+        assert [h["name"] for h in hits] == expected, params
+
+
 def test_words_are_stemmed_so_plural_finds_singular(client, session) -> None:  # type: ignore[no-untyped-def]
     word = token()
     make_service(session, name=f"{word} debt advice")
