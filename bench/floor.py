@@ -10,7 +10,7 @@ import os
 
 from fastapi import Body, FastAPI
 
-from bench.common import FAST, LoadResult, Row, load, server
+from bench.common import FAST, LoadResult, Row, load, paced, server
 from signpost.auth import Public
 from signpost.auth.deps import enforce_declared_roles
 
@@ -47,6 +47,15 @@ def measure(
         options = {"method": "POST", "body": BODY, "headers": {"content-type": "application/json"}}
         load(base + "/bench/echo", connections=connections, seconds=2, **options)  # type: ignore[arg-type]
         return load(base + "/bench/echo", connections=connections, seconds=seconds, **options)  # type: ignore[arg-type]
+
+
+def measure_paced(app: str, rate: float, seconds: int = SECONDS) -> LoadResult:
+    """The echo on `app` sent `rate` requests a second on a fixed schedule: the machine's own latency at a rate, for the
+    paced rows of `$signpost` to be read against."""
+    with server(app, env={"SIGNPOST_FOLD_SECONDS": "0"}) as base:
+        options = {"method": "POST", "body": BODY, "headers": {"content-type": "application/json"}}
+        load(base + "/bench/echo", connections=32, seconds=2, **options)  # type: ignore[arg-type]
+        return paced(base + "/bench/echo", rate=rate, seconds=seconds, **options)  # type: ignore[arg-type]
 
 
 def share(rps: float, of: float | None) -> str:

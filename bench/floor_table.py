@@ -1,10 +1,11 @@
 """The framework-floor table, side by side in one run: `python -m bench.floor_table`.
 
 Rows: the bare floor on uvloop and httptools (1.00), the same bare app on asyncio and h11, the project's floor (its
-app and middleware), and `$signpost` on SQLite and on PostgreSQL: closed-loop with wrk at 32 connections, then paced
-at a quarter of the bare floor's rate. Each run lasts BENCH_SECONDS (default 10; the whole table takes about four
-minutes at 10); the floors take turns BENCH_FLOOR_ROUNDS times (default 2), each keeping its best. PostgreSQL:
-BENCH_SIGNPOST_PG_URL (dropped and created afresh; the row is skipped when unreachable).
+app and middleware), the bare floor paced at a quarter of its rate (the machine's own tail at that rate), and
+`$signpost` on SQLite and on PostgreSQL: closed-loop with wrk at 32 connections, then paced at a quarter of the bare
+floor's rate. Each run lasts BENCH_SECONDS (default 10; the whole table takes about four minutes at 10); the floors
+take turns BENCH_FLOOR_ROUNDS times (default 2), each keeping its best. PostgreSQL: BENCH_SIGNPOST_PG_URL (dropped
+and created afresh; the row is skipped when unreachable).
 """
 
 import os
@@ -41,6 +42,13 @@ def main() -> None:
             "≥ 0.90 bare",
         ),
     ]
+    # The same schedule as the paced `$signpost` rows, on the bare floor: the tail a request has on this machine at
+    # that rate before the service does anything.
+    step("the bare floor, paced")
+    bare_paced = floor.measure_paced(floor.BARE, rate=0.25 * bare.rps)
+    paced_figures = bare_paced.figures()
+    paced_figures["req/s"] = f"{bare_paced.rps:,.0f} of {0.25 * bare.rps:,.0f}"
+    rows.append(Row("bare FastAPI echo, paced at 0.25 bare floor", paced_figures, "reference for the paced rows"))
     step("$signpost on SQLite")
     sqlite_url = f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-floor-')}/bench.db"
     rows += signpost.load_run("$signpost SQLite", sqlite_url, bare.rps, project.rps, half=False)
