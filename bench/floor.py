@@ -39,23 +39,25 @@ def add_echo(app: FastAPI) -> FastAPI:
 
 
 def measure(
-    app: str = PROJECT, stack: tuple[str, str] = FAST, connections: int = 32, seconds: int = SECONDS
+    app: str = PROJECT,
+    stack: tuple[str, str] = FAST,
+    connections: int = 32,
+    seconds: int = SECONDS,
+    rate: float | None = None,
 ) -> LoadResult:
-    """Closed-loop throughput of the echo on `app` (`module:factory`), after a 2 s warm-up."""
+    """Closed-loop throughput of the echo on `app` (`module:factory`), after a 2 s warm-up; with `rate`, the echo sent
+    that many requests a second on a fixed schedule instead (the machine's own latency at that rate, for the paced
+    rows of `$signpost` to be read against)."""
     # No database behind the echo, so nothing to fold into the roll-ups either.
     with server(app, env={"SIGNPOST_FOLD_SECONDS": "0"}, stack=stack) as base:
-        options = {"method": "POST", "body": BODY, "headers": {"content-type": "application/json"}}
-        load(base + "/bench/echo", connections=connections, seconds=2, **options)  # type: ignore[arg-type]
-        return load(base + "/bench/echo", connections=connections, seconds=seconds, **options)  # type: ignore[arg-type]
-
-
-def measure_paced(app: str, rate: float, seconds: int = SECONDS) -> LoadResult:
-    """The echo on `app` sent `rate` requests a second on a fixed schedule: the machine's own latency at a rate, for the
-    paced rows of `$signpost` to be read against."""
-    with server(app, env={"SIGNPOST_FOLD_SECONDS": "0"}) as base:
-        options = {"method": "POST", "body": BODY, "headers": {"content-type": "application/json"}}
-        load(base + "/bench/echo", connections=32, seconds=2, **options)  # type: ignore[arg-type]
-        return paced(base + "/bench/echo", rate=rate, seconds=seconds, **options)  # type: ignore[arg-type]
+        url, options = (
+            base + "/bench/echo",
+            {"method": "POST", "body": BODY, "headers": {"content-type": "application/json"}},
+        )
+        load(url, connections=connections, seconds=2, **options)  # type: ignore[arg-type]
+        if rate is not None:
+            return paced(url, rate=rate, connections=connections, seconds=seconds, **options)  # type: ignore[arg-type]
+        return load(url, connections=connections, seconds=seconds, **options)  # type: ignore[arg-type]
 
 
 def share(rps: float, of: float | None) -> str:

@@ -48,18 +48,18 @@ async def _load(port: int, requests: int) -> None:
 
 def count(app: str) -> int:
     """Instructions a request for the echo of `app` (`module:factory`), whole server included."""
-    counts = Path(tempfile.mkdtemp(prefix="signpost-floor-")) / "callgrind.out"
-    callgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={counts}"]
-    env = {"SIGNPOST_FOLD_SECONDS": "0", "SIGNPOST_VAR_DIR": str(counts.parent)}
-    # Python starts some 50 times slower under callgrind.
-    with server_process(app, env=env, under=callgrind, start_seconds=300) as (base, proc):
-        port = int(base.rsplit(":", 1)[1])
-        asyncio.run(_load(port, WARM_UP))
-        callgrind_control("--instr=on", pid=proc.pid)
-        asyncio.run(_load(port, REQUESTS))
-        callgrind_control("--instr=off", pid=proc.pid)
-    totals = next(line for line in counts.read_text().splitlines() if line.startswith("totals:"))
-    shutil.rmtree(counts.parent, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="signpost-floor-") as folder:
+        counts = Path(folder) / "callgrind.out"
+        callgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={counts}"]
+        env = {"SIGNPOST_FOLD_SECONDS": "0", "SIGNPOST_VAR_DIR": folder}
+        # Python starts some 50 times slower under callgrind.
+        with server_process(app, env=env, under=callgrind, start_seconds=300) as (base, proc):
+            port = int(base.rsplit(":", 1)[1])
+            asyncio.run(_load(port, WARM_UP))
+            callgrind_control("--instr=on", pid=proc.pid)
+            asyncio.run(_load(port, REQUESTS))
+            callgrind_control("--instr=off", pid=proc.pid)
+        totals = next(line for line in counts.read_text().splitlines() if line.startswith("totals:"))
     return int(totals.split()[1]) // (REQUESTS // CONNECTIONS * CONNECTIONS)
 
 

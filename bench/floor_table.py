@@ -45,7 +45,7 @@ def main() -> None:
     # The same schedule as the paced `$signpost` rows, on the bare floor: the tail a request has on this machine at
     # that rate before the service does anything.
     step("the bare floor, paced")
-    bare_paced = floor.measure_paced(floor.BARE, rate=0.25 * bare.rps)
+    bare_paced = floor.measure(floor.BARE, rate=0.25 * bare.rps)
     paced_figures = bare_paced.figures()
     paced_figures["req/s"] = f"{bare_paced.rps:,.0f} of {0.25 * bare.rps:,.0f}"
     rows.append(Row("bare FastAPI echo, paced at 0.25 bare floor", paced_figures, "reference for the paced rows"))

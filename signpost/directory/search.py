@@ -455,8 +455,7 @@ def search_services(*, session: Session, query: ServiceQuery) -> ServicePage:
         # One pass gives the page and the total: the text is matched (and the facets filtered) once.
         rows = session.execute(statements.page_and_count, values).all()
         ids = [row[0] for row in rows]
-        past_end = not rows  # no rows, but there may be matches before the offset
-        total = int(session.execute(statements.count, values).scalar_one()) if past_end else int(rows[0][1])
+        total = int(rows[0][1]) if rows else int(session.execute(statements.count, values).scalar_one())  # past the end
     else:
         # Without text SQLite is quicker in two passes: a count, then a sort that keeps only the page's rows.
         total = int(session.execute(statements.count, values).scalar_one())

@@ -152,19 +152,6 @@ class RequestMiddleware:
         limit = self.body_limit(scope)
         has_body = chunked or (declared is not None and declared != b"0")
 
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject(scope, send, 413, "Content Too Large", "too-long", _too_large(limit))
-            self._record(scope, 413, started, request_id)
-            return
-        if has_body and method in WRITE_METHODS and path.startswith("/api/"):
-            media = media.split(b";")[0].strip().lower()
-            if media not in API_MEDIA_TYPES:
-                named = media.decode("latin-1") or "an unnamed type"
-                detail = f"Send the body as application/json, not {named}."
-                await self._reject(scope, send, 415, "Unsupported Media Type", "not-supported", detail)
-                self._record(scope, 415, started, request_id)
-                return
-
         status = 500
         responded = rejected = False
         received = 0
@@ -180,7 +167,7 @@ class RequestMiddleware:
                     # Answer 413 here and tell the app the client has gone. Raising instead would not work:
                     # FastAPI's body parser turns any exception from receive() into a 400.
                     if not responded:
-                        await self._reject(scope, send, 413, "Content Too Large", "too-long", _too_large(limit))
+                        await self._reject(scope, send_wrapper, 413, "Content Too Large", "too-long", _too_large(limit))
                     rejected, status = True, 413
                     return {"type": "http.disconnect"}
             return message
@@ -196,6 +183,19 @@ class RequestMiddleware:
                 headers.append(request_id_header)
                 message["headers"] = headers
             await send(message)
+
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, send_wrapper, 413, "Content Too Large", "too-long", _too_large(limit))
+            self._record(scope, 413, started, request_id)
+            return
+        if has_body and method in WRITE_METHODS and path.startswith("/api/"):
+            media = media.split(b";")[0].strip().lower()
+            if media not in API_MEDIA_TYPES:
+                named = media.decode("latin-1") or "an unnamed type"
+                detail = f"Send the body as application/json, not {named}."
+                await self._reject(scope, send_wrapper, 415, "Unsupported Media Type", "not-supported", detail)
+                self._record(scope, 415, started, request_id)
+                return
 
         # Read the whole body (bounded by the limit) before taking a place at the gate, so a client that
         # sends slowly holds only its own connection, never a place that others are waiting for.
@@ -263,11 +263,10 @@ class RequestMiddleware:
                 return [message], None, size
 
     async def _reject(self, scope: Scope, send: Send, status: int, title: str, code: str, detail: str) -> None:
-        path = scope["path"]
-        body, media = _error_body(path, status, title, code, detail)
+        """Answer `status` with a problem (or OperationOutcome) through `send`, the request's wrapper of it, which adds
+        the security headers and the request id as it does to every answer."""
+        body, media = _error_body(scope["path"], status, title, code, detail)
         headers = [(b"content-type", media), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
-        headers = secured(headers, cors_open(path))
-        headers.append((b"x-request-id", scope["state"]["request_id"].encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
