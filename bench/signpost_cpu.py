@@ -27,6 +27,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from starlette.types import Message
+
 from bench.common import Row, callgrind_control
 from bench.signpost import _prepare, fresh_pg, realistic_response
 from signpost.config import Settings
@@ -56,8 +58,9 @@ async def _drive(url: str, var_dir: str, key: str) -> tuple[float, float]:
         secret_key="bench-secret",
         fold_seconds=0,
         log_level="WARNING",
-        **({"routing_cache_seconds": SLOW_CACHE_SECONDS} if INSTRUCTIONS else {}),
     )
+    if INSTRUCTIONS:
+        settings = settings.model_copy(update={"routing_cache_seconds": SLOW_CACHE_SECONDS})
     app = add_echo(create_app(settings))
 
     body = json.dumps(realistic_response()).encode()
@@ -84,14 +87,14 @@ async def _drive(url: str, var_dir: str, key: str) -> tuple[float, float]:
         sent = False
         status = 0
 
-        async def receive() -> dict:  # type: ignore[type-arg]
+        async def receive() -> Message:
             nonlocal sent
             if sent:
                 await asyncio.sleep(3600)  # a client that stays connected
             sent = True
             return {"type": "http.request", "body": content, "more_body": False}
 
-        async def send(message: dict) -> None:  # type: ignore[type-arg]
+        async def send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

@@ -13,6 +13,8 @@ from starlette.requests import ClientDisconnect
 
 FHIR_JSON = "application/fhir+json"
 PROBLEM_JSON = "application/problem+json"
+# Where each OpenAPI operation records its route's roles (auth.deps writes it; the error responses read it).
+ROLES_KEY = "x-signpost-roles"
 
 # The fixed map from HTTP status to OperationOutcome issue code (FHIR R4 issue-type).
 ISSUE_CODE_FOR_STATUS = {
@@ -194,7 +196,7 @@ def document_errors(spec: dict[str, Any]) -> None:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            public = "public" in operation.get("x-signpost-roles", [])
+            public = "public" in operation.get(ROLES_KEY, [])
             wanted = {"4XX": "A request the client can correct", "503": "The database is unavailable"}
             if not public:
                 wanted = {"401": "No valid API key", "403": "The key's role may not do this", **wanted}

@@ -1,11 +1,29 @@
 """Plain factory functions for tests."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from signpost import db
+
+
+@contextmanager
+def sql_sent(target: Connection | Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements `target` sends while the block runs, each with its parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(target, "before_cursor_execute", keep)
+    try:
+        yield sent
+    finally:
+        event.remove(target, "before_cursor_execute", keep)
 
 
 def request_session(session: Session) -> Callable[[], AsyncIterator[Session]]:

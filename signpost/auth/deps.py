@@ -13,10 +13,9 @@ from signpost.auth import service
 from signpost.auth.models import Role
 from signpost.config import Settings, settings_for
 from signpost.db import SessionDep
-from signpost.errors import Problem
+from signpost.errors import ROLES_KEY, Problem
 
 ROLES_ATTR = "__signpost_roles__"
-ROLES_KEY = "x-signpost-roles"  # where each OpenAPI operation records its route's roles
 PUBLIC = "public"
 
 

@@ -5,14 +5,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 from sqlmodel import Session
 
 from signpost.directory import service as directory
 from signpost.directory.schemas import ServicePatch
 from signpost.errors import Problem
 from tests.directory.factories import make_service
-from tests.factories import bearer, make_key
+from tests.factories import bearer, make_key, sql_sent
 
 BASE = "/api/v1/directory/services"
 
@@ -105,20 +104,12 @@ def _stale_edit_statements(
     """Edit the service at version 1 after another edit; the statements the edit ran, and its refusal if any."""
     service = make_service(session, description="Old text.", name="Old name")
     directory.update_service(session=session, service_id=service.id, data=theirs, actor="a", expected_version=1)
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        statements.append(statement)
-
-    bind = session.connection()
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
-        directory.update_service(session=session, service_id=service.id, data=data, actor="b", expected_version=1)
-    except Problem as problem:
-        return problem, statements
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
-    return None, statements
+    with sql_sent(session.connection()) as sent:
+        try:
+            directory.update_service(session=session, service_id=service.id, data=data, actor="b", expected_version=1)
+        except Problem as problem:
+            return problem, [statement for statement, _ in sent]
+    return None, [statement for statement, _ in sent]
 
 
 def test_a_stale_edit_of_plain_fields_is_compared_without_writing_it_first(session: Session) -> None:

@@ -4,7 +4,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.healthcareservice import HealthcareService
 
 from tests.directory.factories import make_service, token
-from tests.factories import bearer, make_key
+from tests.factories import bearer, make_key, sql_sent
 
 
 def _clinician(session) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -104,19 +104,9 @@ def test_read_needs_a_key(client) -> None:  # type: ignore[no-untyped-def]
 
 def _statements_for_search(client, session, params: dict[str, str]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(entries on the page, SQL statements the search ran)."""
-    from sqlalchemy import event
-
     headers = _clinician(session)
-    ran: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        ran.append(statement)
-
-    event.listen(session.connection().engine, "before_cursor_execute", count)
-    try:
+    with sql_sent(session.connection().engine) as ran:
         body = client.get("/fhir/HealthcareService", params=params, headers=headers).json()
-    finally:
-        event.remove(session.connection().engine, "before_cursor_execute", count)
     return len(body.get("entry", [])), len(ran)
 
 

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from signpost import db
 from signpost.app import create_app
 from signpost.config import Settings
 from signpost.geography import service as geography
+from tests.factories import sql_sent
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -29,15 +30,8 @@ def test_the_first_postcode_a_server_places_reads_nothing(tmp_path: Path) -> Non
     settings = _settings(tmp_path)
     db.upgrade(settings.database_url)
     app = create_app(settings)
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        statements.append(statement)
-
-    with TestClient(app):
-        event.listen(app.state.engine, "before_cursor_execute", seen)
-        with Session(app.state.engine) as session:
-            place = geography.resolve(session, "LS6 2QT", settings=settings)
+    with TestClient(app), sql_sent(app.state.engine) as statements, Session(app.state.engine) as session:
+        place = geography.resolve(session, "LS6 2QT", settings=settings)
     app.state.engine.dispose()
     assert place.postcode == "LS6 2QT"
     assert statements == []

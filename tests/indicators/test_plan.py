@@ -2,18 +2,17 @@
 
 from collections import Counter
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 from sqlmodel import Session
 
 from signpost import events
 from signpost.indicators import service
 from signpost.indicators.service import Part
 from tests.events.factories import make_event, record_events
+from tests.factories import sql_sent
 
 AREA = {"need_code", "ward_code", "imd_decile"}
 
@@ -121,13 +120,8 @@ def test_a_report_finds_the_unfolded_events_from_the_pending_list_not_by_reading
 ) -> None:
     if session.get_bind().dialect.name != "sqlite":
         pytest.skip("the plan of SQLite's query planner, which keeps no statistics")
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(session.connection(), "before_cursor_execute", keep)
-    service.count(session=session, start=date(2025, 11, 1), end=date(2026, 10, 31), group_by=["ward", "need"])
+    with sql_sent(session.connection()) as sent:
+        service.count(session=session, start=date(2025, 11, 1), end=date(2026, 10, 31), group_by=["ward", "need"])
     statement, parameters = sent[-1]
     steps = [row[-1] for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
     # Reading the events by date to find the pending few took a 12-month report at a million events 1 s, not 40 ms.
