@@ -5,12 +5,14 @@ SQLite by default; PostgreSQL when SIGNPOST_TEST_DATABASE_URL is set.
 
 import functools
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+import psycopg_pool.base
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, event, text
@@ -22,6 +24,16 @@ from signpost.config import Settings, get_settings, request_settings
 from tests.factories import request_session
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pools_jitter_with_their_own_random() -> Iterator[None]:
+    """psycopg_pool jitters each new connection's lifetime with the shared `random`, in the thread of an app's event
+    loop, which goes on while Hypothesis draws. Hypothesis watches that generator and warns when something else moves
+    it (the fuzz test on PostgreSQL did). Here the pools draw from a generator of their own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(psycopg_pool.base, "random", random.Random().random)
+        yield
 
 
 def _reset_postgres(url: str) -> None:
