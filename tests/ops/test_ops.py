@@ -119,11 +119,15 @@ def test_a_client_uuid_request_id_is_echoed_and_logged(client, caplog) -> None: 
 
 def test_the_servers_own_request_ids_leave_the_shared_random_alone() -> None:
     # Tests seed and watch the module's generator (Hypothesis warns when something else moves it while it draws).
-    random.seed(22)
-    expected = random.random()
-    random.seed(22)
-    ids = {new_request_id() for _ in range(5)}
-    assert len(ids) == 5 and random.random() == expected
+    state = random.getstate()
+    try:
+        random.seed(22)
+        expected = random.random()
+        random.seed(22)
+        ids = {new_request_id() for _ in range(5)}
+        assert len(ids) == 5 and random.random() == expected
+    finally:
+        random.setstate(state)
 
 
 def test_a_forked_worker_draws_request_ids_of_its_own() -> None:
@@ -135,8 +139,8 @@ def test_a_forked_worker_draws_request_ids_of_its_own() -> None:
     os.close(writing)
     os.waitpid(child, 0)
     with os.fdopen(reading) as pipe:
-        childs = pipe.read()
-    assert len(childs) == 32 and childs != new_request_id()
+        from_child = pipe.read()
+    assert len(from_child) == 32 and from_child != new_request_id()
 
 
 def test_metrics_need_a_key(client, session) -> None:  # type: ignore[no-untyped-def]
