@@ -34,11 +34,13 @@ node_modules/lforms-dist/.installed: node_modules/.installed
 	touch $@
 
 # `$signpost`'s hot modules compiled with mypyc (signpost/native.py), again whenever the source changes. Where they
-# cannot be built, or the source changed since, the same modules run as plain Python.
+# cannot be built, or the source changed since, the same modules run as plain Python. The stamp bears the time the
+# build began, so a file saved during the build is newer than it and the next make builds again.
 NATIVE := build/native/.attempted
 $(NATIVE): $(STAMP) $(shell find signpost -name '*.py')
+	mkdir -p build && touch build/.native-began
 	$(BIN)/python -c 'from signpost import native; native.build()'
-	mkdir -p $(@D) && touch $@
+	mkdir -p $(@D) && mv build/.native-began $@
 native: $(NATIVE)
 
 # Chromium for the browser tests (tests/web/browser); without it they skip and say why.
