@@ -17,6 +17,10 @@ from signpost.auth.deps import enforce_declared_roles
 BODY = json.dumps({f"item{i}": f"value number {i}" for i in range(15)}).encode()
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 BARE = "bench.bare:bare_app"
+# The paced rows send this share of the bare floor's closed-loop rate (issue 22's latency target), `$signpost`'s and
+# the bare echo's alike.
+PACED_SHARE = 0.25
+PACED = f"{PACED_SHARE} bare floor"
 PROJECT = "bench.floor:echo_app"
 
 
@@ -50,10 +54,8 @@ def measure(
     rows of `$signpost` to be read against)."""
     # No database behind the echo, so nothing to fold into the roll-ups either.
     with server(app, env={"SIGNPOST_FOLD_SECONDS": "0"}, stack=stack) as base:
-        url, options = (
-            base + "/bench/echo",
-            {"method": "POST", "body": BODY, "headers": {"content-type": "application/json"}},
-        )
+        url = base + "/bench/echo"
+        options = {"method": "POST", "body": BODY, "headers": {"content-type": "application/json"}}
         load(url, connections=connections, seconds=2, **options)  # type: ignore[arg-type]
         if rate is not None:
             return paced(url, rate=rate, connections=connections, seconds=seconds, **options)  # type: ignore[arg-type]

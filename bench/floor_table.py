@@ -45,10 +45,11 @@ def main() -> None:
     # The same schedule as the paced `$signpost` rows, on the bare floor: the tail a request has on this machine at
     # that rate before the service does anything.
     step("the bare floor, paced")
-    bare_paced = floor.measure(floor.BARE, rate=0.25 * bare.rps)
+    rate = floor.PACED_SHARE * bare.rps
+    bare_paced = floor.measure(floor.BARE, rate=rate)
     paced_figures = bare_paced.figures()
-    paced_figures["req/s"] = f"{bare_paced.rps:,.0f} of {0.25 * bare.rps:,.0f}"
-    rows.append(Row("bare FastAPI echo, paced at 0.25 bare floor", paced_figures, "reference for the paced rows"))
+    paced_figures["req/s"] = f"{bare_paced.rps:,.0f} of {rate:,.0f}"
+    rows.append(Row(f"bare FastAPI echo, paced at {floor.PACED}", paced_figures, "reference for the paced rows"))
     step("$signpost on SQLite")
     sqlite_url = f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-floor-')}/bench.db"
     rows += signpost.load_run("$signpost SQLite", sqlite_url, bare.rps, project.rps, half=False)

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, text
 from sqlmodel import Session, select
 
 from bench.common import Row, load, paced, server
-from bench.floor import share
+from bench.floor import PACED, PACED_SHARE, share
 from signpost import db
 from signpost.config import Settings
 
@@ -163,7 +163,7 @@ def load_run(name: str, url: str, bare: float | None, floor: float | None, *, ha
         figures = closed.figures()
         figures["x bare"], figures["x floor"] = share(closed.rps, bare), share(closed.rps, floor)
         rows.append(Row(f"{name}, 32 conns", figures, "≥0.40 bare, p99 <80 ms, 0 errors, stored = acked"))
-        rates = [("0.25 bare floor", 0.25 * bare)] if bare else []
+        rates = [(PACED, PACED_SHARE * bare)] if bare else []
         if half:
             rates.append(("half its throughput", closed.rps / 2))
         for label, rate in rates:
@@ -171,7 +171,7 @@ def load_run(name: str, url: str, bare: float | None, floor: float | None, *, ha
             acknowledged += steady.requests - steady.errors
             paced_figures = steady.figures()
             paced_figures["req/s"] = f"{steady.rps:,.0f} of {rate:,.0f}"
-            target_text = "p99 <20 ms, 0 errors" if label.startswith("0.25") else "0 errors"
+            target_text = "p99 <20 ms, 0 errors" if label == PACED else "0 errors"
             rows.append(Row(f"{name}, paced at {label}", paced_figures, target_text))
     stored = _submissions(url) - warmed
     rows[0].figures["stored/acked"] = f"{stored}/{acknowledged}"
