@@ -225,13 +225,26 @@ def checkpointing(engine: Engine, seconds: float = CHECKPOINT_SECONDS) -> Iterat
             del _CHECKPOINTING[engine]
 
 
+# A WAL file larger than this is cut back to nothing once QUIET_TURNS turns of the checkpointing thread in a row
+# saw no commit: else the file keeps the size of its largest burst, though SQLite writes it again from the start.
+# Cutting it holds the write lock while the file system frees the file (bench/README.md), so it waits for a lull,
+# and gives up at once if anyone reads or writes then.
+WAL_KEEP_BYTES = 16 * 1024 * 1024
+QUIET_TURNS = 3
+
+
 def _checkpoint_every(path: str, seconds: float, stop: threading.Event) -> None:
-    connection = sqlite3.connect(path)
+    connection = sqlite3.connect(path, timeout=BUSY_SECONDS)
     failing = False
+    frames_before, quiet_turns = None, 0
     try:
         while not stop.wait(seconds):
             try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                _busy, frames, written_back = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                quiet_turns = quiet_turns + 1 if frames == frames_before == written_back else 0
+                frames_before = frames
+                if quiet_turns >= QUIET_TURNS and _wal_bytes(path) > WAL_KEEP_BYTES:
+                    _truncate_wal(connection)
             except sqlite3.Error as error:  # tried again next time; meanwhile the WAL grows
                 if not failing:
                     log.warning("writing SQLite's WAL back to the database failed (%s)", error)
@@ -240,6 +253,22 @@ def _checkpoint_every(path: str, seconds: float, stop: threading.Event) -> None:
                 failing = False
     finally:
         connection.close()
+
+
+def _truncate_wal(connection: sqlite3.Connection) -> None:
+    # No busy timeout: else, while it waited for a reader, every writer would wait for it.
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+
+
+def _wal_bytes(path: str) -> int:
+    try:
+        return Path(f"{path}-wal").stat().st_size
+    except OSError:  # no WAL file (yet)
+        return 0
 
 
 # A pooled PostgreSQL connection left unused this long is checked before a request gets it.

@@ -195,6 +195,63 @@ def test_the_checkpointing_thread_writes_the_wal_back_to_the_database(sqlite_eng
     assert database.stat().st_size > before + 400_000, "the WAL was not written back"
 
 
+def _fill_wal(engine: Engine, rows: int = 100) -> None:
+    # 500 KB for 100 rows: under the 1,000 pages (4 MB) past which a commit writes the WAL back itself.
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS blob (b BLOB)"))
+        for _ in range(rows):
+            connection.execute(text("INSERT INTO blob VALUES (randomblob(5000))"))
+
+
+def _wal_size(engine: Engine) -> int:
+    return Path(f"{engine.url.database}-wal").stat().st_size
+
+
+def test_a_large_wal_is_cut_back_once_nothing_is_written(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "WAL_KEEP_BYTES", 100_000)
+    _fill_wal(sqlite_engine)
+    assert _wal_size(sqlite_engine) > 400_000
+    with db.checkpointing(sqlite_engine, seconds=0.05):
+        for _ in range(100):
+            if _wal_size(sqlite_engine) == 0:
+                break
+            time.sleep(0.05)
+        assert _wal_size(sqlite_engine) == 0, "the WAL kept its size"
+        # And the engine writes on as before.
+        _fill_wal(sqlite_engine, rows=10)
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM blob")).scalar_one() == 110
+        assert connection.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+
+
+def test_a_reader_in_the_wal_keeps_it_and_keeps_no_writer_waiting(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "WAL_KEEP_BYTES", 100_000)
+    _fill_wal(sqlite_engine)
+    path = str(sqlite_engine.url.database)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM blob").fetchone() == (100,)  # a snapshot in the WAL
+    # A cut that waited for the reader would hold off every writer meanwhile: this one would give up in 0.5 s.
+    writer = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+    try:
+        with db.checkpointing(sqlite_engine, seconds=0.02):
+            for n in range(10):
+                time.sleep(0.1)  # five turns: time to try cutting the WAL
+                writer.execute("INSERT INTO tally VALUES (0, ?)", (n,))
+        assert _wal_size(sqlite_engine) > 400_000
+        assert reader.execute("SELECT count(*) FROM blob").fetchone() == (100,)
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
+        writer.close()
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM tally")).scalar_one() == 10
+
+
 def test_a_server_on_a_sqlite_file_checkpoints_in_its_thread_while_it_runs(tmp_path: Path) -> None:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'served.db'}", var_dir=tmp_path, secret_key="test-secret-key-for-hmac"
