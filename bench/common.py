@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,61 @@ class Row:
     name: str
     figures: dict[str, str] = field(default_factory=dict)
     target: str = ""
+
+
+@dataclass
+class DiskSyncs:
+    """How long the disk took to make small writes durable, timed by `disk_syncs`."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def figures(self) -> dict[str, str]:
+        timed = LoadResult(len(self.latencies_ms), 0, 0.0, self.latencies_ms)
+        return {
+            "p50 ms": f"{timed.pct(50):.1f}",
+            "p95 ms": f"{timed.pct(95):.1f}",
+            "p99 ms": f"{timed.pct(99):.1f}",
+            "max ms": f"{max(self.latencies_ms, default=0.0):.0f}",
+            "syncs > 50 ms": str(sum(latency > 50 for latency in self.latencies_ms)),
+        }
+
+
+@contextmanager
+def disk_syncs(every: float = 0.02) -> Iterator[DiskSyncs]:
+    """While the block runs, a thread appends 8 KB to a file in the temporary directory and waits for `fdatasync`
+    every `every` seconds: the disk's own commit latency, beside a run whose commits wait for the disk (PostgreSQL's
+    do; SQLite's, in WAL mode with synchronous=NORMAL, do not)."""
+    found = DiskSyncs()
+    stop = threading.Event()
+
+    def probe() -> None:
+        with tempfile.TemporaryFile() as file:
+            block = os.urandom(8192)
+            while not stop.wait(every):
+                file.write(block)
+                file.flush()
+                started = time.perf_counter()
+                os.fdatasync(file.fileno())
+                found.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+    thread = threading.Thread(target=probe, name="disk-syncs", daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join()
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(ticks stolen by the hypervisor, all ticks) of every core since boot, from /proc/stat; (0, 0) where there is
+    none. A virtual machine's cores are shared with its neighbours: a run that lost a share of them is slower for it."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0, 0
+    ticks = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
+    return (ticks[7] if len(ticks) == 8 else 0), sum(ticks)
 
 
 def free_port() -> int:

@@ -3,9 +3,10 @@
 Rows: the bare floor on uvloop and httptools (1.00), the same bare app on asyncio and h11, the project's floor (its
 app and middleware), the bare floor paced at a quarter of its rate (the machine's own tail at that rate), and
 `$signpost` on SQLite and on PostgreSQL: closed-loop with wrk at 32 connections, then paced at a quarter of the bare
-floor's rate. Each run lasts BENCH_SECONDS (default 10; the whole table takes about four minutes at 10); the floors
-take turns BENCH_FLOOR_ROUNDS times (default 2), each keeping its best. PostgreSQL: BENCH_SIGNPOST_PG_URL (dropped
-and created afresh; the row is skipped when unreachable).
+floor's rate; after each database's rows, how long the disk took to make a small write durable while they ran
+(PostgreSQL's commits wait for it, so a disk that stalls shows in its tails). Each run lasts BENCH_SECONDS (default
+10; the whole table takes about four minutes at 10); the floors take turns BENCH_FLOOR_ROUNDS times (default 2), each
+keeping its best. PostgreSQL: BENCH_SIGNPOST_PG_URL (dropped and created afresh; the row is skipped when unreachable).
 """
 
 import os
@@ -13,13 +14,15 @@ import sys
 import tempfile
 
 from bench import floor, signpost
-from bench.common import PLAIN, LoadResult, Row, load_generator, print_table
+from bench.common import PLAIN, LoadResult, Row, cpu_ticks, disk_syncs, load_generator, print_table
 
 ROUNDS = int(os.environ.get("BENCH_FLOOR_ROUNDS", "2"))
+DISK_ROW = "  the disk meanwhile: 8 KB made durable (fdatasync) every 20 ms"
 
 
 def main() -> None:
     load_before = os.getloadavg()[0]
+    stolen_before, ticks_before = cpu_ticks()
 
     def step(what: str) -> None:
         print(f"running {what} …", file=sys.stderr, flush=True)
@@ -52,17 +55,23 @@ def main() -> None:
     rows.append(Row(f"bare FastAPI echo, paced at {floor.PACED}", paced_figures, "reference for the paced rows"))
     step("$signpost on SQLite")
     sqlite_url = f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-floor-')}/bench.db"
-    rows += signpost.load_run("$signpost SQLite", sqlite_url, bare.rps, project.rps, half=False)
+    with disk_syncs() as syncs:
+        rows += signpost.load_run("$signpost SQLite", sqlite_url, bare.rps, project.rps, half=False)
+    rows.append(Row(DISK_ROW, syncs.figures(), "the machine's, while the rows above ran"))
     step("$signpost on PostgreSQL")
     pg_url = signpost.fresh_pg()
     if pg_url:
-        rows += signpost.load_run("$signpost PostgreSQL", pg_url, bare.rps, project.rps, half=False)
+        with disk_syncs() as syncs:
+            rows += signpost.load_run("$signpost PostgreSQL", pg_url, bare.rps, project.rps, half=False)
+        rows.append(Row(DISK_ROW, syncs.figures(), "the machine's, while the rows above ran"))
     else:
         rows.append(Row("$signpost PostgreSQL", {"errors": "skipped: PostgreSQL unreachable"}))
+    stolen, ticks = (after - before for after, before in zip(cpu_ticks(), (stolen_before, ticks_before), strict=True))
     print()
     print(
         f"Framework floor and $signpost, one run ({os.cpu_count()} cores, {load_generator()}, {floor.SECONDS} s a run,"
-        f" floors best of {ROUNDS}; load average before: {load_before:.1f})"
+        f" floors best of {ROUNDS}; load average before: {load_before:.1f}; CPU time stolen by the host:"
+        f" {stolen / ticks if ticks else 0:.0%})"
     )
     print_table(rows)
 
