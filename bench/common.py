@@ -36,9 +36,13 @@ class Row:
 
 @dataclass
 class DiskSyncs:
-    """How long the disk took to make small writes durable, timed by `disk_syncs`."""
+    """How long the disk took to make small writes durable, timed by `disk_syncs` every `every` seconds."""
 
+    every: float
     latencies_ms: list[float] = field(default_factory=list)
+
+    def label(self) -> str:
+        return f"the disk meanwhile: 8 KB made durable (fdatasync) every {self.every * 1000:.0f} ms"
 
     def figures(self) -> dict[str, str]:
         timed = LoadResult(len(self.latencies_ms), 0, 0.0, self.latencies_ms)
@@ -56,7 +60,7 @@ def disk_syncs(every: float = 0.02) -> Iterator[DiskSyncs]:
     """While the block runs, a thread appends 8 KB to a file in the temporary directory and waits for `fdatasync`
     every `every` seconds: the disk's own commit latency, beside a run whose commits wait for the disk (PostgreSQL's
     do; SQLite's, in WAL mode with synchronous=NORMAL, do not)."""
-    found = DiskSyncs()
+    found = DiskSyncs(every)
     stop = threading.Event()
 
     def probe() -> None:

@@ -17,7 +17,6 @@ from bench import floor, signpost
 from bench.common import PLAIN, LoadResult, Row, cpu_ticks, disk_syncs, load_generator, print_table
 
 ROUNDS = int(os.environ.get("BENCH_FLOOR_ROUNDS", "2"))
-DISK_ROW = "  the disk meanwhile: 8 KB made durable (fdatasync) every 20 ms"
 
 
 def main() -> None:
@@ -53,25 +52,28 @@ def main() -> None:
     paced_figures = bare_paced.figures()
     paced_figures["req/s"] = f"{bare_paced.rps:,.0f} of {rate:,.0f}"
     rows.append(Row(f"bare FastAPI echo, paced at {floor.PACED}", paced_figures, "reference for the paced rows"))
+
+    def signpost_rows(name: str, url: str) -> list[Row]:
+        with disk_syncs() as syncs:
+            found = signpost.load_run(name, url, bare.rps, project.rps, half=False)
+        return [*found, Row(f"  {syncs.label()}", syncs.figures(), "the machine's, while the rows above ran")]
+
     step("$signpost on SQLite")
-    sqlite_url = f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-floor-')}/bench.db"
-    with disk_syncs() as syncs:
-        rows += signpost.load_run("$signpost SQLite", sqlite_url, bare.rps, project.rps, half=False)
-    rows.append(Row(DISK_ROW, syncs.figures(), "the machine's, while the rows above ran"))
+    rows += signpost_rows("$signpost SQLite", f"sqlite:///{tempfile.mkdtemp(prefix='signpost-bench-floor-')}/bench.db")
     step("$signpost on PostgreSQL")
     pg_url = signpost.fresh_pg()
     if pg_url:
-        with disk_syncs() as syncs:
-            rows += signpost.load_run("$signpost PostgreSQL", pg_url, bare.rps, project.rps, half=False)
-        rows.append(Row(DISK_ROW, syncs.figures(), "the machine's, while the rows above ran"))
+        rows += signpost_rows("$signpost PostgreSQL", pg_url)
     else:
         rows.append(Row("$signpost PostgreSQL", {"errors": "skipped: PostgreSQL unreachable"}))
-    stolen, ticks = (after - before for after, before in zip(cpu_ticks(), (stolen_before, ticks_before), strict=True))
+    stolen_after, ticks_after = cpu_ticks()
+    ticks = ticks_after - ticks_before
+    stolen = (stolen_after - stolen_before) / ticks if ticks else 0.0
     print()
     print(
         f"Framework floor and $signpost, one run ({os.cpu_count()} cores, {load_generator()}, {floor.SECONDS} s a run,"
         f" floors best of {ROUNDS}; load average before: {load_before:.1f}; CPU time stolen by the host:"
-        f" {stolen / ticks if ticks else 0:.0%})"
+        f" {stolen:.0%})"
     )
     print_table(rows)
 

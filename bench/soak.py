@@ -454,7 +454,7 @@ def soak(kind: str) -> Outcome:
         rows[-1].figures["client CPU"] = f"{load.client_cpu:.0%}"
         rows += _kind_rows(label, load.tally, elapsed, _server_ms(server.base, keys["analyst"]))
         # PostgreSQL's commits wait for the disk: a stall of it shows in every kind's tail at once.
-        rows.append(Row(f"  {label} load: the disk meanwhile, 8 KB made durable every 20 ms", syncs.figures()))
+        rows.append(Row(f"  {label} load: {syncs.label()}", syncs.figures()))
         problems += [f"{label} load: {e}" for e in _first(load.tally.errors)]
         if stored != load.tally.events_acked:
             problems.append(f"{label} load: {stored} events stored, {load.tally.events_acked} acknowledged")
